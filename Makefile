@@ -1,0 +1,57 @@
+# weft — the two commands of the quick start are `make up` and `make test`.
+# Each does its own set-up: venv, Python packages, system packages (as root,
+# through apt), dockerd and MariaDB when none answers, images built offline.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+WEFT   := $(VENV)/bin/weft
+STAMP  := $(VENV)/.installed
+
+.PHONY: help up down test lint typecheck unit images system clean
+
+help:
+	@echo "make up     start the world stack (database + search API) and print where it is"
+	@echo "make down   remove everything make up created"
+	@echo "make test   lint, type-check and run every test (real Docker, real MariaDB)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  echo "weft: cannot create a venv: install python3-venv (apt-get install python3-venv)" >&2; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+system:
+	@bash scripts/ensure-system.sh --build-tools
+
+images: venv system
+	$(WEFT) images build
+
+up: images
+	$(WEFT) world up
+
+down: venv
+	$(WEFT) world down
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+test: venv
+	@bash scripts/ensure-system.sh --build-tools --mariadb
+	$(WEFT) images build
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+clean: down
+	rm -rf $(VENV) build *.egg-info

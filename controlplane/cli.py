@@ -1,0 +1,68 @@
+"""The `weft` command line: one entry point, one sub-command group per concern.
+
+Each command imports its implementation lazily, so `weft --help` stays fast and
+a host that only runs the agent needs none of the control plane's modules.
+"""
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="weft: weave Docker hosts together and deploy stacks across them.",
+                  no_args_is_help=True)
+images_app = typer.Typer(help="Build weft's images (offline when no registry answers).",
+                         no_args_is_help=True)
+world_app = typer.Typer(help="The world stack: MariaDB with GeoNames plus the search API.",
+                        no_args_is_help=True)
+app.add_typer(images_app, name="images")
+app.add_typer(world_app, name="world")
+
+
+@app.command()
+def version() -> None:
+    """Print weft's version."""
+    from controlplane import __version__
+
+    typer.echo(__version__)
+
+
+@images_app.command("build")
+def images_build(
+    only: Annotated[list[str] | None, typer.Option(help="Build only these images.")] = None,
+    pull: Annotated[
+        bool, typer.Option(help="Pull the default bases from a registry instead of building them.")
+    ] = False,
+) -> None:
+    """Build the base images (offline, cached) and weft's images, tagged with the version."""
+    from controlplane.images.build import build_all
+
+    build_all(only=only or None, pull=pull)
+
+
+@world_app.command("up")
+def world_up(
+    port: Annotated[int, typer.Option(help="Host port of the search API.")] = 8080,
+) -> None:
+    """Start the world stack on a bridge network, wait until healthy, print where it is."""
+    from controlplane.world import up
+
+    up(port=port)
+
+
+@world_app.command("down")
+def world_down() -> None:
+    """Remove everything `weft world up` created."""
+    from controlplane.world import down
+
+    down()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+

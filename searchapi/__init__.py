@@ -1,0 +1,1 @@
+"""The world search API: GET /cities?q= over MariaDB, and the GeoNames loader."""

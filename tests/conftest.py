@@ -1,0 +1,41 @@
+"""Session fixtures: a real Docker engine and a real MariaDB, per-test databases."""
+
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from tests.harness import MariaDB, ensure_system, remove_test_leftovers
+
+
+@pytest.fixture(scope="session")
+def system() -> None:
+    """dockerd and MariaDB answer (the harness starts them when they do not)."""
+    ensure_system()
+
+
+@pytest.fixture(scope="session")
+def docker_client(system: None) -> Iterator[docker.DockerClient]:
+    """A client of the real local engine; test leftovers are cleared before and after."""
+    client = docker.from_env(timeout=120)
+    remove_test_leftovers(client)
+    yield client
+    remove_test_leftovers(client)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def mariadb(system: None) -> MariaDB:
+    """The real MariaDB server the tests use."""
+    db = MariaDB()
+    for name in db.sql("SHOW DATABASES LIKE 'weft\\_test\\_%'").split():
+        db.drop_database(name)
+    return db
+
+
+@pytest.fixture
+def database(mariadb: MariaDB) -> Iterator[str]:
+    """A fresh empty database for one test, dropped afterwards."""
+    name = mariadb.create_database()
+    yield name
+    mariadb.drop_database(name)

@@ -1,0 +1,66 @@
+"""The test harness: real Docker and real MariaDB, started when they are not up.
+
+Everything a test creates carries the `weft.test` label or a `wefttest` name
+prefix, so a run can clear what an earlier, killed run left behind.
+"""
+
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_LABEL = "weft.test"
+PREFIX = "wefttest"
+
+
+def unique(prefix: str = PREFIX) -> str:
+    """A short unique name for a throwaway resource."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def ensure_system() -> None:
+    """Start dockerd and MariaDB if they do not answer (installing them if needed)."""
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ensure-system.sh"), "--mariadb"], check=True
+    )
+
+
+@dataclass(frozen=True)
+class MariaDB:
+    """Where the tests' MariaDB answers, and the account they use."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "weft_test"
+    password: str = "weft_test"
+    unix_socket: str = "/run/mysqld/mysqld.sock"
+
+    def sql(self, statement: str, database: str | None = None) -> str:
+        """Run SQL through the mariadb client as the server's root; return its output."""
+        cmd = ["mariadb", "--protocol=socket", "--batch", "--skip-column-names"]
+        if database:
+            cmd.append(database)
+        out = subprocess.run(cmd, input=statement, capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def create_database(self) -> str:
+        """A fresh, empty database the test account owns."""
+        name = f"weft_test_{uuid.uuid4().hex[:10]}"
+        self.sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database made by `create_database`."""
+        assert name.startswith("weft_test_")
+        self.sql(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def remove_test_leftovers(client: docker.DockerClient) -> None:
+    """Remove containers and networks that tests labelled, from this or earlier runs."""
+    for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
+        container.remove(force=True, v=True)
+    for network in client.networks.list(filters={"label": TEST_LABEL}):
+        network.remove()
