@@ -1,0 +1,151 @@
+"""Build weft's images: `images/<name>/Dockerfile` plus a `wheels/` folder.
+
+Each Dockerfile starts `ARG BASE_IMAGE=<the official image a registry user
+has>`. Offline (the default when that image is not already local) the base is
+built here with debootstrap; `--pull` lets the engine pull the defaults
+instead. An image is rebuilt only when its inputs changed: the Dockerfile
+folder, weft's source and the dependency set, hashed into a label.
+"""
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from controlplane import __version__
+from controlplane.images.base import DEFAULT_CACHE, ensure_base, image_exists
+from controlplane.images.wheels import dependency_wheels, project_wheel, requirements
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+HASH_LABEL = "weft.build-hash"
+SOURCE_DIRS = ("controlplane", "searchapi")
+
+
+class ImageBuildError(RuntimeError):
+    """An image build failed; the message carries the builder's last output."""
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One of weft's images and the offline base it builds on."""
+
+    name: str
+    base: str
+
+    @property
+    def tag(self) -> str:
+        """The image reference, tagged with weft's version."""
+        return image_ref(self.name)
+
+
+IMAGES: dict[str, ImageSpec] = {
+    "worlddb": ImageSpec("worlddb", base="mariadb"),
+    "searchapi": ImageSpec("searchapi", base="python"),
+    "agent": ImageSpec("agent", base="python"),
+}
+
+
+def image_ref(name: str) -> str:
+    """`weft/<name>:<version>`, the reference weft runs its images by."""
+    return f"weft/{name}:{__version__}"
+
+
+def build_all(
+    only: Iterable[str] | None = None,
+    pull: bool = False,
+    client: docker.DockerClient | None = None,
+    cache_dir: Path = DEFAULT_CACHE,
+) -> list[str]:
+    """Build the images asked for (all by default); return their tags."""
+    if not (ROOT / "images").is_dir():
+        raise ImageBuildError(f"no images/ folder under {ROOT}: build from a source checkout")
+    logging.basicConfig(level=logging.INFO, format="weft: %(message)s")
+    names = list(only) if only else list(IMAGES)
+    unknown = sorted(set(names) - set(IMAGES))
+    if unknown:
+        raise ImageBuildError(f"unknown image(s) {unknown}; known: {sorted(IMAGES)}")
+    client = client or docker.from_env(timeout=900)
+    deps = dependency_wheels(ROOT / "pyproject.toml", cache_dir)
+    return [_build_one(IMAGES[name], client, deps, pull, cache_dir) for name in names]
+
+
+def _build_one(
+    spec: ImageSpec, client: docker.DockerClient, deps: Path, pull: bool, cache_dir: Path
+) -> str:
+    """Build one image unless an image with the same input hash is already there."""
+    base = None if pull else ensure_base(spec.base, client, cache_dir)
+    base_id = client.images.get(base).id if base else "registry-default"
+    digest = _input_hash(spec, deps, base_id)
+    if image_exists(client, spec.tag):
+        labels = client.images.get(spec.tag).labels or {}
+        if labels.get(HASH_LABEL) == digest:
+            log.info("%s is up to date", spec.tag)
+            return spec.tag
+    log.info("building %s on %s", spec.tag, base or "the Dockerfile's default base")
+    with tempfile.TemporaryDirectory(prefix=f"weft-build-{spec.name}-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(ROOT / "images" / spec.name, context, dirs_exist_ok=True)
+        wheels = context / "wheels"
+        shutil.copytree(deps, wheels, copy_function=_link_or_copy)
+        (wheels / ".complete").unlink(missing_ok=True)
+        project_wheel(ROOT, wheels)
+        buildargs = {"BASE_IMAGE": base} if base else {}
+        _stream_build(
+            client,
+            path=str(context),
+            tag=spec.tag,
+            buildargs=buildargs,
+            labels={HASH_LABEL: digest, "weft.version": __version__},
+            pull=pull,
+        )
+    return spec.tag
+
+
+def _stream_build(client: docker.DockerClient, **kwargs: Any) -> None:
+    """Run the engine's build, logging its steps and raising on the first error."""
+    tail: list[str] = []
+    for chunk in client.api.build(rm=True, forcerm=True, decode=True, **kwargs):
+        if "error" in chunk:
+            raise ImageBuildError(f"{kwargs['tag']}: {chunk['error']}\n" + "".join(tail[-20:]))
+        line = chunk.get("stream", "")
+        if line:
+            tail.append(line)
+            if line.startswith("Step "):
+                log.info("%s: %s", kwargs["tag"], line.strip())
+
+
+def _input_hash(spec: ImageSpec, deps: Path, base_id: str) -> str:
+    """A hash of everything that goes into the image."""
+    h = hashlib.sha256()
+    h.update(base_id.encode())
+    h.update("\n".join(requirements(ROOT / "pyproject.toml")).encode())
+    h.update("\n".join(sorted(p.name for p in deps.glob("*.whl"))).encode())
+    files = [p for p in (ROOT / "images" / spec.name).rglob("*") if p.is_file()]
+    for folder in SOURCE_DIRS:
+        files.extend(
+            p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
+    files.append(ROOT / "pyproject.toml")
+    for path in sorted(files):
+        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    """Hard-link a cached wheel into the build context, copying across file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
