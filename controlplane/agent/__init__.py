@@ -1,0 +1,1 @@
+"""The per-host agent: a narrow authenticated HTTP API over the local Docker engine."""
