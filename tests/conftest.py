@@ -29,6 +29,8 @@ def mariadb(system: None) -> MariaDB:
     """The real MariaDB server the tests use."""
     db = MariaDB()
     for name in db.sql("SHOW DATABASES LIKE 'weft\\_test\\_%'").split():
+        if name.startswith("weft_test_cache_"):
+            continue  # loaded once, reused while its inputs are unchanged
         db.drop_database(name)
     return db
 
@@ -39,3 +41,20 @@ def database(mariadb: MariaDB) -> Iterator[str]:
     name = mariadb.create_database()
     yield name
     mariadb.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def base_python_image(docker_client: docker.DockerClient) -> str:
+    """`weft/base-python:bookworm` (python3 inside): the image for throwaway test containers."""
+    from controlplane.images.base import ensure_base
+
+    return ensure_base("python", docker_client)
+
+
+@pytest.fixture(scope="session")
+def weft_images(docker_client: docker.DockerClient) -> dict[str, str]:
+    """weft's own images, built (or found up to date) once per session: name -> tag."""
+    from controlplane.images.build import IMAGES, build_all
+
+    tags = build_all(client=docker_client)
+    return dict(zip(IMAGES, tags, strict=True))

@@ -9,6 +9,7 @@ file system is cached as a tarball, so only the first build pays the minute.
 import fcntl
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -76,9 +77,9 @@ def _mirror_from(text: str) -> str | None:
         if SUITE in fields.get("suites", "").split() and "uris" in fields:
             return fields["uris"].split()[0]
     for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] == "deb" and SUITE in parts[2:3]:
-            return next(p for p in parts[1:] if "://" in p)
+        parts = re.sub(r"\[[^\]]*\]", " ", line).split()  # drop "[arch=amd64]" options
+        if len(parts) >= 3 and parts[0] == "deb" and parts[2] == SUITE:
+            return parts[1]
     return None
 
 

@@ -70,8 +70,18 @@ def project_wheel(root: Path, dest: Path) -> Path:
     """Build weft's own wheel (no dependencies) into `dest`; return its path."""
     dest.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "-w", str(dest), str(root)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dest),
+            str(root),
+        ],
         check=True,
     )
     wheels = sorted(dest.glob("weft-*.whl"))
