@@ -4,6 +4,7 @@ Each command imports its implementation lazily, so `weft --help` stays fast and
 a host that only runs the agent needs none of the control plane's modules.
 """
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,38 @@ def version() -> None:
     from controlplane import __version__
 
     typer.echo(__version__)
+
+
+@app.command()
+def agent(
+    listen: Annotated[
+        str | None, typer.Option(help="host:port to serve on (default 127.0.0.1:7946).")
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding the bearer token callers must send.")
+    ] = None,
+    docker_url: Annotated[
+        str | None, typer.Option(help="The local engine (default unix:///var/run/docker.sock).")
+    ] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="Server certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="Server key (PEM).")] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="CA of client certificates: requires mutual TLS.")
+    ] = None,
+) -> None:
+    """Run the host agent (options override WEFT_AGENT_* variables)."""
+    from controlplane.agent.main import serve
+    from controlplane.agent.settings import AgentSettings
+
+    given: dict[str, object] = {
+        "listen": listen,
+        "token_file": token_file,
+        "docker_url": docker_url,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+        "tls_ca": tls_ca,
+    }
+    serve(AgentSettings().model_copy(update={k: v for k, v in given.items() if v is not None}))
 
 
 @images_app.command("build")

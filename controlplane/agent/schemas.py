@@ -286,6 +286,7 @@ class ContainerSpec(_Model):
     user: str | None = None
     mounts: list[Mount] = Field(default_factory=list)
     stop_timeout_s: int = Field(10, ge=0)
+    init: bool = Field(False, description="Run an init (docker --init) as PID 1.")
     running: bool = Field(True, description="Whether it should run (False: create only).")
     links: list[LinkTarget] = Field(default_factory=list)
     spec_hash: str | None = Field(None, description="The caller's hash; else the agent's.")

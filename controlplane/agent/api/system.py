@@ -1,0 +1,22 @@
+"""Liveness and host info."""
+
+from fastapi import APIRouter
+
+from controlplane.agent.api.deps import Engine, Settings, blocking
+from controlplane.agent.driver.info import agent_info
+from controlplane.agent.schemas import AgentInfo, Liveness
+
+open_router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"])
+
+
+@open_router.get("/healthz", response_model=Liveness)
+async def healthz() -> Liveness:
+    """Liveness: the agent process answers (no credentials needed, no engine call)."""
+    return Liveness()
+
+
+@router.get("/v1/info", response_model=AgentInfo)
+async def info(engine: Engine, settings: Settings) -> AgentInfo:
+    """Host name, Docker version, underlay addresses, capacity and agent version."""
+    return await blocking(agent_info, engine, settings.owner, settings.advertise_addresses)

@@ -1,0 +1,61 @@
+"""The agent's FastAPI app: `create_app(settings)`; the engine client lives in lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import docker
+from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from controlplane import __version__
+from controlplane.agent import errors
+from controlplane.agent.api import containers, images, networks, system
+from controlplane.agent.auth import read_token, require_token
+from controlplane.agent.driver.engine import connect
+from controlplane.agent.events import LinkKeeper
+from controlplane.agent.settings import AgentSettings
+
+DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
+engine. Every verb is idempotent. Every call but `GET /healthz` needs
+`Authorization: Bearer <token>`. Errors are `application/problem+json`.
+The raw Docker API is never exposed. Links: see `PUT /v1/containers/{name}/links`."""
+
+
+def create_app(settings: AgentSettings, engine: docker.DockerClient | None = None) -> FastAPI:
+    """The agent app; reads the token now, connects to the engine in lifespan."""
+    token = read_token(settings.token_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = engine or connect(settings.docker_url, settings.docker_timeout)
+        app.state.docker = client
+        keeper = LinkKeeper(client) if settings.watch_events else None
+        if keeper is not None:
+            keeper.start()
+        app.state.link_keeper = keeper
+        try:
+            yield
+        finally:
+            if keeper is not None:
+                await run_in_threadpool(keeper.stop)
+            if engine is None:
+                client.close()
+
+    app = FastAPI(
+        title="weft agent",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token = token
+    if engine is not None:
+        app.state.docker = engine
+    errors.install(app)
+    app.include_router(system.open_router)
+    secured = [Depends(require_token)]
+    app.include_router(system.router, dependencies=secured)
+    app.include_router(networks.router, dependencies=secured)
+    app.include_router(containers.router, dependencies=secured)
+    app.include_router(images.router, dependencies=secured)
+    return app

@@ -1,0 +1,239 @@
+"""Containers: ensure by spec hash, inspect, list, delete, restart, logs."""
+
+from contextlib import suppress
+from typing import Any
+
+import docker
+from docker.types import Healthcheck
+from docker.types import Mount as DockerMount
+
+from controlplane import labels as L
+from controlplane.agent import linkfiles as F
+from controlplane.agent.driver.engine import NAME_LOCKS, translate
+from controlplane.agent.driver.links import apply_links, inspect_managed, stored_links, write_hosts
+from controlplane.agent.driver.state import to_state
+from controlplane.agent.errors import ImageMissing, NotFound
+from controlplane.agent.schemas import ContainerEnsureResult, ContainerSpec, ContainerState
+
+_NS = 1_000_000_000
+
+
+def _inspect(client: docker.DockerClient, name: str) -> dict[str, Any] | None:
+    try:
+        return inspect_managed(client, name)
+    except NotFound:
+        return None
+
+
+def _ensure_volumes(client: docker.DockerClient, spec: ContainerSpec, owner: str) -> None:
+    """Create missing named volumes with weft's labels (the engine would create them bare)."""
+    for mount in spec.mounts:
+        if mount.type != "volume" or not mount.source:
+            continue
+        with translate(f"volume {mount.source}"):
+            try:
+                client.api.inspect_volume(mount.source)
+            except docker.errors.NotFound:
+                labels = L.managed_labels(owner, {k: v for k, v in spec.labels.items()})
+                client.api.create_volume(mount.source, labels=labels)
+
+
+def _host_config(client: docker.DockerClient, spec: ContainerSpec) -> dict[str, Any]:
+    bindings: dict[str, list[tuple[str, int | None]]] = {}
+    for p in spec.published_ports:
+        bindings.setdefault(f"{p.container_port}/{p.protocol}", []).append((p.host_ip, p.host_port))
+    mode = spec.networks[0].name if spec.networks else spec.network_mode
+    mounts = [
+        DockerMount(target=m.target, source=m.source or None, type=m.type, read_only=m.read_only)
+        for m in spec.mounts
+    ]
+    policy: dict[str, Any] = {
+        "Name": "" if spec.restart_policy.name == "no" else spec.restart_policy.name
+    }
+    if spec.restart_policy.name == "on-failure":
+        policy["MaximumRetryCount"] = spec.restart_policy.maximum_retry_count
+    config: dict[str, Any] = client.api.create_host_config(
+        port_bindings=bindings or None,
+        network_mode=mode,
+        restart_policy=policy,
+        dns=spec.dns or None,
+        dns_search=spec.dns_search or None,
+        extra_hosts=spec.extra_hosts or None,
+        mounts=mounts or None,
+        init=spec.init or None,
+    )
+    return config
+
+
+def _healthcheck(spec: ContainerSpec) -> Healthcheck | None:
+    h = spec.healthcheck
+    if h is None:
+        return None
+    return Healthcheck(
+        test=h.test,
+        interval=int(h.interval_s * _NS),
+        timeout=int(h.timeout_s * _NS),
+        retries=h.retries,
+        start_period=int(h.start_period_s * _NS),
+    )
+
+
+def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: str) -> str:
+    """Create (not start) the container; returns its id."""
+    with translate(f"image {spec.image}"):
+        try:
+            client.api.inspect_image(spec.image)
+        except docker.errors.NotFound as exc:
+            raise ImageMissing(
+                f"image {spec.image} is not on this host; upload it with PUT /v1/images",
+                ["body", "image"],
+            ) from exc
+    _ensure_volumes(client, spec, owner)
+    labels = L.managed_labels(owner, spec.labels)
+    labels[L.SPEC_HASH] = spec.computed_hash()
+    env = {**F.link_env(name, spec.links), **spec.env}
+    ports = {(p.port, p.protocol) for p in spec.exposed_ports}
+    ports |= {(p.container_port, p.protocol) for p in spec.published_ports}
+    networking = None
+    if spec.networks:
+        first = spec.networks[0]
+        endpoint = client.api.create_endpoint_config(
+            aliases=first.aliases or None, ipv4_address=first.ipv4_address
+        )
+        networking = client.api.create_networking_config({first.name: endpoint})
+    with translate(f"create container {name}"):
+        created = client.api.create_container(
+            spec.image,
+            command=spec.command,
+            entrypoint=spec.entrypoint,
+            name=name,
+            environment=env,
+            labels=labels,
+            ports=sorted(ports) or None,
+            host_config=_host_config(client, spec),
+            networking_config=networking,
+            hostname=spec.hostname,
+            working_dir=spec.working_dir,
+            user=spec.user or None,
+            healthcheck=_healthcheck(spec),
+            stop_timeout=spec.stop_timeout_s,
+            detach=True,
+            use_config_proxy=False,
+        )
+        cid: str = created["Id"]
+        # API 1.41 takes one network at creation; join the others before the start.
+        for extra in spec.networks[1:]:
+            client.api.connect_container_to_network(
+                cid, extra.name, aliases=extra.aliases or None, ipv4_address=extra.ipv4_address
+            )
+    return cid
+
+
+def _start(client: docker.DockerClient, cid: str) -> dict[str, Any]:
+    with translate(f"start container {cid[:12]}"):
+        client.api.start(cid)
+        data: dict[str, Any] = client.api.inspect_container(cid)
+    return data
+
+
+def _remove(client: docker.DockerClient, data: dict[str, Any]) -> None:
+    timeout = (data.get("Config") or {}).get("StopTimeout") or 10
+    with translate(f"remove container {data['Name'].lstrip('/')}"):
+        if data["State"].get("Running"):
+            client.api.stop(data["Id"], timeout=timeout)
+        client.api.remove_container(data["Id"], force=True)
+
+
+def _sync_links(client: docker.DockerClient, data: dict[str, Any], spec: ContainerSpec) -> None:
+    """Apply the spec's link set if it differs from the one stored in the container."""
+    stored = stored_links(client, data["Id"])
+    if stored is None and not spec.links:
+        return
+    if stored != spec.links:
+        apply_links(client, data, spec.links)
+    elif data["State"].get("Running"):
+        write_hosts(client, data, F.hosts_lines(spec.links))  # restores a lost block
+
+
+def ensure_container(
+    client: docker.DockerClient, name: str, spec: ContainerSpec, owner: str
+) -> ContainerEnsureResult:
+    """Create+start, leave (start if stopped), or recreate when the spec hash changed."""
+    with NAME_LOCKS.hold(name):
+        data = _inspect(client, name)
+        action = "created"
+        if data is not None:
+            labels = data["Config"].get("Labels") or {}
+            if labels.get(L.SPEC_HASH) == spec.computed_hash():
+                action = "unchanged"
+                if spec.running and not data["State"].get("Running"):
+                    data = _start(client, data["Id"])
+                    action = "started"
+                _sync_links(client, data, spec)
+                return _result(client, action, data["Id"])
+            _remove(client, data)
+            action = "recreated"
+        cid = _create(client, name, spec, owner)
+        data = _start(client, cid) if spec.running else client.api.inspect_container(cid)
+        if spec.links:
+            apply_links(client, data, spec.links)
+        return _result(client, action, cid)
+
+
+def _result(client: docker.DockerClient, action: str, cid: str) -> ContainerEnsureResult:
+    with translate(f"container {cid[:12]}"):
+        state = to_state(client.api.inspect_container(cid))
+    return ContainerEnsureResult.model_validate({"action": action, "container": state})
+
+
+def get_container(client: docker.DockerClient, name: str) -> ContainerState:
+    """A weft container's state (NotFound / Conflict if not weft's)."""
+    return to_state(inspect_managed(client, name))
+
+
+def list_containers(client: docker.DockerClient, label_filters: list[str]) -> list[ContainerState]:
+    """Containers labelled weft.managed=true (and every `k=v` of `label_filters`)."""
+    filters = {"label": [f"{L.MANAGED}={L.MANAGED_VALUE}", *label_filters]}
+    with translate("list containers"):
+        summaries = client.api.containers(all=True, filters=filters)
+    out: list[ContainerState] = []
+    for summary in summaries:
+        try:
+            with translate(f"container {summary['Id'][:12]}"):
+                out.append(to_state(client.api.inspect_container(summary["Id"])))
+        except NotFound:
+            continue  # removed meanwhile
+    return sorted(out, key=lambda c: c.name)
+
+
+def delete_container(client: docker.DockerClient, name: str) -> None:
+    """Stop and remove a weft container; absent is fine."""
+    with NAME_LOCKS.hold(name):
+        data = _inspect(client, name)
+        if data is not None:
+            with suppress(NotFound):  # removed meanwhile
+                _remove(client, data)
+
+
+def restart_container(client: docker.DockerClient, name: str) -> ContainerState:
+    """Restart (or start) a weft container and re-apply its links."""
+    with NAME_LOCKS.hold(name):
+        data = inspect_managed(client, name)
+        timeout = (data.get("Config") or {}).get("StopTimeout") or 10
+        with translate(f"restart container {name}"):
+            client.api.restart(data["Id"], timeout=timeout)
+            data = client.api.inspect_container(data["Id"])
+        links = stored_links(client, data["Id"])
+        if links is not None:
+            apply_links(client, data, links)
+        return to_state(data)
+
+
+def container_logs(client: docker.DockerClient, name: str, tail: int | None) -> str:
+    """The container's last `tail` lines (all if None) of stdout and stderr."""
+    data = inspect_managed(client, name)
+    with translate(f"logs of {name}"):
+        raw = client.api.logs(
+            data["Id"], stdout=True, stderr=True, tail=tail if tail is not None else "all"
+        )
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)

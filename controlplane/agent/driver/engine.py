@@ -1,0 +1,72 @@
+"""The engine connection, docker SDK error translation, and per-name locks."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker
+import docker.errors
+import requests
+
+from controlplane.agent.errors import (
+    Conflict,
+    DriverError,
+    EngineUnavailable,
+    ImageMissing,
+    Invalid,
+    NotFound,
+)
+
+
+def connect(url: str, timeout: float) -> docker.DockerClient:
+    """A client of the engine at `url` (the SDK's `base_url`)."""
+    return docker.DockerClient(base_url=url, timeout=int(timeout))
+
+
+def _explain(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or exc)
+
+
+@contextmanager
+def translate(what: str) -> Iterator[None]:
+    """Turn docker SDK and transport errors inside the block into the agent's own."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise ImageMissing(f"{what}: {_explain(exc)}") from exc
+    except docker.errors.NotFound as exc:
+        raise NotFound(f"{what}: {_explain(exc)}") from exc
+    except docker.errors.APIError as exc:
+        status = exc.status_code or 500
+        if status == 409:
+            raise Conflict(f"{what}: {_explain(exc)}") from exc
+        if status == 400:
+            raise Invalid(f"{what}: {_explain(exc)}") from exc
+        raise DriverError(f"{what}: {_explain(exc)}") from exc
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise EngineUnavailable(f"{what}: {exc}") from exc
+    except docker.errors.DockerException as exc:
+        raise DriverError(f"{what}: {exc}") from exc
+
+
+class KeyedLocks:
+    """One lock per object name, so concurrent ensures of one name run one at a time."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        """Hold the lock of `key` for the block."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+
+# Ensure, delete, restart and link updates of one container name never interleave.
+NAME_LOCKS = KeyedLocks()

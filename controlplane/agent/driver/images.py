@@ -1,0 +1,42 @@
+"""Images: load a `docker save` tarball, inspect by reference."""
+
+from pathlib import Path
+
+import docker
+
+from controlplane.agent.driver.engine import translate
+from controlplane.agent.errors import Invalid
+from controlplane.agent.schemas import ImageInfo, ImageLoadResult
+
+_LOADED = "Loaded image: "
+_LOADED_ID = "Loaded image ID: "
+
+
+def load_image(client: docker.DockerClient, tarball: Path) -> ImageLoadResult:
+    """`docker load` the spooled tarball; the tags (or ids, for untagged images) loaded."""
+    tags: list[str] = []
+    ids: list[str] = []
+    with translate("load image"), tarball.open("rb") as f:
+        for chunk in client.api.load_image(f):
+            if "error" in chunk:
+                raise Invalid(f"docker load: {chunk['error']}", ["body"])
+            for line in str(chunk.get("stream", "")).splitlines():
+                if line.startswith(_LOADED):
+                    tags.append(line[len(_LOADED) :].strip())
+                elif line.startswith(_LOADED_ID):
+                    ids.append(line[len(_LOADED_ID) :].strip())
+    if not tags and not ids:
+        raise Invalid("docker load loaded nothing: not an image tarball?", ["body"])
+    return ImageLoadResult(tags=tags, ids=ids)
+
+
+def get_image(client: docker.DockerClient, ref: str) -> ImageInfo:
+    """The image `ref` (NotFound → 404 through the translation)."""
+    with translate(f"image {ref}"):
+        data = client.api.inspect_image(ref)
+    return ImageInfo(
+        id=data["Id"],
+        tags=data.get("RepoTags") or [],
+        size=data.get("Size") or 0,
+        created=data.get("Created"),
+    )

@@ -1,0 +1,66 @@
+"""Keep links across restarts: re-apply link sets when the engine starts a weft container.
+
+Docker rebuilds a container's /etc/hosts at every start, dropping weft's block.
+A thread follows the engine's `start` events of weft containers and re-applies
+the link set stored in the container. At start-up it also sweeps the running
+weft containers, in case some restarted while the agent was down.
+"""
+
+import logging
+import threading
+from typing import Any
+
+import docker
+
+from controlplane import labels as L
+from controlplane.agent.driver import links
+
+log = logging.getLogger(__name__)
+
+
+class LinkKeeper:
+    """A daemon thread that re-applies links on container start events."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self._client = client
+        self._stream: Any = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="weft-link-keeper", daemon=True)
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        """Subscribe to events, then sweep, then follow the stream (in the thread)."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the event stream and wait for the thread."""
+        self._stopping.set()
+        stream = self._stream
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # closing a half-read HTTP stream may raise; we are done anyway
+                log.debug("closing the event stream", exc_info=True)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        filters = {"type": "container", "event": "start", "label": f"{L.MANAGED}={L.MANAGED_VALUE}"}
+        while not self._stopping.is_set():
+            try:
+                self._stream = self._client.events(decode=True, filters=filters)
+                self._sweep()
+                self.ready.set()
+                for event in self._stream:
+                    name = (event.get("Actor") or {}).get("Attributes", {}).get("name")
+                    if name:
+                        links.reapply(self._client, name)
+            except Exception:
+                if self._stopping.is_set():
+                    return
+                log.warning("docker event stream failed; re-subscribing", exc_info=True)
+                self._stopping.wait(2.0)
+
+    def _sweep(self) -> None:
+        filters = {"status": "running", "label": f"{L.MANAGED}={L.MANAGED_VALUE}"}
+        for summary in self._client.api.containers(filters=filters):
+            links.reapply(self._client, summary["Id"])
