@@ -6,6 +6,7 @@ import docker
 import pytest
 
 from tests.harness import MariaDB, ensure_system, remove_test_leftovers
+from tests.world_fixture import world_database  # noqa: F401 -- a session fixture
 
 
 @pytest.fixture(scope="session")

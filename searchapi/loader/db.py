@@ -1,0 +1,117 @@
+"""The loader's database side: connecting, the schema, staging tables, bulk inserts."""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import asyncmy
+
+# Rows per executemany: asyncmy sends them in one MariaDB bulk round trip
+# (COM_STMT_BULK_EXECUTE). Measured for 170k cities: ~1.7 s of insert time.
+# (LOAD DATA LOCAL INFILE is not an option: asyncmy 0.2.18 fails on the
+# server's file request with a TypeError and a broken connection.)
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class ConnParams:
+    """Where the world database is and who the loader connects as."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = ""
+    database: str = "world"
+    unix_socket: str | None = None
+
+
+async def connect(params: ConnParams) -> Any:
+    """An asyncmy connection (utf8mb4, explicit transactions)."""
+    return await asyncmy.connect(
+        host=params.host,
+        port=params.port,
+        user=params.user,
+        password=params.password,
+        database=params.database,
+        unix_socket=params.unix_socket,
+        charset="utf8mb4",
+        autocommit=False,
+        # Notes ("table already exists" from idempotent DDL) are expected here;
+        # asyncmy would log each one as a warning.
+        init_command="SET SESSION sql_notes = 0",
+    )
+
+
+def schema_files() -> list[tuple[str, str]]:
+    """(name, SQL) of every world schema file, in order (migrations/world links here)."""
+    folder = resources.files("searchapi.loader") / "sql"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+    return [(f.name, f.read_text("utf-8")) for f in files]
+
+
+def statements(sql: str) -> list[str]:
+    """Split a schema file into statements (';' ends a line; no procedures here)."""
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";").strip()]
+
+
+async def apply_schema(conn: Any) -> None:
+    """Apply migrations/world/*.sql in order; every statement is idempotent."""
+    async with conn.cursor() as cur:
+        for _name, sql in schema_files():
+            for statement in statements(sql):
+                await cur.execute(statement.rstrip(";"))
+    await conn.commit()
+
+
+async def fetch_one(conn: Any, sql: str, args: Sequence[Any] = ()) -> Any:
+    """The first row of a query (or None)."""
+    async with conn.cursor() as cur:
+        await cur.execute(sql, args)
+        return await cur.fetchone()
+
+
+async def execute(conn: Any, sql: str, args: Sequence[Any] = ()) -> None:
+    """Run one statement."""
+    async with conn.cursor() as cur:
+        await cur.execute(sql, args)
+
+
+async def existing_tables(conn: Any) -> set[str]:
+    """Names of the tables in the current database."""
+    async with conn.cursor() as cur:
+        await cur.execute("SHOW TABLES")
+        return {row[0] for row in await cur.fetchall()}
+
+
+async def insert_rows(
+    conn: Any,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Insert `rows` into `table` in multi-row batches, committing each; return the count."""
+    sql = (
+        f"INSERT INTO `{table}` ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 -- identifiers are ours
+    )
+    total = 0
+    batch: list[Sequence[Any]] = []
+    async with conn.cursor() as cur:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH_ROWS:
+                await cur.executemany(sql, batch)
+                await conn.commit()
+                total += len(batch)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            await cur.executemany(sql, batch)
+            await conn.commit()
+            total += len(batch)
+            if progress:
+                progress(len(batch))
+    return total
