@@ -17,6 +17,8 @@ world_app = typer.Typer(help="The world stack: MariaDB with GeoNames plus the se
                         no_args_is_help=True)
 app.add_typer(images_app, name="images")
 app.add_typer(world_app, name="world")
+db_app = typer.Typer(help="The control plane's database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -88,6 +90,44 @@ def world_down() -> None:
     from controlplane.world import down
 
     down()
+
+
+@app.command()
+def server(
+    listen: Annotated[str, typer.Option(help="host:port to serve the API on.")] = "127.0.0.1:8000",
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Where weft.db and admin.token live (WEFT_STATE_DIR).")
+    ] = None,
+) -> None:
+    """Run the control plane (SQLite in the state dir unless DATABASE_URL is set)."""
+    from controlplane.server import serve
+    from controlplane.settings import Settings
+
+    settings = Settings(state_dir=state_dir) if state_dir else Settings()
+    serve(listen, settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    state_dir: Annotated[Path | None, typer.Option(help="The control plane's state dir.")] = None,
+) -> None:
+    """Apply the control plane's schema migrations (also done on every start)."""
+    import asyncio
+
+    from controlplane.db import make_engine, upgrade
+    from controlplane.settings import Settings
+
+    settings = Settings(state_dir=state_dir) if state_dir else Settings()
+
+    async def run() -> None:
+        engine = make_engine(settings.db_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo("database at head")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""HTTP edge of the control plane: one router per resource, thin."""

@@ -1,0 +1,66 @@
+"""RFC 9457 problem+json: the single place where errors become HTTP responses."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from controlplane.agentclient import AgentError, AgentUnavailable
+from controlplane.services.errors import DomainError, Unauthenticated
+
+PROBLEM = "application/problem+json"
+
+
+def problem(
+    status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def _domain(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    errors = [{"loc": exc.loc, "msg": exc.detail}] if exc.loc is not None else None
+    if isinstance(exc, Unauthenticated):
+        errors = None
+    return problem(exc.status, exc.title, exc.detail, errors)
+
+
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+    return problem(422, "Invalid request", f"invalid: {where}", errors)
+
+
+async def _agent(_request: Request, exc: Exception) -> JSONResponse:
+    # An agent call made on the request's behalf failed (services translate the cases
+    # where a field is at fault; what reaches here is the host's problem).
+    if isinstance(exc, AgentUnavailable):
+        return problem(503, "Agent unavailable", str(exc))
+    return problem(502, "Agent error", str(exc))
+
+
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+
+def install(app: FastAPI) -> None:
+    """Render domain errors, validation errors and routing errors as problem+json."""
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(AgentUnavailable, _agent)
+    app.add_exception_handler(AgentError, _agent)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,1 @@
+"""Alembic scripts of the control plane's database (shipped inside the package)."""

@@ -1,0 +1,1 @@
+"""Converging hosts to the desired state: a pure planner and a runner per host."""

@@ -1,0 +1,105 @@
+"""Events: stored in the database, fanned out to Server-Sent Events subscribers."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from controlplane.db import SessionMaker
+from controlplane.models import Event, EventPublic
+
+
+@dataclass
+class EventBus:
+    """In-process fan-out: every subscriber gets every event published after it joined."""
+
+    subscribers: set[asyncio.Queue[EventPublic]] = field(default_factory=set)
+    queue_size: int = 1000
+
+    def publish(self, event: EventPublic) -> None:
+        """Hand the event to every subscriber (a subscriber that lags drops the oldest)."""
+        for q in list(self.subscribers):
+            if q.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    q.get_nowait()
+            q.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[EventPublic]]:
+        """A queue of new events, for as long as the context lasts."""
+        q: asyncio.Queue[EventPublic] = asyncio.Queue(self.queue_size)
+        self.subscribers.add(q)
+        try:
+            yield q
+        finally:
+            self.subscribers.discard(q)
+
+
+@dataclass
+class Recorder:
+    """Writes events (own session, committed at once) and publishes them."""
+
+    sessions: SessionMaker
+    bus: EventBus
+
+    async def emit(
+        self,
+        resource: str,
+        action: str,
+        result: str,
+        *,
+        resource_id: int | None = None,
+        resource_name: str | None = None,
+        host_id: int | None = None,
+        reason: str | None = None,
+    ) -> EventPublic:
+        """Store one event and publish it."""
+        event = Event(
+            resource=resource,
+            action=action,
+            result=result,
+            resource_id=resource_id,
+            resource_name=resource_name,
+            host_id=host_id,
+            reason=reason[:2000] if reason else None,
+        )
+        async with self.sessions() as session:
+            session.add(event)
+            await session.commit()
+            public = EventPublic.model_validate(event, from_attributes=True)
+        self.bus.publish(public)
+        return public
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    resource: str | None = None,
+    resource_id: int | None = None,
+    host_id: int | None = None,
+    action: str | None = None,
+    result: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> list[Event]:
+    """Events matching every filter given, oldest first."""
+    query = select(Event)
+    if resource is not None:
+        query = query.where(Event.resource == resource)
+    if resource_id is not None:
+        query = query.where(Event.resource_id == resource_id)
+    if host_id is not None:
+        query = query.where(Event.host_id == host_id)
+    if action is not None:
+        query = query.where(Event.action == action)
+    if result is not None:
+        query = query.where(Event.result == result)
+    if after is not None:
+        query = query.where(col(Event.id) > after)
+    query = query.order_by(col(Event.id).desc()).limit(limit)
+    rows = list((await session.exec(query)).all())
+    rows.reverse()
+    return rows

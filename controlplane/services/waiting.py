@@ -1,0 +1,30 @@
+"""`?wait=true`: wait (bounded) for the reconciler to settle a resource."""
+
+import time
+
+from controlplane.db import SessionMaker
+from controlplane.models import Container, Network
+from controlplane.reconcile.supervisor import Reconcilers
+
+
+async def wait_settled(
+    sessions: SessionMaker,
+    reconcilers: Reconcilers,
+    table: type[Container] | type[Network],
+    rid: int,
+    host_id: int,
+    timeout: float,
+) -> None:
+    """Return once the row is converged, failed or gone, or when timeout runs out."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        passed = await reconcilers.wait_pass(host_id, left)
+        async with sessions() as session:
+            row = await session.get(table, rid)
+            if getattr(row, "status", None) != "pending" or not passed:
+                return
+
+
+async def wait_pass(reconcilers: Reconcilers, host_id: int, timeout: float) -> bool:
+    """Wait for one full reconcile pass of the host (deletes, links)."""
+    return await reconcilers.wait_pass(host_id, timeout)

@@ -1,0 +1,53 @@
+"""The control plane's configuration: one Settings object, read from WEFT_* variables."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the async driver for a plain DATABASE_URL (sqlite, mysql/mariadb, postgresql)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    drivers = {
+        "sqlite": "sqlite+aiosqlite",
+        "mysql": "mysql+asyncmy",
+        "mariadb": "mysql+asyncmy",
+        "postgresql": "postgresql+asyncpg",
+        "postgres": "postgresql+asyncpg",
+    }
+    return f"{drivers.get(scheme, scheme)}://{rest}"
+
+
+class Settings(BaseSettings):
+    """Where state lives and how eagerly the control plane reconciles."""
+
+    model_config = SettingsConfigDict(env_prefix="WEFT_", extra="ignore")
+
+    state_dir: Path = Path("/var/lib/weft")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("WEFT_DATABASE_URL", "DATABASE_URL")
+    )
+    # Seconds between reconcile passes when nothing asks for one sooner.
+    reconcile_interval: float = 5.0
+    # Retry delays while a host's agent does not answer: doubled up to the cap.
+    backoff_initial: float = 0.5
+    backoff_max: float = 15.0
+    # How long `?wait=true` waits for convergence before answering with the current state.
+    wait_timeout: float = 60.0
+    # Per-call timeout of agent requests (ensure_container may wait for a start).
+    agent_timeout: float = 30.0
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: DATABASE_URL if set, else <state-dir>/weft.db."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.state_dir / 'weft.db'}"
+
+    @property
+    def admin_token_file(self) -> Path:
+        """Where the admin token is written on first start (mode 0600)."""
+        return self.state_dir / "admin.token"

@@ -1,0 +1,191 @@
+"""An in-memory agent behind httpx.MockTransport: the control plane's HTTP test seam.
+
+It speaks the agent's wire schemas (controlplane.agent.schemas) with the agent's
+semantics: idempotent ensure by spec hash, label-filtered lists, addresses
+allocated from a network's subnet (a recreate takes the next free one, as
+Docker's allocator does), and switches to go down or reject the token.
+"""
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+
+import httpx
+
+from controlplane import labels as L
+from controlplane.agent import schemas as A
+
+TOKEN = "agent-secret"
+
+
+@dataclass
+class FakeAgent:
+    """State of one fake host."""
+
+    hostname: str = "fakehost"
+    token: str = TOKEN
+    down: bool = False
+    missing_images: set[str] = field(default_factory=set)
+    networks: dict[str, A.NetworkState] = field(default_factory=dict)
+    containers: dict[str, A.ContainerState] = field(default_factory=dict)
+    specs: dict[str, A.ContainerSpec] = field(default_factory=dict)
+    links: dict[str, list[A.LinkTarget]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    next_host: dict[str, int] = field(default_factory=dict)
+
+    def transport(self) -> httpx.MockTransport:
+        """A transport answering like the agent."""
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Route one request."""
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        path = request.url.path
+        self.calls.append((request.method, path))
+        if path == "/healthz":
+            return httpx.Response(200, json={"status": "ok"})
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return _problem(401, "Unauthorized", "bad token")
+        parts = path.strip("/").split("/")
+        body = json.loads(request.content) if request.content else None
+        match (request.method, parts):
+            case ("GET", ["v1", "info"]):
+                return _ok(
+                    A.AgentInfo(
+                        hostname=self.hostname,
+                        agent_version="0",
+                        owner="weft",
+                        docker_version="20.10",
+                        docker_api_version="1.41",
+                        addresses=["127.0.0.1"],
+                        cpus=2,
+                        memory_bytes=1,
+                    )
+                )
+            case ("GET", ["v1", "networks"]):
+                return _ok([n for n in self.networks.values() if _match(n.labels, request)])
+            case ("PUT", ["v1", "networks", name]):
+                return self._ensure_network(name, A.NetworkSpec.model_validate(body))
+            case ("DELETE", ["v1", "networks", name]):
+                self.networks.pop(name, None)
+                return httpx.Response(204)
+            case ("GET", ["v1", "containers"]):
+                return _ok([c for c in self.containers.values() if _match(c.labels, request)])
+            case ("PUT", ["v1", "containers", name]):
+                return self._ensure_container(name, A.ContainerSpec.model_validate(body))
+            case ("PUT", ["v1", "containers", name, "links"]):
+                self.links[name] = A.LinksSpec.model_validate(body).links
+                return _ok(A.LinksState(name=name, links=self.links[name]))
+            case ("GET", ["v1", "containers", name, "logs"]):
+                return _ok(A.Logs(name=name, text=f"logs of {name}\n"))
+            case ("DELETE", ["v1", "containers", name]):
+                self.containers.pop(name, None)
+                self.specs.pop(name, None)
+                return httpx.Response(204)
+        return _problem(404, "Not found", path)
+
+    def _ensure_network(self, name: str, spec: A.NetworkSpec) -> httpx.Response:
+        labels = L.managed_labels("weft", spec.labels)
+        state = A.NetworkState(
+            name=name,
+            id=f"net-{name}",
+            driver="bridge",
+            subnet=spec.subnet,
+            gateway=spec.gateway,
+            labels=labels,
+        )
+        action = "unchanged" if self.networks.get(name) == state else "created"
+        self.networks[name] = state
+        return _ok(A.NetworkEnsureResult(action=action, network=state))
+
+    def _address(self, network: str, fixed: str | None) -> str:
+        if fixed:
+            return fixed
+        known = self.networks.get(network)
+        net = ipaddress.ip_network(known.subnet if known and known.subnet else "172.17.0.0/16")
+        n = self.next_host.get(network, 2)
+        self.next_host[network] = n + 1
+        return str(net.network_address + n)
+
+    def _ensure_container(self, name: str, spec: A.ContainerSpec) -> httpx.Response:
+        if spec.image in self.missing_images:
+            return _problem(422, "Image not found", f"no such image: {spec.image}")
+        h = spec.computed_hash()
+        old = self.containers.get(name)
+        if old is not None and old.spec_hash == h:
+            if old.status == "created":
+                old.status, old.running = "running", True
+                return _ok(A.ContainerEnsureResult(action="started", container=old))
+            return _ok(A.ContainerEnsureResult(action="unchanged", container=old))
+        for att in spec.networks:
+            if att.name not in self.networks:
+                return _problem(404, "Not found", f"network {att.name} not found")
+        nets = {
+            a.name: A.NetworkEndpoint(ip_address=self._address(a.name, a.ipv4_address))
+            for a in spec.networks
+        }
+        if not spec.networks and spec.network_mode == "bridge":
+            nets["bridge"] = A.NetworkEndpoint(ip_address=self._address("bridge", None))
+        state = A.ContainerState(
+            name=name,
+            id=f"id-{name}-{len(self.calls)}",
+            image=spec.image,
+            status="running",
+            running=True,
+            spec_hash=h,
+            network_mode=spec.network_mode,
+            networks=nets,
+            labels=L.managed_labels("weft", spec.labels),
+        )
+        self.containers[name] = state
+        self.specs[name] = spec
+        self.links[name] = spec.links
+        action = "recreated" if old else "created"
+        return _ok(A.ContainerEnsureResult(action=action, container=state))
+
+
+def _match(labels: dict[str, str], request: httpx.Request) -> bool:
+    for item in request.url.params.get_list("label"):
+        k, _, v = item.partition("=")
+        if labels.get(k) != v:
+            return False
+    return True
+
+
+def _ok(value: object) -> httpx.Response:
+    if isinstance(value, list):
+        return httpx.Response(200, json=[v.model_dump(mode="json") for v in value])
+    assert hasattr(value, "model_dump")
+    return httpx.Response(200, json=value.model_dump(mode="json"))
+
+
+def _problem(status: int, title: str, detail: str) -> httpx.Response:
+    return httpx.Response(
+        status,
+        json={"type": "about:blank", "title": title, "status": status, "detail": detail},
+        headers={"content-type": "application/problem+json"},
+    )
+
+
+class Agents:
+    """Several fake hosts behind one transport, told apart by URL host name."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, FakeAgent] = {}
+
+    def add(self, name: str) -> FakeAgent:
+        """A fake agent answering at http://<name>:7000."""
+        self.hosts[name] = FakeAgent(hostname=name)
+        return self.hosts[name]
+
+    def transport(self) -> httpx.MockTransport:
+        """One transport for all of them (unknown hosts: connection refused)."""
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            agent = self.hosts.get(request.url.host)
+            if agent is None:
+                raise httpx.ConnectError("no route to host", request=request)
+            return agent.handle(request)
+
+        return httpx.MockTransport(handle)

@@ -1,0 +1,186 @@
+"""The pure reconcile planner and link planning: no I/O, no fixtures."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controlplane import labels as L
+from controlplane.agent import schemas as A
+from controlplane.models import Container, ContainerSpec, Link, Network
+from controlplane.reconcile import planner as P
+from controlplane.reconcile.desired import container_spec, desired_state, network_spec
+from controlplane.services.linkplan import env_prefix, link_env, target_address
+
+OWNER = "weft-cp-test"
+
+
+def _ctr(name: str, **spec) -> P.DesiredContainer:
+    return P.DesiredContainer(1, name, A.ContainerSpec(image="img", **spec), [])
+
+
+def _state(d: P.DesiredContainer, status: str = "running") -> A.ContainerState:
+    return A.ContainerState(
+        name=d.name,
+        id=d.name,
+        image="img",
+        status=status,
+        running=status == "running",
+        spec_hash=d.spec.computed_hash(),
+    )
+
+
+def _net(name: str, subnet: str) -> P.DesiredNetwork:
+    return P.DesiredNetwork(1, name, A.NetworkSpec(subnet=subnet, gateway=subnet[:-4] + "1"))
+
+
+def _net_state(d: P.DesiredNetwork) -> A.NetworkState:
+    return A.NetworkState(
+        name=d.name, id=d.name, driver="bridge", subnet=d.spec.subnet, gateway=d.spec.gateway
+    )
+
+
+def test_empty_host_gets_networks_then_containers():
+    n, c = _net("n1", "10.1.0.0/24"), _ctr("c1")
+    plan = P.plan([n], [c], [], [])
+    assert [(type(a).__name__, a.name) for a in plan.actions] == [
+        ("EnsureNetwork", "n1"),
+        ("EnsureContainer", "c1"),
+    ]
+    assert plan.actions[1].verb == "create"
+
+
+def test_converged_host_plans_nothing():
+    n, c = _net("n1", "10.1.0.0/24"), _ctr("c1")
+    assert P.plan([n], [c], [_net_state(n)], [_state(c)]).empty
+
+
+def test_changed_hash_recreates_created_starts_exited_is_left():
+    c = _ctr("c1")
+    old = _state(c).model_copy(update={"spec_hash": "old"})
+    assert P.plan([], [c], [], [old]).actions[0].verb == "recreate"
+    assert P.plan([], [c], [], [_state(c, "created")]).actions[0].verb == "start"
+    # An exited container keeps its exit code for the user: no restart loop.
+    assert P.plan([], [c], [], [_state(c, "exited")]).empty
+
+
+def test_links_change_pushes_without_recreate():
+    target = A.LinkTarget(alias="db", name="db", address="10.1.0.5")
+    c = P.DesiredContainer(
+        1,
+        "web",
+        A.ContainerSpec(image="img", links=[target]),
+        [target.model_copy(update={"address": "10.1.0.4"})],
+    )
+    plan = P.plan([], [c], [], [_state(c)])
+    assert [type(a).__name__ for a in plan.actions] == ["SetLinks"]
+    # Links are not in the hash: the container is not recreated for a new address.
+    assert c.spec.computed_hash() == A.ContainerSpec(image="img").computed_hash()
+
+
+def test_strays_removed_containers_before_networks_and_creates():
+    c = _ctr("keep")
+    stray_c = A.ContainerState(name="old", id="x", image="i", status="running", running=True)
+    stray_n = A.NetworkState(name="oldnet", id="y", driver="bridge")
+    plan = P.plan([], [c], [stray_n], [stray_c])
+    names = [(type(a).__name__, a.name) for a in plan.actions]
+    assert names == [
+        ("RemoveContainer", "old"),
+        ("EnsureContainer", "keep"),
+        ("RemoveNetwork", "oldnet"),
+    ]
+
+
+def test_network_subnet_change_is_an_update_and_container_mode_goes_last():
+    n = _net("n1", "10.1.0.0/24")
+    moved = _net_state(n).model_copy(update={"subnet": "10.2.0.0/24"})
+    assert P.plan([n], [], [moved], []).actions[0].verb == "update"
+    a = _ctr("a", network_mode="container:z")
+    z = _ctr("z")
+    assert [x.name for x in P.plan([], [a, z], [], []).actions] == ["z", "a"]
+
+
+names = st.sampled_from(["a", "b", "c", "d"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wanted=st.sets(names),
+    present=st.dictionaries(names, st.sampled_from(["same", "stale", "created", "exited"])),
+)
+def test_applying_a_plan_converges_in_one_round(wanted, present):
+    """Whatever the host holds, executing the plan leaves nothing to do, with no duplicates."""
+    desired = [_ctr(n, env={"N": n}) for n in sorted(wanted)]
+    by_name = {d.name: d for d in desired}
+    seen = {}
+    for name, how in present.items():
+        d = by_name.get(name) or _ctr(name)
+        s = _state(d, "created" if how == "created" else "exited" if how == "exited" else "running")
+        if how == "stale":
+            s = s.model_copy(update={"spec_hash": "stale"})
+        seen[name] = s
+    plan = P.plan([], desired, [], list(seen.values()))
+    touched = [a.name for a in plan.actions]
+    assert len(touched) == len(set(touched))  # each container acted on once
+    for action in plan.actions:  # what the agent would do
+        if isinstance(action, P.RemoveContainer):
+            del seen[action.name]
+        elif isinstance(action, P.EnsureContainer):
+            seen[action.name] = _state(by_name[action.name])
+    assert set(seen) == wanted
+    assert P.plan([], desired, [], list(seen.values())).empty
+
+
+def test_link_env_matches_docker():
+    env = link_env(
+        "my-db",
+        "web",
+        "db",
+        "172.17.0.2",
+        [A.PortSpec(port=3306), A.PortSpec(port=53, protocol="udp")],
+    )
+    assert env["MY_DB_NAME"] == "/web/my-db"
+    assert env["MY_DB_PORT"] == "udp://172.17.0.2:53"  # the lowest port, as Docker does
+    assert env["MY_DB_PORT_3306_TCP"] == "tcp://172.17.0.2:3306"
+    assert env["MY_DB_PORT_3306_TCP_ADDR"] == "172.17.0.2"
+    assert env["MY_DB_PORT_3306_TCP_PORT"] == "3306"
+    assert env["MY_DB_PORT_3306_TCP_PROTO"] == "tcp"
+    assert env["MY_DB_PORT_53_UDP_PROTO"] == "udp"
+    assert link_env("x", "a", "b", None, [A.PortSpec(port=1)]) == {}
+    assert env_prefix("a.b-c") == "A_B_C"
+
+
+def test_target_address_prefers_a_shared_network():
+    web = ContainerSpec(image="i", networks=[{"network": "back"}])
+    assert target_address(web, {"front": "10.0.0.2", "back": "10.1.0.2"}) == "10.1.0.2"
+    assert target_address(web, {"front": "10.0.0.2"}) == "10.0.0.2"
+    assert target_address(web, {}) is None
+    plain = ContainerSpec(image="i")
+    assert target_address(plain, {"bridge": "172.17.0.3", "x": "1.2.3.4"}) == "172.17.0.3"
+
+
+def test_desired_state_labels_and_links_from_rows():
+    net = Network(id=1, name="n1", host_id=1, subnet="10.1.0.0/24", gateway="10.1.0.1")
+    db = Container(
+        id=2,
+        name="db",
+        host_id=1,
+        spec={"image": "i", "exposed_ports": ["3306/tcp"], "networks": [{"network": "n1"}]},
+        observed={"addresses": {"n1": "10.1.0.7"}},
+    )
+    web = Container(
+        id=3, name="web", host_id=1, spec={"image": "i", "networks": [{"network": "n1"}]}
+    )
+    link = Link(id=1, from_id=3, to_id=2, alias="MYDB")
+    nets, ctrs = desired_state([net], [db, web], [link], {2: db, 3: web}, OWNER)
+    assert nets[0].spec.labels[L.OWNER] == OWNER and nets[0].spec.labels[L.NETWORK_ID] == "1"
+    w = next(c for c in ctrs if c.name == "web")
+    assert w.spec.links[0].address == "10.1.0.7" and w.spec.links[0].ports[0].port == 3306
+    assert w.applied_links is None
+    assert network_spec(net, OWNER).subnet == "10.1.0.0/24"
+    # The restart generation changes the hash; links never do.
+    h0 = container_spec(db, OWNER, []).computed_hash()
+    db.restart_generation = 1
+    assert container_spec(db, OWNER, []).computed_hash() != h0
+    assert (
+        container_spec(db, OWNER, w.spec.links).computed_hash()
+        == container_spec(db, OWNER, []).computed_hash()
+    )
