@@ -155,6 +155,25 @@ def _sync_links(client: docker.DockerClient, data: dict[str, Any], spec: Contain
         write_hosts(client, data, F.hosts_lines(spec.links))  # restores a lost block
 
 
+def _namespace_current(
+    client: docker.DockerClient, data: dict[str, Any], spec: ContainerSpec
+) -> bool:
+    """False when a container:X container is joined to a namespace X no longer owns.
+
+    The engine pins container:X to X's id; once X is recreated the old namespace
+    is gone and only recreating this container joins the new one.
+    """
+    if not spec.network_mode.startswith("container:"):
+        return True
+    target = spec.network_mode.partition(":")[2]
+    try:
+        with translate(f"container {target}"):
+            target_id = client.api.inspect_container(target)["Id"]
+    except NotFound:
+        return True  # nothing better to join; the start will report it
+    return bool(data["HostConfig"].get("NetworkMode") == f"container:{target_id}")
+
+
 def ensure_container(
     client: docker.DockerClient, name: str, spec: ContainerSpec, owner: str
 ) -> ContainerEnsureResult:
@@ -164,7 +183,9 @@ def ensure_container(
         action = "created"
         if data is not None:
             labels = data["Config"].get("Labels") or {}
-            if labels.get(L.SPEC_HASH) == spec.computed_hash():
+            if labels.get(L.SPEC_HASH) == spec.computed_hash() and _namespace_current(
+                client, data, spec
+            ):
                 action = "unchanged"
                 if spec.running and not data["State"].get("Running"):
                     data = _start(client, data["Id"])

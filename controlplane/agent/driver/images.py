@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import docker
+import docker.errors
 
 from controlplane.agent.driver.engine import translate
-from controlplane.agent.errors import Invalid
+from controlplane.agent.errors import Invalid, NotFound
 from controlplane.agent.schemas import ImageInfo, ImageLoadResult
 
 _LOADED = "Loaded image: "
@@ -33,7 +34,10 @@ def load_image(client: docker.DockerClient, tarball: Path) -> ImageLoadResult:
 def get_image(client: docker.DockerClient, ref: str) -> ImageInfo:
     """The image `ref` (NotFound → 404 through the translation)."""
     with translate(f"image {ref}"):
-        data = client.api.inspect_image(ref)
+        try:
+            data = client.api.inspect_image(ref)
+        except docker.errors.NotFound as exc:  # here a plain 404, not "image missing"
+            raise NotFound(f"image {ref} is not on this host", ["path", "ref"]) from exc
     return ImageInfo(
         id=data["Id"],
         tags=data.get("RepoTags") or [],
