@@ -56,7 +56,7 @@ class LoadError(Exception):
     def __init__(self, problems: list[str], truncated: bool = False) -> None:
         self.problems = problems
         self.truncated = truncated
-        more = f"\n(stopped after {len(problems)} problems)" if truncated else ""
+        more = f"\n(stopped reading after {len(problems)} problems)" if truncated else ""
         super().__init__("\n".join(problems) + more)
 
 
@@ -74,6 +74,8 @@ class Problems:
             self.truncated = True
             return
         self.items.append(f"{where}: {message}")
+        # Readers stop at the cap, so there may be more problems past it.
+        self.truncated = len(self.items) >= self.cap
 
     @property
     def full(self) -> bool:
