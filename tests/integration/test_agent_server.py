@@ -3,6 +3,7 @@
 import contextlib
 import io
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -15,7 +16,13 @@ import docker.errors
 import httpx
 import pytest
 
-from controlplane.agentclient import AgentAuthError, AgentClient, AgentError, file_chunks
+from controlplane.agentclient import (
+    AgentAuthError,
+    AgentClient,
+    AgentError,
+    AgentUnavailable,
+    file_chunks,
+)
 from tests.harness import ROOT, unique
 
 pytestmark = pytest.mark.integration
@@ -29,35 +36,41 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def agent_url(tmp_path_factory: pytest.TempPathFactory, system: None) -> Iterator[str]:
-    """A `weft agent` process on 127.0.0.1:<random port>, stopped by its pid afterwards."""
-    workdir = tmp_path_factory.mktemp("agent")
+@contextlib.contextmanager
+def _agent_process(workdir: Path, *args: str) -> Iterator[str]:
+    """`weft agent` on 127.0.0.1:<random port>; yields its URL, stops it by pid."""
     token_file = workdir / "token"
     token_file.write_text(TOKEN + "\n")
     port = _free_port()
-    log = (workdir / "agent.log").open("w")
-    cmd = [str(Path(sys.executable).parent / "weft"), "agent", "--listen", f"127.0.0.1:{port}",
-           "--token-file", str(token_file)]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-            assert proc.poll() is None, (workdir / "agent.log").read_text()
-        yield url
-    finally:
-        proc.terminate()
+    scheme = "https" if "--tls-cert" in args else "http"
+    weft = str(Path(sys.executable).parent / "weft")
+    cmd = [weft, "agent", "--listen", f"127.0.0.1:{port}", "--token-file", str(token_file), *args]
+    log_path = workdir / "agent.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            for _ in range(150):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+                assert proc.poll() is None, log_path.read_text()
+            yield f"{scheme}://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def agent_url(tmp_path_factory: pytest.TempPathFactory, system: None) -> Iterator[str]:
+    """A plain-HTTP agent process."""
+    with _agent_process(tmp_path_factory.mktemp("agent")) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -128,3 +141,49 @@ async def test_image_upload_streamed(
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.api.remove_image(ref, force=True)
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _issue(d: Path, ca: str, name: str, ext: str) -> None:
+    """A P-256 key and a certificate for `name` signed by the CA `ca`."""
+    (d / f"{name}.ext").write_text(ext + "\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"),
+             "-subj", f"/CN=wefttest-{name}")  # fmt: skip
+    _openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / f"{ca}.pem"),
+             "-CAkey", str(d / f"{ca}.key"), "-CAcreateserial", "-days", "1",
+             "-out", str(d / f"{name}.pem"), "-extfile", str(d / f"{name}.ext"))  # fmt: skip
+
+
+async def test_mutual_tls(tmp_path: Path, system: None) -> None:
+    """With --tls-ca, a client needs a certificate from that CA and the token."""
+    for ca in ("ca", "rogue"):
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                 "-nodes", "-keyout", str(tmp_path / f"{ca}.key"),
+                 "-out", str(tmp_path / f"{ca}.pem"), "-days", "1",
+                 "-subj", f"/CN=wefttest-{ca}")  # fmt: skip
+    _issue(tmp_path, "ca", "server", "subjectAltName=IP:127.0.0.1")
+    _issue(tmp_path, "ca", "client", "extendedKeyUsage=clientAuth")
+    _issue(tmp_path, "rogue", "stranger", "extendedKeyUsage=clientAuth")
+
+    def context(cert: str | None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        if cert:
+            ctx.load_cert_chain(tmp_path / f"{cert}.pem", tmp_path / f"{cert}.key")
+        return ctx
+
+    tls = ["--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key"),
+           "--tls-ca", str(tmp_path / "ca.pem")]  # fmt: skip
+    with _agent_process(tmp_path, *tls) as url:
+        async with AgentClient(url, TOKEN, ssl_context=context("client")) as agent:
+            assert (await agent.info()).docker_api_version
+        async with AgentClient(url, "wrong", ssl_context=context("client")) as agent:
+            with pytest.raises(AgentAuthError):
+                await agent.info()
+        for cert in (None, "stranger"):
+            async with AgentClient(url, TOKEN, ssl_context=context(cert), retries=0) as agent:
+                with pytest.raises(AgentUnavailable):
+                    await agent.info()
