@@ -34,7 +34,14 @@ already run. weft does it differently, per container `A` that links to others:
    too) keeps its links without the control plane doing anything.
 
 Targets without an address (not running yet) are left out of hosts and env until
-a later `PUT .../links` gives one; links may be circular.
+a later `PUT .../links` gives one; links may be circular. A container in
+`container:X` mode shares X's hosts file, so its links land there too.
+
+Other ensure details: a `container:X` container whose X was recreated is
+recreated too (the engine pins X's id); `running=False` creates without
+starting and never stops a running container; an image that is not on the
+host is a 409 `urn:weft:problem:image-missing` (upload it, retry) and leaves
+an existing container alone; a taken host port is a 409.
 """
 
 import ipaddress
@@ -350,7 +357,7 @@ class ContainerState(BaseModel):
     finished_at: datetime | None = None
     restart_count: int = 0
     spec_hash: str | None = None
-    network_mode: str = ""
+    network_mode: str = Field("", description="As the engine records it: container:<id>.")
     networks: dict[str, NetworkEndpoint] = Field(default_factory=dict)
     ports: list[PortBinding] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)

@@ -6,6 +6,7 @@ exists. Everything created carries `weft.test=1`.
 
 import asyncio
 import random
+import socket
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -273,10 +274,27 @@ async def test_links_follow_the_target_without_restarting(
 async def test_missing_image_and_foreign_names_are_conflicts(
     agent: AgentClient, docker_client: docker.DockerClient, base_python_image: str
 ) -> None:
+    kept = unique()
+    first = await agent.ensure_container(kept, _spec(base_python_image))
     with pytest.raises(AgentConflict) as missing:
-        await agent.ensure_container(unique(), _spec("wefttest-no-such-image:0"))
+        await agent.ensure_container(kept, _spec("wefttest-no-such-image:0"))
     assert missing.value.problem.type == "urn:weft:problem:image-missing"
     assert missing.value.problem.errors[0].loc == ["body", "image"]
+    # The old container is kept when its replacement cannot be created.
+    assert docker_client.api.inspect_container(kept)["Id"] == first.container.id
+    await agent.delete_container(kept)
+
+    # A host port someone else holds is a conflict too.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        published = [PublishedPort(container_port=80, host_ip="127.0.0.1", host_port=port)]
+        taken = unique()
+        with pytest.raises(AgentConflict) as busy:
+            await agent.ensure_container(taken, _spec(base_python_image, published_ports=published))
+        assert "already" in (busy.value.problem.detail or "")
+        await agent.delete_container(taken)
 
     foreign = unique()
     docker_client.api.create_container(base_python_image, SLEEP, name=foreign, labels=TEST)

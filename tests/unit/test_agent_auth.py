@@ -106,3 +106,15 @@ async def test_validation_errors_are_problems_naming_the_field(token_file: Path)
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["loc"][0] == "body"
     assert "outside subnet" in r.json()["errors"][0]["msg"]
+
+
+def test_openapi_documents_the_api(token_file: Path) -> None:
+    app = create_app(AgentSettings(token_file=token_file, watch_events=False))
+    spec = app.openapi()
+    paths = spec["paths"]
+    for path in ["/healthz", "/v1/info", "/v1/networks/{name}", "/v1/containers/{name}",
+                 "/v1/containers/{name}/links", "/v1/containers/{name}/logs",
+                 "/v1/containers/{name}/restart", "/v1/images", "/v1/images/{ref}"]:  # fmt: skip
+        assert path in paths, path
+    assert "/etc/weft/links.env" in paths["/v1/containers/{name}/links"]["put"]["description"]
+    assert "application/x-tar" in paths["/v1/images"]["put"]["requestBody"]["content"]

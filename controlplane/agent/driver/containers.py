@@ -78,8 +78,8 @@ def _healthcheck(spec: ContainerSpec) -> Healthcheck | None:
     )
 
 
-def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: str) -> str:
-    """Create (not start) the container; returns its id."""
+def _require_image(client: docker.DockerClient, spec: ContainerSpec) -> None:
+    """ImageMissing unless the engine has the spec's image (no registry to pull from)."""
     with translate(f"image {spec.image}"):
         try:
             client.api.inspect_image(spec.image)
@@ -88,6 +88,11 @@ def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: 
                 f"image {spec.image} is not on this host; upload it with PUT /v1/images",
                 ["body", "image"],
             ) from exc
+
+
+def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: str) -> str:
+    """Create (not start) the container; returns its id."""
+    _require_image(client, spec)
     _ensure_volumes(client, spec, owner)
     labels = L.managed_labels(owner, spec.labels)
     labels[L.SPEC_HASH] = spec.computed_hash()
@@ -192,6 +197,7 @@ def ensure_container(
                     action = "started"
                 _sync_links(client, data, spec)
                 return _result(client, action, data["Id"])
+            _require_image(client, spec)  # keep the old container if the new cannot come
             _remove(client, data)
             action = "recreated"
         cid = _create(client, name, spec, owner)

@@ -17,6 +17,9 @@ from controlplane.agent.errors import (
     NotFound,
 )
 
+# The engine answers 500 when a published port is taken; to the caller it is a conflict.
+_IN_USE = ("port is already allocated", "address already in use")
+
 
 def connect(url: str, timeout: float) -> docker.DockerClient:
     """A client of the engine at `url` (the SDK's `base_url`)."""
@@ -41,7 +44,7 @@ def translate(what: str) -> Iterator[None]:
         raise NotFound(f"{what}: {_explain(exc)}") from exc
     except docker.errors.APIError as exc:
         status = exc.status_code or 500
-        if status == 409:
+        if status == 409 or any(text in _explain(exc) for text in _IN_USE):
             raise Conflict(f"{what}: {_explain(exc)}") from exc
         if status == 400:
             raise Invalid(f"{what}: {_explain(exc)}") from exc
