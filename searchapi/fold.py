@@ -22,7 +22,7 @@ _SPECIAL = str.maketrans(
         "Ð": "d",
         "ł": "l",
         "Ł": "l",
-        "ı": "i",
+        "ı": "i",  # noqa: RUF001 -- the dotless i is the point
         "þ": "th",
         "Þ": "th",
         "ħ": "h",

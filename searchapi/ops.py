@@ -1,0 +1,33 @@
+"""Operations routes: /healthz, /readyz, /metrics."""
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.responses import Response
+
+from searchapi import queries
+from searchapi.api import PoolDep
+from searchapi.problems import problem
+from searchapi.render import json_response
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> Response:
+    """Always 200 while the process serves HTTP."""
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz", summary="The database answers and its data is loaded")
+async def readyz(pool: PoolDep) -> Response:
+    """200 once load_state says 'loaded'; 503 problem+json otherwise."""
+    status = await queries.load_status(pool)
+    if status != "loaded":
+        return problem(503, "Not ready", f"world data not loaded (load_state: {status})")
+    return json_response({"status": "ready"})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    """Request counts, latency histograms and pool use, in Prometheus text format."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

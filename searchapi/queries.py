@@ -1,0 +1,200 @@
+"""The SQL the API runs; every value is bound, only fixed fragments are composed."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from searchapi.errors import NotFound
+from searchapi.pool import Pool, Row, fetchall
+from searchapi.search import (
+    CityQuery,
+    GramPlan,
+    Order,
+    like_pattern,
+    plan_grams,
+    prefix_pattern,
+    rarest,
+)
+
+ITEM_FIELDS = (
+    "geonameid",
+    "name",
+    "asciiname",
+    "country_code",
+    "country",
+    "latitude",
+    "longitude",
+    "population",
+    "timezone",
+)
+_ESC = "ESCAPE '\\\\'"
+_ALT_CONFIRM = (
+    f"EXISTS (SELECT 1 FROM city_alt_names a WHERE a.`rank` = s.`rank` AND a.folded LIKE %s {_ESC})"  # noqa: S608
+)
+_RANGE_KIND = 255  # marks the country-range row in the gram lookup's result
+
+_OUTER = (
+    "SELECT m.total, c.geonameid, c.name, c.asciiname, c.country_code, co.name,"
+    " c.latitude, c.longitude, c.population, c.timezone"
+    " FROM ({inner}) m JOIN cities c ON c.geonameid = m.g"
+    " LEFT JOIN countries co ON co.iso = c.country_code ORDER BY {outer_order}"
+)
+_ORDERS = {
+    Order.country: ("p.`rank`", "m.r"),
+    Order.population: ("s.population DESC, p.`rank`", "m.pop DESC, m.r"),
+    Order.relevance: ("rel, s.population DESC, p.`rank`", "m.rel, m.pop DESC, m.r"),
+}
+# Relevance classes on the city's own name: exact, prefix, word-prefix, infix,
+# and (alt=true only) a match on an alternate name alone.
+_RELEVANCE = (
+    f"CASE WHEN s.folded = %s THEN 0 WHEN s.folded LIKE %s {_ESC} THEN 1"
+    f" WHEN s.folded LIKE %s {_ESC} OR s.folded LIKE %s {_ESC} THEN 2"
+    f" WHEN s.folded LIKE %s {_ESC} THEN 3 ELSE 4 END"
+)
+
+
+@dataclass(frozen=True)
+class CitiesPage:
+    """One page of /cities: the total number of matches and this page's items."""
+
+    total: int
+    items: list[dict[str, Any]]
+
+
+def _item(row: Row) -> dict[str, Any]:
+    lat, lon = row[6], row[7]
+    return {
+        "geonameid": row[1],
+        "name": row[2],
+        "asciiname": row[3],
+        "country_code": row[4],
+        "country": row[5],
+        "latitude": float(lat) if lat is not None else None,
+        "longitude": float(lon) if lon is not None else None,
+        "population": row[8],
+        "timezone": row[9],
+    }
+
+
+def _lookup_sql(plan: GramPlan, country: str | None) -> tuple[str, list[Any]]:
+    kinds = ", ".join(["%s"] * len(plan.kinds))
+    grams = ", ".join(["%s"] * len(plan.grams))
+    sql = f"SELECT k, kind, gid, n FROM city_grams WHERE kind IN ({kinds}) AND k IN ({grams})"  # noqa: S608
+    args: list[Any] = [*plan.kinds, *plan.grams]
+    if country:
+        sql += f" UNION ALL SELECT NULL, {_RANGE_KIND}, lo, hi FROM city_country_ranges WHERE country_code = %s"  # noqa: S608,E501
+        args.append(country)
+    return sql, args
+
+
+def _inner_sql(
+    query: CityQuery, gids: list[int], exact: bool, rng: tuple[int, int] | None
+) -> tuple[str, list[Any]]:
+    """Matching ranks (plus sort keys) from the postings of `gids`, confirmed unless exact."""
+    f = query.folded
+    cols = "p.`rank` AS r, s.geonameid AS g, s.population AS pop"
+    args: list[Any] = []
+    if query.order is Order.relevance:
+        cols += f", {_RELEVANCE} AS rel"
+        args += [f, prefix_pattern(f), "% " + prefix_pattern(f), "%-" + prefix_pattern(f)]
+        args.append(like_pattern(f))
+    where = [f"p.gid IN ({', '.join(['%s'] * len(gids))})"]
+    args += gids
+    if rng is not None:
+        # A country's cities are one contiguous rank range; the code check
+        # only guards cities whose country row is missing (NULL names sort together).
+        where += ["p.`rank` BETWEEN %s AND %s", "s.country_code = %s"]
+        args += [rng[0], rng[1], query.country]
+    if not exact:
+        if query.alt:
+            where.append(_ALT_CONFIRM)
+        else:
+            where.append(f"s.folded LIKE %s {_ESC}")
+        args.append(like_pattern(f))
+    sql = (
+        f"SELECT {cols}{{total}} FROM city_postings p JOIN city_search s ON s.`rank` = p.`rank`"  # noqa: S608
+        f" WHERE {' AND '.join(where)}"
+    )
+    return sql, args
+
+
+async def search_cities(pool: Pool, query: CityQuery) -> CitiesPage:
+    """Matches of `query`, one page of them, and their exact total."""
+    return await pool.run(lambda conn: _search(conn, query))
+
+
+async def _search(conn: Any, query: CityQuery) -> CitiesPage:
+    plan = plan_grams(query)
+    sql, args = _lookup_sql(plan, query.country)
+    found: dict[bytes, list[tuple[int, int]]] = {}
+    rng: tuple[int, int] | None = None
+    lists: dict[int, int] = {}
+    for k, kind, gid, n in await fetchall(conn, sql, args):
+        if kind == _RANGE_KIND:
+            rng = (gid, n)
+        else:
+            found.setdefault(bytes(k), []).append((gid, n))
+            lists[gid] = n
+    gids = rarest(plan, found)
+    if gids is None or (query.country and rng is None):
+        return CitiesPage(0, [])
+    inner, args = _inner_sql(query, gids, plan.exact, rng)
+    known = sum(lists[g] for g in gids) if plan.exact and rng is None else None
+    inner_order, outer_order = _ORDERS[query.order]
+    total_col = ", COUNT(*) OVER () AS total" if known is None else f", {known:d} AS total"
+    page = (
+        inner.format(total=total_col)
+        + f" ORDER BY {inner_order} LIMIT {query.limit:d} OFFSET {query.offset:d}"
+    )
+    rows = await fetchall(conn, _OUTER.format(inner=page, outer_order=outer_order), args)
+    if rows:
+        return CitiesPage(int(rows[0][0]), [_item(r) for r in rows])
+    if known is not None or query.offset == 0:
+        return CitiesPage(known or 0, [])
+    # Past the last page: count the matches on their own.
+    count = await fetchall(conn, f"SELECT COUNT(*) FROM ({inner.format(total='')}) m", args)  # noqa: S608
+    return CitiesPage(int(count[0][0]), [])
+
+
+_COUNTRY_COLS = "iso, iso3, name, capital, population, continent"
+
+
+def _country(row: Row) -> dict[str, Any]:
+    return dict(
+        zip(("iso", "iso3", "name", "capital", "population", "continent"), row, strict=True)
+    )
+
+
+async def list_countries(pool: Pool) -> list[dict[str, Any]]:
+    """Every country, by name."""
+    rows = await pool.fetch(f"SELECT {_COUNTRY_COLS} FROM countries ORDER BY name")  # noqa: S608
+    return [_country(r) for r in rows]
+
+
+async def get_country(pool: Pool, code: str) -> dict[str, Any]:
+    """One country by ISO code, with its number of cities."""
+    rows = await pool.fetch(
+        f"SELECT {_COUNTRY_COLS}, (SELECT COUNT(*) FROM cities WHERE country_code = iso)"  # noqa: S608
+        " FROM countries WHERE iso = %s",
+        (code.upper(),),
+    )
+    if not rows:
+        raise NotFound(f"no country with ISO code {code.upper()!r}")
+    country = _country(rows[0][:6])
+    country["cities"] = int(rows[0][6])
+    return country
+
+
+async def load_status(pool: Pool) -> str | None:
+    """The load_state status of the data being served ('loaded' when ready)."""
+    rows = await pool.fetch("SELECT status FROM load_state WHERE id = 1")
+    return str(rows[0][0]) if rows else None
+
+
+async def seed_search(pool: Pool, q: str) -> list[Row]:
+    """The seed's query, verbatim in spirit (a full scan; q's wildcards not escaped): bench only."""
+    return await pool.fetch(
+        "SELECT countries.name, cities.name, cities.latitude, cities.longitude"
+        " FROM cities JOIN countries ON cities.country_code = countries.iso"
+        " WHERE cities.name LIKE %s ORDER BY 1,2",
+        (f"%{q}%",),
+    )
