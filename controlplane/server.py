@@ -87,6 +87,7 @@ def serve(listen: str, settings: Settings) -> None:
 
     host, _, port = listen.rpartition(":")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per agent call is noise
     uvicorn.run(
         create_app(settings), host=host.strip("[]") or "127.0.0.1", port=int(port), log_level="info"
     )

@@ -96,6 +96,7 @@ class ContainerSpec(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     dns: list[str] = Field(default_factory=list)
     dns_search: list[str] = Field(default_factory=list)
+    stop_timeout_s: int = Field(default=10, ge=0, description="SIGTERM to SIGKILL on stop.")
 
     @field_validator("exposed_ports")
     @classmethod
@@ -159,6 +160,7 @@ class ContainerUpdate(BaseModel):
     labels: dict[str, str] | None = None
     dns: list[str] | None = None
     dns_search: list[str] | None = None
+    stop_timeout_s: int | None = Field(default=None, ge=0)
 
 
 class ContainerObserved(BaseModel):

@@ -54,6 +54,7 @@ def container_spec(row: Container, owner: str, links: list[A.LinkTarget]) -> A.C
         dns=spec.dns,
         dns_search=spec.dns_search,
         hostname=spec.hostname,
+        stop_timeout_s=spec.stop_timeout_s,
         links=links,
     )
 

@@ -1,35 +1,13 @@
-"""Pure link planning: which address `alias` resolves to, and Docker's link env vars."""
+"""Pure link planning: the link set of a container, with `to`'s address as `from` sees it.
 
-import re
-from collections.abc import Mapping, Sequence
+The env vars themselves are rendered by `controlplane.agent.linkfiles.link_env`, the
+same function the agent writes links.env with.
+"""
+
+from collections.abc import Mapping
 
 from controlplane.agent.schemas import LinkTarget, PortSpec
 from controlplane.models.containers import ContainerSpec, parse_port
-
-
-def env_prefix(alias: str) -> str:
-    """Docker's env name for an alias: upper case, anything else than [A-Z0-9] -> '_'."""
-    return re.sub(r"[^A-Z0-9]", "_", alias.upper())
-
-
-def link_env(
-    alias: str, from_name: str, to_name: str, address: str | None, ports: Sequence[PortSpec]
-) -> dict[str, str]:
-    """The env vars `docker run --link to:alias` sets inside `from` (empty without an address)."""
-    if address is None:
-        return {}
-    p = env_prefix(alias)
-    env = {f"{p}_NAME": f"/{from_name}/{alias}"}
-    ordered = sorted(ports, key=lambda s: (s.port, s.protocol))
-    for port in ordered:
-        key = f"{p}_PORT_{port.port}_{port.protocol.upper()}"
-        env[key] = f"{port.protocol}://{address}:{port.port}"
-        env[f"{key}_ADDR"] = address
-        env[f"{key}_PORT"] = str(port.port)
-        env[f"{key}_PROTO"] = port.protocol
-    if ordered:
-        env[f"{p}_PORT"] = f"{ordered[0].protocol}://{address}:{ordered[0].port}"
-    return env
 
 
 def exposed_port_specs(spec: ContainerSpec) -> list[PortSpec]:

@@ -3,9 +3,10 @@
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from controlplane.agent.linkfiles import link_env
 from controlplane.models import Container, Link, LinkCreate, LinkPublic
 from controlplane.services.errors import AlreadyExists, Invalid, NotFound
-from controlplane.services.linkplan import exposed_port_specs, link_env, target_address
+from controlplane.services.linkplan import link_target, target_address
 
 
 async def list_links(session: AsyncSession, container_id: int | None = None) -> list[Link]:
@@ -68,9 +69,8 @@ async def link_public(session: AsyncSession, link: Link) -> LinkPublic:
     to = await session.get(Container, link.to_id)
     address, env = None, {}
     if frm is not None and to is not None:
-        to_spec = to.container_spec()
         address = target_address(frm.container_spec(), to.observed.get("addresses"))
-        env = link_env(link.alias, frm.name, to.name, address, exposed_port_specs(to_spec))
+        env = link_env(frm.name, [link_target(link.alias, to.name, to.container_spec(), address)])
     return LinkPublic(
         id=link.id or 0,
         from_id=link.from_id,

@@ -8,7 +8,7 @@ from controlplane.agent import schemas as A
 from controlplane.models import Container, ContainerSpec, Link, Network
 from controlplane.reconcile import planner as P
 from controlplane.reconcile.desired import container_spec, desired_state, network_spec
-from controlplane.services.linkplan import env_prefix, link_env, target_address
+from controlplane.services.linkplan import link_target, target_address
 
 OWNER = "weft-cp-test"
 
@@ -129,23 +129,20 @@ def test_applying_a_plan_converges_in_one_round(wanted, present):
     assert P.plan([], desired, [], list(seen.values())).empty
 
 
-def test_link_env_matches_docker():
-    env = link_env(
-        "my-db",
-        "web",
-        "db",
-        "172.17.0.2",
-        [A.PortSpec(port=3306), A.PortSpec(port=53, protocol="udp")],
+def test_link_target_lists_every_exposed_port():
+    db = ContainerSpec(
+        image="i",
+        exposed_ports=["3306"],
+        ports=[
+            {
+                "container_port": 53,
+                "protocol": "udp",
+            }
+        ],
     )
-    assert env["MY_DB_NAME"] == "/web/my-db"
-    assert env["MY_DB_PORT"] == "udp://172.17.0.2:53"  # the lowest port, as Docker does
-    assert env["MY_DB_PORT_3306_TCP"] == "tcp://172.17.0.2:3306"
-    assert env["MY_DB_PORT_3306_TCP_ADDR"] == "172.17.0.2"
-    assert env["MY_DB_PORT_3306_TCP_PORT"] == "3306"
-    assert env["MY_DB_PORT_3306_TCP_PROTO"] == "tcp"
-    assert env["MY_DB_PORT_53_UDP_PROTO"] == "udp"
-    assert link_env("x", "a", "b", None, [A.PortSpec(port=1)]) == {}
-    assert env_prefix("a.b-c") == "A_B_C"
+    t = link_target("MYDB", "db", db, "10.0.0.2")
+    assert [(p.port, p.protocol) for p in t.ports] == [(53, "udp"), (3306, "tcp")]
+    assert (t.alias, t.name, t.address) == ("MYDB", "db", "10.0.0.2")
 
 
 def test_target_address_prefers_a_shared_network():
