@@ -327,3 +327,19 @@ async def test_logs_and_health(agent: AgentClient, base_python_image: str) -> No
     assert "out-line" in text and "err-line" in text
     assert await agent.container_logs(name, tail=0) == ""
     await agent.delete_container(name)
+
+
+async def test_links_of_a_container_started_later(
+    agent: AgentClient, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    """Links given to a created-only container land in its hosts file when it starts."""
+    name = unique()
+    links = [LinkTarget(alias="peer", name="other", address="10.9.9.9")]
+    spec = _spec(base_python_image, running=False, links=links)
+    created = await agent.ensure_container(name, spec)
+    assert created.container.status == "created"
+    assert (await agent.get_links(name)).links == links
+    docker_client.api.start(name)  # started behind weft's back: the link keeper acts
+    await _until(lambda: "10.9.9.9\tpeer" in _exec(name, "cat", "/etc/hosts"))
+    assert _exec(name, "sh", "-lc", "echo $PEER_NAME").strip() == f"/{name}/peer"
+    await agent.delete_container(name)
