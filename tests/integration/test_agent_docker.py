@@ -343,3 +343,39 @@ async def test_links_of_a_container_started_later(
     await _until(lambda: "10.9.9.9\tpeer" in _exec(name, "cat", "/etc/hosts"))
     assert _exec(name, "sh", "-lc", "echo $PEER_NAME").strip() == f"/{name}/peer"
     await agent.delete_container(name)
+
+
+async def test_container_options_are_applied(
+    agent: AgentClient, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    name, volume = unique(), unique()
+    spec = _spec(
+        base_python_image,
+        hostname="wefthost",
+        working_dir="/tmp",
+        user="nobody",
+        dns=["127.0.0.1"],
+        dns_search=["weave.local"],
+        extra_hosts=["static.example:10.1.2.3"],
+        restart_policy={"name": "on-failure", "maximum_retry_count": 3},
+        mounts=[{"type": "volume", "source": volume, "target": "/data"}],
+        stop_timeout_s=2,
+    )
+    await agent.ensure_container(name, spec)
+    data = docker_client.api.inspect_container(name)
+    host, config = data["HostConfig"], data["Config"]
+    assert (config["Hostname"], config["WorkingDir"], config["User"]) == (
+        "wefthost",
+        "/tmp",
+        "nobody",
+    )
+    assert host["Dns"] == ["127.0.0.1"] and host["DnsSearch"] == ["weave.local"]
+    assert host["ExtraHosts"] == ["static.example:10.1.2.3"]
+    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert config["StopTimeout"] == 2 and host["Init"] is True
+    assert "search weave.local" in _exec(name, "cat", "/etc/resolv.conf")
+    assert _exec(name, "id", "-un").strip() == "nobody"
+    vol = docker_client.api.inspect_volume(volume)
+    assert vol["Labels"][L.MANAGED] == "true" and vol["Labels"][L.TEST] == "1"
+    await agent.delete_container(name)
+    docker_client.api.remove_volume(volume)
