@@ -9,12 +9,15 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="weft: weave Docker hosts together and deploy stacks across them.",
-                  no_args_is_help=True)
-images_app = typer.Typer(help="Build weft's images (offline when no registry answers).",
-                         no_args_is_help=True)
-world_app = typer.Typer(help="The world stack: MariaDB with GeoNames plus the search API.",
-                        no_args_is_help=True)
+app = typer.Typer(
+    help="weft: weave Docker hosts together and deploy stacks across them.", no_args_is_help=True
+)
+images_app = typer.Typer(
+    help="Build weft's images (offline when no registry answers).", no_args_is_help=True
+)
+world_app = typer.Typer(
+    help="The world stack: MariaDB with GeoNames plus the search API.", no_args_is_help=True
+)
 app.add_typer(images_app, name="images")
 app.add_typer(world_app, name="world")
 db_app = typer.Typer(help="The control plane's database.", no_args_is_help=True)
@@ -137,5 +140,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

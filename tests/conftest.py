@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tests.harness import MariaDB, ensure_system, remove_test_leftovers
+from tests.harness import MariaDB, ensure_system, other_test_runs, remove_test_leftovers
 from tests.world_fixture import world_database  # noqa: F401 -- a session fixture
 
 
@@ -29,7 +29,8 @@ def docker_client(system: None) -> Iterator[docker.DockerClient]:
 def mariadb(system: None) -> MariaDB:
     """The real MariaDB server the tests use."""
     db = MariaDB()
-    for name in db.sql("SHOW DATABASES LIKE 'weft\\_test\\_%'").split():
+    leftovers = [] if other_test_runs() else db.sql("SHOW DATABASES LIKE 'weft\\_test\\_%'").split()
+    for name in leftovers:
         if name.startswith("weft_test_cache_"):
             continue  # loaded once, reused while its inputs are unchanged
         db.drop_database(name)

@@ -4,6 +4,7 @@ Everything a test creates carries the `weft.test` label or a `wefttest` name
 prefix, so a run can clear what an earlier, killed run left behind.
 """
 
+import os
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -23,9 +24,7 @@ def unique(prefix: str = PREFIX) -> str:
 
 def ensure_system() -> None:
     """Start dockerd and MariaDB if they do not answer (installing them if needed)."""
-    subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure-system.sh"), "--mariadb"], check=True
-    )
+    subprocess.run(["bash", str(ROOT / "scripts" / "ensure-system.sh"), "--mariadb"], check=True)
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,30 @@ class MariaDB:
         self.sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
+def other_test_runs() -> list[int]:
+    """Pids of other pytest processes on this machine (their resources are not leftovers)."""
+    me = os.getpid()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in (me, os.getppid()):
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.endswith(b"pytest") or arg == b"pytest" for arg in argv[:3]):
+            pids.append(int(proc.name))
+    return pids
+
+
 def remove_test_leftovers(client: docker.DockerClient) -> None:
-    """Remove containers and networks that tests labelled, from this or earlier runs."""
+    """Remove containers and networks that tests labelled, from this or earlier runs.
+
+    While another test run is going on (several developers on one machine),
+    its containers are not leftovers, so nothing is removed.
+    """
+    if other_test_runs():
+        return
     for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
         container.remove(force=True, v=True)
     for network in client.networks.list(filters={"label": TEST_LABEL}):
