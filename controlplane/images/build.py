@@ -86,11 +86,10 @@ def _build_one(
     base = None if pull else ensure_base(spec.base, client, cache_dir)
     base_id = client.images.get(base).id if base else "registry-default"
     digest = _input_hash(spec, deps, base_id)
-    if image_exists(client, spec.tag):
-        labels = client.images.get(spec.tag).labels or {}
-        if labels.get(HASH_LABEL) == digest:
-            log.info("%s is up to date", spec.tag)
-            return spec.tag
+    previous = client.images.get(spec.tag) if image_exists(client, spec.tag) else None
+    if previous is not None and (previous.labels or {}).get(HASH_LABEL) == digest:
+        log.info("%s is up to date", spec.tag)
+        return spec.tag
     log.info("building %s on %s", spec.tag, base or "the Dockerfile's default base")
     with tempfile.TemporaryDirectory(prefix=f"weft-build-{spec.name}-") as tmp:
         context = Path(tmp)
@@ -108,7 +107,17 @@ def _build_one(
             labels={HASH_LABEL: digest, "weft.version": __version__},
             pull=pull,
         )
+    if previous is not None:
+        _remove_if_unused(client, previous.id)
     return spec.tag
+
+
+def _remove_if_unused(client: docker.DockerClient, image_id: str) -> None:
+    """Drop the image a rebuild replaced, unless a container still runs from it."""
+    try:
+        client.images.remove(image_id, noprune=False)
+    except docker.errors.APIError as exc:  # in use (409) or already gone (404)
+        log.debug("kept replaced image %s: %s", image_id, exc)
 
 
 def _stream_build(client: docker.DockerClient, **kwargs: Any) -> None:
