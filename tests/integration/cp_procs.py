@@ -1,0 +1,238 @@
+"""Real `weft agent` and `weft server` processes for control-plane tests (test helper).
+
+Both run as subprocesses on free 127.0.0.1 ports and are stopped by pid. What the
+control plane creates through them is named with the test's `wefttestcp-` prefix
+and labelled with the test control plane's own `weft.owner`, and removed by that
+(not by the shared `weft.test` label: other engineers' test sessions force-remove
+everything with that label at their start, which would race these tests while
+they run side by side on one dockerd).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+
+from controlplane import labels as L
+
+AGENT_TOKEN = "wefttest-agent-token-0123456789"
+# A container that starts at once and stops on SIGTERM (python as PID 1 ignores it).
+IDLE = [
+    "python3",
+    "-c",
+    "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+    "time.sleep(10**6)",
+]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2) -> Any:
+    """Poll `check` until it returns something truthy; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except (httpx.HTTPError, OSError):
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {check}")
+        time.sleep(every)
+
+
+@dataclass
+class Proc:
+    """One subprocess we started (and only we stop, by its pid)."""
+
+    args: list[str]
+    log: Path
+    env: dict[str, str]
+    health_url: str
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Proc":
+        """Start and wait for /healthz."""
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                self.args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+        wait_until(lambda: httpx.get(self.health_url, timeout=1).status_code == 200, 30)
+        return self
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        assert self.popen is not None
+        return self.popen.pid
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye (a crash)."""
+        assert self.popen is not None
+        os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM and wait (SIGKILL if it hangs)."""
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        os.kill(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
+    env.pop("DATABASE_URL", None)
+    return {**env, **extra}
+
+
+def agent_proc(tmp: Path) -> Proc:
+    """A `weft agent` on a free port with a token file (not started)."""
+    port = free_port()
+    token = tmp / "agent.token"
+    token.write_text(AGENT_TOKEN)
+    token.chmod(0o600)
+    args = [
+        sys.executable,
+        "-m",
+        "controlplane.cli",
+        "agent",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--token-file",
+        str(token),
+    ]
+    return Proc(args, tmp / "agent.log", _env({}), f"http://127.0.0.1:{port}/healthz")
+
+
+def server_proc(tmp: Path) -> Proc:
+    """A `weft server` with its state dir under tmp, reconciling every second (not started)."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "controlplane.cli",
+        "server",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--state-dir",
+        str(tmp / "state"),
+    ]
+    env = _env({"WEFT_RECONCILE_INTERVAL": "1", "WEFT_BACKOFF_MAX": "1", "WEFT_WAIT_TIMEOUT": "60"})
+    return Proc(args, tmp / "server.log", env, f"http://127.0.0.1:{port}/healthz")
+
+
+@dataclass
+class Stack:
+    """An agent, a control plane, and an API client holding the admin token."""
+
+    tmp: Path
+    agent: Proc
+    server: Proc
+    prefix: str
+    host_id: int = 0
+    _api: httpx.Client | None = field(default=None, repr=False)
+
+    @property
+    def agent_url(self) -> str:
+        """Base URL of the agent."""
+        return self.agent.health_url.removesuffix("/healthz")
+
+    @property
+    def url(self) -> str:
+        """Base URL of the control plane."""
+        return self.server.health_url.removesuffix("/healthz")
+
+    @property
+    def api(self) -> httpx.Client:
+        """A client with the admin token (re-made after a server restart)."""
+        if self._api is None:
+            token = (self.tmp / "state" / "admin.token").read_text().strip()
+            self._api = httpx.Client(
+                base_url=self.url, timeout=90, headers={"Authorization": f"Bearer {token}"}
+            )
+        return self._api
+
+    def call(self, method: str, path: str, status: int | None = None, **kw: Any) -> Any:
+        """An API call; asserts the status when given; returns JSON (or None)."""
+        r = self.api.request(method, path, **kw)
+        if status is not None:
+            assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    def register(self) -> int:
+        """Register the agent as a host."""
+        h = self.call(
+            "POST",
+            "/hosts",
+            201,
+            json={
+                "name": f"{self.prefix}-host",
+                "agent_url": self.agent_url,
+                "agent_token": AGENT_TOKEN,
+            },
+        )
+        self.host_id = int(h["id"])
+        return self.host_id
+
+    def owner(self) -> str:
+        """The control plane's weft.owner value (from its database)."""
+        import sqlite3
+
+        db = sqlite3.connect(self.tmp / "state" / "weft.db")
+        try:
+            return str(db.execute("SELECT value FROM meta WHERE key='owner'").fetchone()[0])
+        finally:
+            db.close()
+
+    def close(self) -> None:
+        """Stop both processes."""
+        if self._api is not None:
+            self._api.close()
+        self.server.stop()
+        self.agent.stop()
+
+
+def start_stack(tmp: Path, prefix: str) -> Stack:
+    """Agent and control plane up, the agent registered."""
+    stack = Stack(tmp, agent_proc(tmp).start(), server_proc(tmp), prefix)
+    stack.server.start()
+    stack.register()
+    return stack
+
+
+def ours(client: docker.DockerClient, owner: str) -> list[Any]:
+    """Containers (any state) that this control plane owns, by label."""
+    return client.containers.list(all=True, filters={"label": f"{L.OWNER}={owner}"})
+
+
+def remove_prefixed(client: docker.DockerClient, prefix: str) -> None:
+    """Remove containers and networks whose names start with prefix (leftovers included)."""
+    for c in client.containers.list(all=True):
+        if c.name.startswith(prefix):
+            c.remove(force=True, v=True)
+    for n in client.networks.list():
+        if n.name.startswith(prefix):
+            n.remove()
