@@ -122,8 +122,70 @@ async def search_cities(pool: Pool, query: CityQuery) -> CitiesPage:
     return await pool.run(lambda conn: _search(conn, query))
 
 
+_FAST = (
+    "SELECT {total}, c.geonameid, c.name, c.asciiname, c.country_code, co.name,"
+    " c.latitude, c.longitude, c.population, c.timezone"
+    " FROM city_postings p JOIN city_search s ON s.`rank` = p.`rank`"
+    " JOIN cities c ON c.geonameid = s.geonameid LEFT JOIN countries co ON co.iso = c.country_code"
+    " WHERE {where} ORDER BY p.`rank` LIMIT {limit:d} OFFSET {offset:d}"
+)
+
+
+def _fast_where(query: CityQuery, plan: GramPlan) -> tuple[str, list[Any]]:
+    """Postings of the rarest gram (chosen in SQL), confirmed by LIKE unless exact.
+
+    If a gram is missing entirely, the LIKE still rejects every candidate, so
+    choosing among the grams that exist is enough for exact answers.
+    """
+    marks = ", ".join(["%s"] * len(plan.grams))
+    where = (
+        f"p.gid = (SELECT gid FROM city_grams WHERE kind = %s AND k IN ({marks})"  # noqa: S608
+        " ORDER BY n LIMIT 1)"
+    )
+    args: list[Any] = [plan.kinds[0], *plan.grams]
+    if not plan.exact:
+        where += f" AND s.folded LIKE %s {_ESC}"
+        args.append(like_pattern(query.folded))
+    return where, args
+
+
+async def _search_fast(conn: Any, query: CityQuery, plan: GramPlan) -> CitiesPage:
+    """Default order, names only, no country: one statement read in posting order.
+
+    The LIMIT stops the scan early; `total` needs no second statement when the
+    gram alone is the answer (its list length) or the first page is not full.
+    """
+    where, args = _fast_where(query, plan)
+    total = "NULL"
+    if plan.exact:
+        total = "(SELECT n FROM city_grams WHERE kind = %s AND k = %s)"
+        args = [plan.kinds[0], plan.grams[0], *args]
+    sql = _FAST.format(total=total, where=where, limit=query.limit, offset=query.offset)
+    rows = await fetchall(conn, sql, args)
+    items = [_item(r) for r in rows]
+    if rows and plan.exact:
+        return CitiesPage(int(rows[0][0]), items)
+    if query.offset == 0 and len(rows) < query.limit:
+        return CitiesPage(len(rows), items)
+    if plan.exact:
+        counted = await fetchall(
+            conn, "SELECT n FROM city_grams WHERE kind = %s AND k = %s", args[:2]
+        )
+    else:
+        where, args = _fast_where(query, plan)
+        counted = await fetchall(
+            conn,
+            "SELECT COUNT(*) FROM city_postings p JOIN city_search s ON s.`rank` = p.`rank`"  # noqa: S608
+            f" WHERE {where}",
+            args,
+        )
+    return CitiesPage(int(counted[0][0]) if counted else 0, items)
+
+
 async def _search(conn: Any, query: CityQuery) -> CitiesPage:
     plan = plan_grams(query)
+    if query.order is Order.country and not query.country and not query.alt:
+        return await _search_fast(conn, query, plan)
     sql, args = _lookup_sql(plan, query.country)
     found: dict[bytes, list[tuple[int, int]]] = {}
     rng: tuple[int, int] | None = None

