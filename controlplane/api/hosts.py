@@ -59,11 +59,18 @@ async def update_host(
 async def delete_host(
     host_id: int, session: Session, state: State, _: Caller, force: bool = False
 ) -> Response:
-    """Forget a host. Refused (409) while it has weft containers, unless `force=true`:
-    then the agent removes every container and network of this control plane first
-    (503 and nothing forgotten if the agent does not answer)."""
-    host = await svc.delete_host(session, host_id, force, state.agents, state.owner)
+    """Forget a host. Refused (409) while it has weft containers, unless `force=true`.
+
+    The agent first removes every container and network this control plane made
+    there; if it does not answer while any are recorded, nothing is forgotten (503).
+    """
+    # The runner stops first: a pass in flight must not recreate what is being removed.
     await state.reconcilers.stop(host_id)
+    try:
+        host = await svc.delete_host(session, host_id, force, state.agents, state.owner)
+    except Exception:
+        state.reconcilers.ensure(host_id)
+        raise
     await state.events.emit(
         "host",
         "remove",

@@ -9,7 +9,13 @@ from controlplane import labels as L
 from controlplane.agentclient import AgentAuthError, AgentClient, AgentError, AgentUnavailable
 from controlplane.models import Container, Host, HostCreate, HostUpdate, Link, Network
 from controlplane.models.common import utcnow
-from controlplane.services.errors import AlreadyExists, Conflict, Invalid, NotFound
+from controlplane.services.errors import (
+    AlreadyExists,
+    Conflict,
+    HostUnavailable,
+    Invalid,
+    NotFound,
+)
 
 AgentFactory = Callable[[str, str], AgentClient]
 
@@ -85,24 +91,33 @@ async def update_host(session: AsyncSession, host_id: int, data: HostUpdate) -> 
 async def delete_host(
     session: AsyncSession, host_id: int, force: bool, agents: AgentFactory, owner: str
 ) -> Host:
-    """Forget a host; refused while it has weft containers unless forced (then removed first)."""
+    """Forget a host after removing what this control plane made there.
+
+    Refused (409) while weft containers are recorded for it, unless forced. The
+    host's weft containers and networks are removed through its agent first; if the
+    agent does not answer while something is recorded there, nothing is forgotten
+    (503), so no container is orphaned.
+    """
     host = await get_host(session, host_id)
     rows = list(await session.exec(select(Container).where(Container.host_id == host_id)))
-    async with agents(host.agent_url, host.agent_token) as agent:
-        if not force:
-            if rows:
-                names = ", ".join(sorted(c.name for c in rows))
-                raise Conflict(
-                    f"host {host.name} still has weft containers: {names}; "
-                    "delete them first or use ?force=true"
-                )
-        else:
-            # Remove on the host first: if the agent is away this raises and nothing is
-            # forgotten, so no container is orphaned.
+    if rows and not force:
+        names = ", ".join(sorted(c.name for c in rows))
+        raise Conflict(
+            f"host {host.name} still has weft containers: {names}; "
+            "delete them first or use ?force=true"
+        )
+    nets = list(await session.exec(select(Network).where(Network.host_id == host_id)))
+    try:
+        async with agents(host.agent_url, host.agent_token) as agent:
             for c in await agent.list_containers({L.OWNER: owner}):
                 await agent.delete_container(c.name)
             for n in await agent.list_networks({L.OWNER: owner}):
                 await agent.delete_network(n.name)
+    except AgentUnavailable as exc:
+        if rows or nets:
+            raise HostUnavailable(
+                f"cannot remove weft's containers and networks from {host.name}: {exc}"
+            ) from None
     ids = [c.id for c in rows]
     await session.exec(delete(Link).where(col(Link.from_id).in_(ids) | col(Link.to_id).in_(ids)))
     await session.exec(delete(Container).where(col(Container.host_id) == host_id))

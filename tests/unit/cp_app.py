@@ -31,7 +31,7 @@ class CP:
         return r.json()["id"], agent
 
 
-def fast_settings(state_dir: Path) -> Settings:
+def fast_settings(state_dir: Path, database_url: str | None = None) -> Settings:
     """Settings with short intervals so tests converge in well under a second."""
     return Settings(
         state_dir=state_dir,
@@ -40,15 +40,15 @@ def fast_settings(state_dir: Path) -> Settings:
         backoff_max=0.2,
         wait_timeout=5.0,
         agent_timeout=2.0,
-        database_url=None,
+        database_url=database_url,
     )
 
 
 @contextmanager
-def control_plane(state_dir: Path) -> Iterator[CP]:
+def control_plane(state_dir: Path, database_url: str | None = None) -> Iterator[CP]:
     """Start the app (migrations, admin token, reconcilers) and stop it afterwards."""
     agents = Agents()
-    settings = fast_settings(state_dir)
+    settings = fast_settings(state_dir, database_url)
     with TestClient(create_app(settings, agents.transport())) as client:
         token = settings.admin_token_file.read_text().strip()
         client.headers["Authorization"] = f"Bearer {token}"

@@ -123,3 +123,20 @@ def test_delete_host_refuses_with_containers_unless_forced(tmp_path):
         assert agent.containers == {}
         assert cp.client.get(f"/hosts/{hid}").status_code == 404
         assert cp.client.get("/containers").json() == []
+
+
+def test_delete_host_removes_its_networks_and_forgets_a_dead_empty_host(tmp_path):
+    with control_plane(tmp_path) as cp:
+        hid, agent = cp.add_host()
+        r = cp.client.post(
+            "/networks?wait=true", json={"name": "n1", "host_id": hid, "subnet": "10.9.0.0/24"}
+        )
+        assert r.json()["status"] == "converged" and "n1" in agent.networks
+        agent.down = True
+        assert cp.client.delete(f"/hosts/{hid}").status_code == 503  # n1 would be orphaned
+        agent.down = False
+        assert cp.client.delete(f"/hosts/{hid}").status_code == 204
+        assert agent.networks == {}
+        hid2, agent2 = cp.add_host("h2")
+        agent2.down = True
+        assert cp.client.delete(f"/hosts/{hid2}").status_code == 204  # nothing recorded there
