@@ -5,14 +5,16 @@
 measured against.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from searchapi import queries
+from searchapi import queries, render
 from searchapi.api import PoolDep
+from searchapi.queries import CitiesPage
 from searchapi.render import json_response
+from searchapi.search import MAX_LIMIT, MAX_OFFSET, MAX_Q, Order, make_query
 
 router = APIRouter(prefix="/bench", tags=["bench"], include_in_schema=False)
 Q = Annotated[str, Query(min_length=1, max_length=400)]
@@ -30,6 +32,15 @@ async def seed(pool: PoolDep, q: Q) -> Response:
 
 
 @router.get("/nodb")
-async def nodb(q: Q) -> Response:
-    """A same-shaped answer with no database work: the HTTP floor."""
-    return json_response({"query": q, "total": 0, "limit": 50, "offset": 0, "items": []})
+async def nodb(
+    q: Annotated[str, Query(min_length=1, max_length=4 * MAX_Q)],
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    order: Order = Order.country,
+    alt: bool = False,
+    format: Annotated[Literal["json", "geojson"], Query()] = "json",
+) -> Response:
+    """/cities' parameter handling and rendering without the database: the HTTP floor."""
+    query = make_query(q, country=country, limit=limit, offset=offset, order=order, alt=alt)
+    return render.cities_json(query, CitiesPage(0, []))
