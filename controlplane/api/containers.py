@@ -76,8 +76,11 @@ async def update_container(
 async def restart_container(
     container_id: int, session: Session, state: State, _: Caller, wait: bool = False
 ) -> ContainerPublic:
-    """Replace the container with a fresh one from the same spec (its address may change;
-    links to it follow)."""
+    """Restart the container in place (`docker restart`: same container, same spec).
+
+    Links from other containers follow it if it comes back with a new address;
+    its own links are re-applied to its /etc/hosts.
+    """
     row = await svc.restart_container(session, container_id)
     state.reconcilers.kick(row.host_id)
     return await _settled(state, row, wait)

@@ -189,7 +189,7 @@ class Container(SQLModel, table=True):
     name: str = SQLField(max_length=63)
     host_id: int = SQLField(foreign_key="hosts.id", index=True)
     spec: dict[str, Any] = SQLField(default_factory=dict, sa_type=JSON)
-    # Bumped by POST /containers/{id}/restart: part of the spec hash, so it forces a recreate.
+    # Bumped by POST /containers/{id}/restart; the reconciler restarts until it catches up.
     restart_generation: int = 0
     # Bumped on every write: the reconciler only records a status for the generation it saw.
     generation: int = 0

@@ -9,8 +9,6 @@ from controlplane.models.containers import parse_port
 from controlplane.reconcile.planner import DesiredContainer, DesiredNetwork
 from controlplane.services.linkplan import link_target, target_address
 
-RESTART_GENERATION = "weft.restart-generation"
-
 
 def network_spec(net: Network, owner: str) -> A.NetworkSpec:
     """The agent spec of a weft bridge network."""
@@ -22,8 +20,6 @@ def container_spec(row: Container, owner: str, links: list[A.LinkTarget]) -> A.C
     """The agent spec of a container; labels tie it to this control plane and row."""
     spec = row.container_spec()
     labels = {**spec.labels, L.OWNER: owner, L.CONTAINER_ID: str(row.id)}
-    if row.restart_generation:
-        labels[RESTART_GENERATION] = str(row.restart_generation)
     exposed = []
     for item in spec.exposed_ports:
         port, proto = parse_port(item)
@@ -97,6 +93,8 @@ def desired_state(
             c.name,
             container_spec(c, owner, links_of(c, links, containers)),
             applied_links(c),
+            c.restart_generation,
+            int(c.observed.get("restarted") or 0),
         )
         for c in host_containers
     ]
@@ -104,7 +102,7 @@ def desired_state(
 
 
 def observed_record(state: A.ContainerState, previous: Mapping[str, object]) -> dict[str, object]:
-    """What to store as a container's `observed` JSON (keeps the applied link set)."""
+    """What to store as a container's `observed` JSON (keeps what was last applied)."""
     record: dict[str, object] = {
         "state": state.status,
         "health": None if state.health == "none" else state.health,
@@ -114,6 +112,7 @@ def observed_record(state: A.ContainerState, previous: Mapping[str, object]) -> 
         "spec_hash": state.spec_hash,
         "ports": [p.model_dump() for p in state.ports],
     }
-    if "links" in previous:
-        record["links"] = previous["links"]
+    for key in ("links", "restarted"):
+        if key in previous:
+            record[key] = previous[key]
     return record

@@ -37,6 +37,9 @@ class DesiredContainer:
     spec: ContainerSpec
     # The link set last pushed to the agent (None: unknown, push it).
     applied_links: list[LinkTarget] | None = None
+    # Restarts asked for (POST .../restart bumps it) and the last one carried out.
+    restart_generation: int = 0
+    restarted: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,17 @@ class EnsureContainer:
 
 
 @dataclass(frozen=True)
+class RestartContainer:
+    """Restart a container in place (docker restart: same container, links re-applied)."""
+
+    id: int
+    name: str
+    generation: int
+    kind: str = "container"
+    verb: str = "restart"
+
+
+@dataclass(frozen=True)
 class RemoveContainer:
     """Remove a weft container of this control plane that is no longer desired."""
 
@@ -92,7 +106,9 @@ class SetLinks:
     verb: str = "links"
 
 
-Action = EnsureNetwork | RemoveNetwork | EnsureContainer | RemoveContainer | SetLinks
+Action = (
+    EnsureNetwork | RemoveNetwork | EnsureContainer | RestartContainer | RemoveContainer | SetLinks
+)
 
 
 @dataclass
@@ -154,6 +170,8 @@ def plan(
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
         elif seen_c.status == "created":
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "start"))
+        elif ctr.restart_generation > ctr.restarted:
+            out.actions.append(RestartContainer(ctr.id, ctr.name, ctr.restart_generation))
         elif ctr.applied_links != ctr.spec.links:
             # A freshly ensured container got its links in the spec; only a running
             # one whose targets moved needs a push.

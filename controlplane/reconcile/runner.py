@@ -10,7 +10,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from controlplane import labels as L
-from controlplane.agent.schemas import ContainerState, NetworkState
+from controlplane.agent.schemas import ContainerState, LinkTarget, NetworkState
 from controlplane.agentclient import AgentAuthError, AgentClient, AgentError, AgentUnavailable
 from controlplane.db import SessionMaker
 from controlplane.models import Container, Host, Link, Network
@@ -201,12 +201,17 @@ class HostRunner:
                     await agent.delete_network(action.name)
                 case P.EnsureContainer():
                     result = await agent.ensure_container(action.name, action.spec)
-                    await self._links_applied(action.id, action.spec.links, result.container)
+                    # A new container is as fresh as a restart: count any restart asked for.
+                    fresh = await self._restart_asked(action.id) if action.verb != "start" else None
+                    await self._applied(action.id, result.container, action.spec.links, fresh)
+                case P.RestartContainer():
+                    state = await agent.restart_container(action.name)
+                    await self._applied(action.id, state, None, action.generation)
                 case P.RemoveContainer():
                     await agent.delete_container(action.name)
                 case P.SetLinks():
                     await agent.set_links(action.name, action.links)
-                    await self._links_applied(action.id, action.links, None)
+                    await self._applied(action.id, None, action.links, None)
         except AgentUnavailable:
             raise
         except AgentError as exc:
@@ -233,13 +238,28 @@ class HostRunner:
         )
         return True
 
-    async def _links_applied(self, cid: int, links: list, state: ContainerState | None) -> None:
+    async def _restart_asked(self, cid: int) -> int | None:
+        async with self.ctx.sessions() as session:
+            row = await session.get(Container, cid)
+            return row.restart_generation if row is not None else None
+
+    async def _applied(
+        self,
+        cid: int,
+        state: ContainerState | None,
+        links: list[LinkTarget] | None,
+        restarted: int | None,
+    ) -> None:
+        """Record what an action did: fresh state, the link set pushed, the restart done."""
         async with self.ctx.sessions() as session:
             row = await session.get(Container, cid)
             if row is None:
                 return
             record = dict(observed_record(state, row.observed) if state else row.observed)
-            record["links"] = [t.model_dump(mode="json") for t in links]
+            if links is not None:
+                record["links"] = [t.model_dump(mode="json") for t in links]
+            if restarted is not None:
+                record["restarted"] = restarted
             row.observed = record
             await session.commit()
 

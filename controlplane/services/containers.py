@@ -148,7 +148,7 @@ async def update_container(
 
 
 async def restart_container(session: AsyncSession, container_id: int) -> Container:
-    """Ask for a fresh container from the same spec (recreated; its address may change)."""
+    """Ask for a restart in place (docker restart); links to it follow a new address."""
     row = await get_container(session, container_id)
     row.restart_generation += 1
     _bump(row)

@@ -239,3 +239,9 @@ def test_link_hosts_entry_and_env_follow_a_new_address(
     assert f"{addr}\tMYDB" not in _exec(f"{p}-lweb", "cat", "/etc/hosts")
     assert docker_client.containers.get(f"{p}-lweb").id == web_id  # not recreated
     assert stack.call("GET", f"/links/{link['id']}")["address"] == moved
+    # A restart of `from` is in place (same container) and keeps its links.
+    started = docker_client.containers.get(f"{p}-lweb").attrs["State"]["StartedAt"]
+    row = stack.call("POST", f"/containers/{web['id']}/restart?wait=true", 202)
+    assert row["status"] == "converged" and row["observed"]["docker_id"] == web_id
+    assert docker_client.containers.get(f"{p}-lweb").attrs["State"]["StartedAt"] != started
+    assert wait_until(lambda: f"{moved}\tMYDB" in _exec(f"{p}-lweb", "cat", "/etc/hosts"))

@@ -77,6 +77,8 @@ class FakeAgent:
             case ("PUT", ["v1", "containers", name, "links"]):
                 self.links[name] = A.LinksSpec.model_validate(body).links
                 return _ok(A.LinksState(name=name, links=self.links[name]))
+            case ("POST", ["v1", "containers", name, "restart"]):
+                return self._restart(name)
             case ("GET", ["v1", "containers", name, "logs"]):
                 return _ok(A.Logs(name=name, text=f"logs of {name}\n"))
             case ("DELETE", ["v1", "containers", name]):
@@ -98,6 +100,19 @@ class FakeAgent:
         action = "unchanged" if self.networks.get(name) == state else "created"
         self.networks[name] = state
         return _ok(A.NetworkEnsureResult(action=action, network=state))
+
+    def _restart(self, name: str) -> httpx.Response:
+        """Same container; a dynamic address moves (Docker may hand out another)."""
+        state = self.containers.get(name)
+        if state is None:
+            return _problem(404, "Not found", name)
+        spec = self.specs[name]
+        fixed = {a.name: a.ipv4_address for a in spec.networks}
+        for net, ep in state.networks.items():
+            if not fixed.get(net):
+                ep.ip_address = self._address(net, None)
+        self.restarts = getattr(self, "restarts", 0) + 1
+        return _ok(state)
 
     def _address(self, network: str, fixed: str | None) -> str:
         if fixed:

@@ -62,6 +62,18 @@ def test_changed_hash_recreates_created_starts_exited_is_left():
     assert P.plan([], [c], [], [_state(c, "exited")]).empty
 
 
+def test_restart_request_restarts_in_place_once():
+    c = P.DesiredContainer(
+        1, "db", A.ContainerSpec(image="img"), [], restart_generation=2, restarted=1
+    )
+    plan = P.plan([], [c], [], [_state(c)])
+    assert [(type(a).__name__, a.generation) for a in plan.actions] == [  # type: ignore[union-attr]
+        ("RestartContainer", 2)
+    ]
+    done = P.DesiredContainer(1, "db", c.spec, [], restart_generation=2, restarted=2)
+    assert P.plan([], [done], [], [_state(done)]).empty
+
+
 def test_links_change_pushes_without_recreate():
     target = A.LinkTarget(alias="db", name="db", address="10.1.0.5")
     c = P.DesiredContainer(
@@ -173,10 +185,10 @@ def test_desired_state_labels_and_links_from_rows():
     assert w.spec.links[0].address == "10.1.0.7" and w.spec.links[0].ports[0].port == 3306
     assert w.applied_links is None
     assert network_spec(net, OWNER).subnet == "10.1.0.0/24"
-    # The restart generation changes the hash; links never do.
+    # Neither a restart request nor the link set changes the hash (no recreate).
     h0 = container_spec(db, OWNER, []).computed_hash()
     db.restart_generation = 1
-    assert container_spec(db, OWNER, []).computed_hash() != h0
+    assert container_spec(db, OWNER, []).computed_hash() == h0
     assert (
         container_spec(db, OWNER, w.spec.links).computed_hash()
         == container_spec(db, OWNER, []).computed_hash()

@@ -170,10 +170,14 @@ def test_update_recreates_restart_moves_delete_removes(tmp_path):
         r = cp.client.patch(f"/containers/{c['id']}?wait=true", json={"env": {"A": "1"}})
         assert r.json()["status"] == "converged" and agent.specs["db"].env == {"A": "1"}
         assert r.json()["observed"]["docker_id"] != docker_id
+        docker_id = r.json()["observed"]["docker_id"]
         r = cp.client.post(f"/containers/{c['id']}/restart?wait=true")
         assert r.status_code == 202
-        moved = r.json()["observed"]["addresses"]["n1"]
-        assert moved != first and r.json()["restart_generation"] == 1
+        assert r.json()["status"] == "converged" and r.json()["restart_generation"] == 1
+        # Restarted in place: the same container, at the address it came back with.
+        assert r.json()["observed"]["docker_id"] == docker_id
+        assert r.json()["observed"]["addresses"]["n1"] != first
+        assert agent.restarts == 1
         # Unchanged spec: nothing is recreated on later passes.
         before = len([k for k in agent.calls if k[0] == "PUT"])
         runner = cp.client.app.state.weft.reconcilers.runners[hid]  # type: ignore[attr-defined]
