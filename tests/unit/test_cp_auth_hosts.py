@@ -140,3 +140,14 @@ def test_delete_host_removes_its_networks_and_forgets_a_dead_empty_host(tmp_path
         hid2, agent2 = cp.add_host("h2")
         agent2.down = True
         assert cp.client.delete(f"/hosts/{hid2}").status_code == 204  # nothing recorded there
+
+
+def test_openapi_docs_describe_how_links_stay_current(tmp_path):
+    with control_plane(tmp_path) as cp:
+        assert cp.client.get("/docs", headers={"Authorization": ""}).status_code == 200
+        spec = cp.client.get("/openapi.json").json()
+        post_links = spec["paths"]["/links"]["post"]["description"]
+        assert "/etc/hosts" in post_links and "links.env" in post_links
+        assert {"/hosts", "/networks", "/containers", "/links", "/events", "/events/stream"} <= set(
+            spec["paths"]
+        )
