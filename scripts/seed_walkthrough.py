@@ -179,15 +179,14 @@ class Walk:
                     {"container_port": 80, "host_ip": "127.0.0.1", "host_port": self.args.host_port}
                 ],
                 "networks": [{"network": f"{p}-net"}],
+                "links": [{"to": db["id"], "alias": "MYDB"}],
             },
         )
         web = self.settled(f"/containers/{web['id']}", web)
-        link = self.call(
-            "POST", "/links?wait=true", json={"from": web["id"], "to": db["id"], "alias": "MYDB"}
-        )
+        link = self.call("GET", "/links", params={"container_id": web["id"]})[0]
         print(web["status"], web["observed"]["state"], "ports", web["observed"]["ports"])
         print("link", json.dumps(link, indent=1))
-        ok = self.show(db_addr)
+        ok = self.show(db_addr, db_addr)
         self.say("MYDB gets a new address (recreated by PATCH; MYWEB is not touched)")
         new_ip = str(subnet.network_address + 200)
         db = self.call(
@@ -203,7 +202,7 @@ class Walk:
         deadline = time.monotonic() + 30
         while f"{moved}\tMYDB" not in self.web("/hosts") and time.monotonic() < deadline:
             time.sleep(0.3)
-        ok = self.show(moved) and ok
+        ok = self.show(moved, db_addr) and ok
         same = self.call("GET", f"/containers/{web['id']}")["observed"]["docker_id"] == web_id
         print("MYWEB kept its container:", same)
         if self.args.cleanup:
@@ -214,7 +213,7 @@ class Walk:
         print("\nRESULT:", "ok" if ok and same else "FAILED")
         return 0 if ok and same else 1
 
-    def show(self, db_addr: str) -> bool:
+    def show(self, db_addr: str, at_creation: str) -> bool:
         self.say("inside MYWEB: cat /etc/hosts")
         hosts = self.web("/hosts")
         print(hosts.rstrip())
@@ -225,13 +224,19 @@ class Walk:
         current = env["links_env"].get("MYDB_PORT_3306_TCP_ADDR")
         fixed = env["process_env"].get("MYDB_PORT_3306_TCP_ADDR")
         print(
-            f"(the process environment, fixed when MYWEB was created, has: {fixed};",
-            "/etc/weft/links.env and login shells have the current values)",
+            f"(MYWEB's process environment is fixed at its creation, as with Docker: "
+            f"MYDB_PORT_3306_TCP_ADDR={fixed}; /etc/weft/links.env, login shells and "
+            "/etc/weft/with-links give the current values above)"
         )
         self.say("MYWEB connects to MYDB:3306")
         answer = self.web("/db").strip()
         print(answer)
-        return f"{db_addr}\tMYDB" in hosts and current == db_addr and answer.endswith(db_addr)
+        return (
+            f"{db_addr}\tMYDB" in hosts
+            and current == db_addr
+            and fixed == at_creation
+            and answer.endswith(db_addr)
+        )
 
 
 def main() -> int:

@@ -134,11 +134,25 @@ class ContainerSpec(BaseModel):
         return sorted(ports, key=lambda s: (int(s.split("/")[0]), s))
 
 
+class InlineLink(BaseModel):
+    """`--link to:alias` given with the container: recorded as a /links resource."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: int = Field(description="Container id the alias points at.")
+    alias: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
+
+
 class ContainerCreate(ContainerSpec):
     """POST /containers."""
 
     name: Name
     host_id: int
+    links: list[InlineLink] = Field(
+        default_factory=list,
+        description="Links made with the container (like `docker run --link`), so their "
+        "env vars are in its process environment from the start.",
+    )
 
 
 class ContainerUpdate(BaseModel):

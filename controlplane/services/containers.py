@@ -119,10 +119,20 @@ async def create_container(session: AsyncSession, data: ContainerCreate) -> Cont
         raise AlreadyExists(
             f"container {data.name} exists on host {data.host_id}", loc=["body", "name"]
         )
-    spec = ContainerSpec.model_validate(data.model_dump(exclude={"name", "host_id"}))
+    spec = ContainerSpec.model_validate(data.model_dump(exclude={"name", "host_id", "links"}))
     await check_spec(session, data.host_id, spec, None)
+    aliases = [k.alias for k in data.links]
+    for i, k in enumerate(data.links):
+        if await session.get(Container, k.to) is None:
+            raise Invalid(f"no container {k.to}", loc=["body", "links", i, "to"])
+        if aliases.index(k.alias) != i:
+            raise Conflict(f"alias {k.alias} is given twice", loc=["body", "links", i, "alias"])
     row = Container(name=data.name, host_id=data.host_id, spec=spec.model_dump(mode="json"))
     session.add(row)
+    await session.flush()
+    # Same transaction: the first ensure already carries the link set.
+    for k in data.links:
+        session.add(Link(from_id=row.id or 0, to_id=k.to, alias=k.alias))
     await session.commit()
     await session.refresh(row)
     return row

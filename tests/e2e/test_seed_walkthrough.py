@@ -38,6 +38,8 @@ def test_seed_walkthrough_script(docker_client: docker.DockerClient, base_python
         assert "MYDB_PORT_3306_TCP_ADDR=10.234.9.200" in text
         assert "MYDB here, at 10.234.9.200" in text  # web reached the DB by its alias
         assert "MYWEB kept its container: True" in text
+        # The process environment stays as at creation (Docker's staleness), the files follow.
+        assert text.count("MYDB_PORT_3306_TCP_ADDR=10.234.9.2;") == 2
         assert text.rstrip().endswith("RESULT: ok")
         # --cleanup removed everything through the API.
         left = [

@@ -113,3 +113,28 @@ def test_event_list_filters_and_sse_stream(tmp_path):
         only = cp.client.get("/events", params={"resource": "network", "host_id": hid}).json()
         assert only and all(e["resource"] == "network" for e in only)
         assert cp.client.get("/events", params={"limit": 0}).status_code == 422
+
+
+def test_links_given_with_the_container_are_in_its_first_spec(tmp_path):
+    with control_plane(tmp_path) as cp:
+        hid, agent = cp.add_host()
+        cp.client.post("/networks", json={"name": "n1", "host_id": hid, "subnet": "10.40.0.0/24"})
+        db = _ctr(cp, hid, "db", exposed_ports=["3306"])
+        r = cp.client.post(
+            "/containers",
+            json={
+                "name": "web",
+                "host_id": hid,
+                "image": "img",
+                "links": [{"to": db["id"], "alias": "MYDB"}, {"to": 999, "alias": "X"}],
+            },
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "links", 1, "to"]
+        assert [c["name"] for c in cp.client.get("/containers").json()] == ["db"]
+        web = _ctr(cp, hid, "web", links=[{"to": db["id"], "alias": "MYDB"}])
+        addr = db["observed"]["addresses"]["n1"]
+        # Created with the link set, like `docker run --link`: no separate push needed.
+        assert [(t.alias, t.address) for t in agent.specs["web"].links] == [("MYDB", addr)]
+        links = cp.client.get("/links", params={"container_id": web["id"]}).json()
+        assert [(k["from"], k["to"], k["alias"]) for k in links] == [(web["id"], db["id"], "MYDB")]
+        assert ("PUT", "/v1/containers/web/links") not in agent.calls
