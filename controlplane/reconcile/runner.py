@@ -40,6 +40,10 @@ class Context:
     on_addresses_changed: Callable[[int], None] = lambda host_id: None
 
 
+class HostGone(Exception):
+    """The host was deleted: its runner ends."""
+
+
 class HostRunner:
     """Converges one host to the desired state, in a loop, until stopped."""
 
@@ -82,6 +86,8 @@ class HostRunner:
                 backoff = s.backoff_initial
                 if not clean:
                     delay = min(delay, backoff)
+            except HostGone:
+                return
             except (AgentUnavailable, AgentAuthError) as exc:
                 await self._unreachable(exc)
                 delay, backoff = backoff, min(backoff * 2, s.backoff_max)
@@ -121,7 +127,7 @@ class HostRunner:
             async with self.ctx.sessions() as session:
                 host = await session.get(Host, self.host_id)
                 if host is None:
-                    return True
+                    raise HostGone(self.host_id)
             agent = await self._agent(host)
             info = await agent.info()
             seen_c = await agent.list_containers({L.OWNER: self.ctx.owner})

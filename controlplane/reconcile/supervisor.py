@@ -28,7 +28,7 @@ class Reconcilers:
     def ensure(self, host_id: int) -> HostRunner:
         """The host's runner, started if needed."""
         runner = self.runners.get(host_id)
-        if runner is None:
+        if runner is None or self.tasks[host_id].done():  # ended: its host was deleted
             runner = self.runners[host_id] = HostRunner(host_id, self.ctx)
             self.tasks[host_id] = asyncio.create_task(runner.run(), name=f"reconcile-{host_id}")
         return runner

@@ -151,3 +151,14 @@ def test_openapi_docs_describe_how_links_stay_current(tmp_path):
         assert {"/hosts", "/networks", "/containers", "/links", "/events", "/events/stream"} <= set(
             spec["paths"]
         )
+
+
+def test_a_host_registered_again_after_delete_is_reconciled(tmp_path):
+    with control_plane(tmp_path) as cp:
+        hid, _ = cp.add_host()
+        assert cp.client.delete(f"/hosts/{hid}").status_code == 204
+        hid2, agent = cp.add_host("h1")  # SQLite may hand out the same id again
+        r = cp.client.post(
+            "/containers?wait=true", json={"name": "c", "host_id": hid2, "image": "img"}
+        )
+        assert r.json()["status"] == "converged" and list(agent.containers) == ["c"]
