@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controlplane.agentclient import AgentError, AgentUnavailable
@@ -52,6 +53,17 @@ async def _agent(_request: Request, exc: Exception) -> JSONResponse:
     return problem(502, "Agent error", str(exc))
 
 
+async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
+    # The services check names, subnets and ports first; a unique constraint that still
+    # fires means a concurrent request won the race.
+    return problem(409, "Conflict", "conflicts with a concurrent change; retry the request")
+
+
+async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+    # Still logged by the server as an error; the body says no more than that.
+    return problem(500, "Internal server error", f"unexpected {type(exc).__name__}")
+
+
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return problem(exc.status_code, str(exc.detail), str(exc.detail))
@@ -64,3 +76,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AgentError, _agent)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(Exception, _internal)
