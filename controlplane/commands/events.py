@@ -57,6 +57,8 @@ def ls(
             "result": result,
             "host_id": host_id(client, host) if host else None,
         }
+        # Following: the newest id before the list, so no event falls between list and stream.
+        newest = client.get("/events", {"limit": 1}) if follow else []
         events = client.get("/events", {**filters, "after": after, "limit": limit})
         if not follow:
             if as_json:
@@ -64,8 +66,6 @@ def ls(
             else:
                 print_table(COLUMNS, [_row(e) for e in events])
             return
-        newest = client.get("/events", {"limit": 1})
-        # Stream from the newest event seen so none is lost between the list and the stream.
         last = max([after or 0] + [e["id"] for e in events] + [e["id"] for e in newest])
         try:
             for e in events:

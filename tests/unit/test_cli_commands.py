@@ -375,7 +375,7 @@ def test_events_ls_and_follow(cp: FakeControlPlane) -> None:
     assert [json.loads(line)["id"] for line in follow.stdout.splitlines()] == [1, 2, 3]
     assert cp.sent("GET", "/events/stream").url.params["after"] == "1"
     only = weft(cp, "events", "ls", "-f", "--resource", "container")
-    listed = [r for r in cp.requests if r.url.path == "/events"][-2]
+    listed = [r for r in cp.requests if r.url.path == "/events"][-1]
     assert listed.url.params["resource"] == "container"
     # The fake ignores filters; the stream is filtered by the CLI (network event 3 left out).
     assert [line.split()[0] for line in only.stdout.splitlines()] == ["1", "2"]
