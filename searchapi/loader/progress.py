@@ -1,5 +1,6 @@
 """Progress of a load: a rich bar on a terminal, nothing otherwise (counts go to the log)."""
 
+import logging
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -42,18 +43,25 @@ class Terminal:
         )
         from rich.progress import Progress as RichProgress
 
+        self.console = Console(stderr=True)
         self._bar = RichProgress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=self.console,
             transient=False,
         )
         self._task: TaskID | None = None
 
     def __enter__(self) -> "Terminal":
+        from rich.logging import RichHandler
+
+        # Log lines go through the same console, above the live bars, not into them.
+        logging.basicConfig(
+            level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=self.console)]
+        )
         self._bar.start()
         return self
 

@@ -9,7 +9,7 @@ import asyncmy
 import pytest
 
 from searchapi import index
-from searchapi.loader import ConnParams, LoadError, Source, load_world
+from searchapi.loader import ConnParams, LoadError, Source, load, load_world
 from tests.geonames_samples import CITIES, city_line, write_pair
 from tests.harness import MariaDB
 
@@ -139,3 +139,33 @@ def test_the_command_line_reports_bad_lines_and_exits_2(params: ConnParams, tmp_
     good = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stderr
     assert f"6 countries, {len(CITIES)} cities loaded" in good.stdout
+
+
+async def test_a_reader_holding_a_transaction_open_fails_the_swap_not_the_readers(
+    params: ConnParams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RENAME must not queue every reader behind one idle transaction for long."""
+    monkeypatch.setattr(load, "SWAP_WAIT_SECONDS", 1)
+    monkeypatch.setattr(load, "SWAP_ATTEMPTS", 2)
+    countries, cities = write_pair(tmp_path)
+    await load_world(params, Source(countries, cities))
+    idle = await asyncmy.connect(
+        host=params.host,
+        port=params.port,
+        user=params.user,
+        password=params.password,
+        database=params.database,
+        autocommit=False,
+    )
+    try:
+        async with idle.cursor() as cur:
+            await cur.execute("SELECT COUNT(*) FROM cities")  # opens a transaction, left open
+            await cur.fetchall()
+        with pytest.raises(load.SwapBlocked, match="autocommit"):
+            await load_world(params, Source(countries, cities))
+    finally:
+        await idle.ensure_closed()
+    assert await _rows(params, "SELECT COUNT(*) FROM cities") == [(len(CITIES),)]
+    assert await _tables(params) == {"countries", "cities", "load_state", *index.INDEX_TABLES}
+    state = await _rows(params, "SELECT status, last_error FROM load_state")
+    assert state[0][0] == "loaded" and "autocommit" in state[0][1]
