@@ -8,6 +8,7 @@ everything with that label at their start, which would race these tests while
 they run side by side on one dockerd).
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -230,9 +231,12 @@ def ours(client: docker.DockerClient, owner: str) -> list[Any]:
 
 def remove_prefixed(client: docker.DockerClient, prefix: str) -> None:
     """Remove containers and networks whose names start with prefix (leftovers included)."""
-    for c in client.containers.list(all=True):
-        if c.name.startswith(prefix):
-            c.remove(force=True, v=True)
-    for n in client.networks.list():
-        if n.name.startswith(prefix):
-            n.remove()
+    # Summaries, not full objects: other tests remove their containers meanwhile.
+    for c in client.api.containers(all=True):
+        if any(n.lstrip("/").startswith(prefix) for n in c["Names"]):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_container(c["Id"], force=True, v=True)
+    for n in client.api.networks():
+        if n["Name"].startswith(prefix):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_network(n["Id"])
