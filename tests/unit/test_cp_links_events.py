@@ -138,3 +138,32 @@ def test_links_given_with_the_container_are_in_its_first_spec(tmp_path):
         links = cp.client.get("/links", params={"container_id": web["id"]}).json()
         assert [(k["from"], k["to"], k["alias"]) for k in links] == [(web["id"], db["id"], "MYDB")]
         assert ("PUT", "/v1/containers/web/links") not in agent.calls
+
+
+def test_a_link_to_a_container_on_another_host_follows_it(tmp_path):
+    with control_plane(tmp_path) as cp:
+        h1, a1 = cp.add_host("h1")
+        h2, _ = cp.add_host("h2")
+        db = cp.client.post(
+            "/containers?wait=true",
+            json={"name": "db", "host_id": h2, "image": "img", "exposed_ports": ["5432"]},
+        ).json()
+        web = cp.client.post(
+            "/containers?wait=true",
+            json={
+                "name": "web",
+                "host_id": h1,
+                "image": "img",
+                "links": [{"to": db["id"], "alias": "pg"}],
+            },
+        ).json()
+        first = db["observed"]["addresses"]["bridge"]
+        assert a1.links["web"][0].address == first
+        moved = cp.client.post(f"/containers/{db['id']}/restart?wait=true").json()
+        new = moved["observed"]["addresses"]["bridge"]
+        assert new != first
+        # h2's runner saw the move and kicked h1's, which pushes web's new link set.
+        runner = cp.client.app.state.weft.reconcilers.runners[h1]  # type: ignore[attr-defined]
+        cp.client.portal.call(runner.next_pass, 5.0)  # type: ignore[union-attr]
+        assert a1.links["web"][0].address == new
+        assert web["host_id"] == h1
