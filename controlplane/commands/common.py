@@ -228,12 +228,19 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     Console(width=width, highlight=False).print(table)
 
 
-def show(value: Any, as_json: bool, summary: str) -> None:
-    """The JSON of what the API answered, or a one-line summary."""
+def show(value: Any, as_json: bool, summary: str, waited: bool = False) -> None:
+    """The JSON of what the API answered, or a one-line summary.
+
+    After `--wait`, anything but `converged` (failed, or still pending at the server's
+    timeout) exits 1 with the reason, so a script never takes it for success.
+    """
     if as_json:
         print_json(value)
     else:
         typer.echo(summary)
+    if waited and value.get("status") != "converged":
+        name = value.get("name", value.get("id"))
+        raise fail(f"{name} did not converge: {status_of(value)}")
 
 
 def status_of(row: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""`weft containers`: run (like `docker run`), list, inspect, logs, restart, remove."""
+"""`weft containers`: run (like `docker run`), update, list, inspect, logs, restart, remove."""
 
 from typing import Annotated, Any
 
@@ -16,7 +16,7 @@ from controlplane.commands.common import (
     show,
     status_of,
 )
-from controlplane.commands.runspec import RunOptions, run_body
+from controlplane.commands.runspec import RunOptions, run_body, update_body
 
 app = typer.Typer(
     help="Containers, one host each (`run` takes `docker run` options).", no_args_is_help=True
@@ -51,10 +51,35 @@ def _summary(c: dict[str, Any]) -> str:
     return f"container {c['name']} (id {c['id']}): {status_of(c)}, {_state(c)}"
 
 
-@app.command(
-    "run",
-    context_settings={"allow_interspersed_args": False},
-)
+# `docker run` options, shared by `run` and `update`.
+NetworkOpt = Annotated[
+    Strings, typer.Option("--network", help="NET[:ALIAS,...] to attach to (repeatable).")
+]
+NetOpt = Annotated[
+    str | None,
+    typer.Option("--net", help="bridge | host | none | container:NAME (or a network name)."),
+]
+IpOpt = Annotated[str | None, typer.Option(help="Fixed IPv4 on the first --network.")]
+PublishOpt = Annotated[
+    Strings, typer.Option("--publish", "-p", help="[[HOST_IP:]HOST_PORT:]PORT\\[/PROTO].")
+]
+EnvOpt = Annotated[Strings, typer.Option("--env", "-e", help="KEY=VALUE (repeatable).")]
+ExposeOpt = Annotated[Strings, typer.Option(help="PORT\\[/PROTO] to expose (repeatable).")]
+RestartOpt = Annotated[
+    str | None, typer.Option(help="no | always | unless-stopped | on-failure[:N].")
+]
+HealthCmdOpt = Annotated[str | None, typer.Option(help="Health check (run by a shell).")]
+DurationOpt = Annotated[str | None, typer.Option(help="A duration, e.g. 5s or 1m30s.")]
+RetriesOpt = Annotated[int | None, typer.Option(help="Failures before unhealthy.")]
+DnsOpt = Annotated[Strings, typer.Option(help="DNS server address (repeatable).")]
+DnsSearchOpt = Annotated[Strings, typer.Option(help="DNS search domain (repeatable).")]
+LabelOpt = Annotated[Strings, typer.Option("--label", "-l", help="KEY=VALUE (repeatable).")]
+HostnameOpt = Annotated[str | None, typer.Option("--hostname")]
+EntrypointOpt = Annotated[str | None, typer.Option(help="Override the image's entrypoint.")]
+StopTimeoutOpt = Annotated[int | None, typer.Option(help="Seconds from SIGTERM to SIGKILL.")]
+
+
+@app.command("run", context_settings={"allow_interspersed_args": False})
 @handled
 def run(
     ctx: typer.Context,
@@ -62,35 +87,24 @@ def run(
     host: Annotated[str, typer.Option("--host", help="Host name or id.")],
     name: Annotated[str, typer.Option("--name", help="Container name (unique on its host).")],
     command: Annotated[Strings, typer.Argument(help="Command and its arguments.")] = None,
-    network: Annotated[
-        Strings, typer.Option("--network", help="NET[:ALIAS,...] to attach to (repeatable).")
-    ] = None,
-    net: Annotated[
-        str | None,
-        typer.Option("--net", help="bridge | host | none | container:NAME (or a network name)."),
-    ] = None,
-    ip: Annotated[str | None, typer.Option(help="Fixed IPv4 on the first --network.")] = None,
-    publish: Annotated[
-        Strings, typer.Option("--publish", "-p", help="[[HOST_IP:]HOST_PORT:]PORT\\[/PROTO].")
-    ] = None,
-    env: Annotated[Strings, typer.Option("--env", "-e", help="KEY=VALUE (repeatable).")] = None,
-    expose: Annotated[Strings, typer.Option(help="PORT\\[/PROTO] to expose (repeatable).")] = None,
-    restart: Annotated[
-        str | None, typer.Option(help="no | always | unless-stopped | on-failure[:N].")
-    ] = None,
-    health_cmd: Annotated[str | None, typer.Option(help="Health check (run by a shell).")] = None,
-    health_interval: Annotated[str | None, typer.Option(help="e.g. 5s.")] = None,
-    health_timeout: Annotated[str | None, typer.Option(help="e.g. 3s.")] = None,
-    health_retries: Annotated[int | None, typer.Option()] = None,
-    health_start_period: Annotated[str | None, typer.Option(help="e.g. 30s.")] = None,
-    dns: Annotated[Strings, typer.Option(help="DNS server address (repeatable).")] = None,
-    dns_search: Annotated[Strings, typer.Option(help="DNS search domain (repeatable).")] = None,
-    label: Annotated[Strings, typer.Option("--label", "-l", help="KEY=VALUE (repeatable).")] = None,
-    hostname: Annotated[str | None, typer.Option("--hostname")] = None,
-    entrypoint: Annotated[str | None, typer.Option(help="Override the image's entrypoint.")] = None,
-    stop_timeout: Annotated[
-        int | None, typer.Option(help="Seconds from SIGTERM to SIGKILL.")
-    ] = None,
+    network: NetworkOpt = None,
+    net: NetOpt = None,
+    ip: IpOpt = None,
+    publish: PublishOpt = None,
+    env: EnvOpt = None,
+    expose: ExposeOpt = None,
+    restart: RestartOpt = None,
+    health_cmd: HealthCmdOpt = None,
+    health_interval: DurationOpt = None,
+    health_timeout: DurationOpt = None,
+    health_retries: RetriesOpt = None,
+    health_start_period: DurationOpt = None,
+    dns: DnsOpt = None,
+    dns_search: DnsSearchOpt = None,
+    label: LabelOpt = None,
+    hostname: HostnameOpt = None,
+    entrypoint: EntrypointOpt = None,
+    stop_timeout: StopTimeoutOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -121,7 +135,75 @@ def run(
             stop_timeout=stop_timeout,
         )
         row = client.post("/containers", run_body(options), {"wait": wait or None})
-    show(row, as_json, _summary(row))
+    show(row, as_json, _summary(row), wait)
+
+
+@app.command("update")
+@handled
+def update(
+    ctx: typer.Context,
+    container: Annotated[str, typer.Argument(help="Container name or id.")],
+    host: HostOpt = None,
+    image: Annotated[str | None, typer.Option(help="A new image.")] = None,
+    cmd: Annotated[
+        str | None, typer.Option("--cmd", help="A new command, split like a shell does.")
+    ] = None,
+    network: NetworkOpt = None,
+    net: NetOpt = None,
+    ip: IpOpt = None,
+    publish: PublishOpt = None,
+    env: EnvOpt = None,
+    expose: ExposeOpt = None,
+    restart: RestartOpt = None,
+    health_cmd: HealthCmdOpt = None,
+    health_interval: DurationOpt = None,
+    health_timeout: DurationOpt = None,
+    health_retries: RetriesOpt = None,
+    health_start_period: DurationOpt = None,
+    dns: DnsOpt = None,
+    dns_search: DnsSearchOpt = None,
+    label: LabelOpt = None,
+    hostname: HostnameOpt = None,
+    entrypoint: EntrypointOpt = None,
+    stop_timeout: StopTimeoutOpt = None,
+    wait: WaitOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a container's spec: each option given replaces that whole field (all -e, all
+    -p ...); the container is recreated when its spec changed."""
+    import shlex
+
+    options = RunOptions(
+        name="",
+        host_id=0,
+        image=image or "",
+        command=shlex.split(cmd) if cmd else [],
+        networks=list(network or []),
+        net=net,
+        ip=ip,
+        publish=list(publish or []),
+        env=key_values(env, "env"),
+        expose=list(expose or []),
+        restart=restart,
+        health_cmd=health_cmd,
+        health_interval=health_interval,
+        health_timeout=health_timeout,
+        health_retries=health_retries,
+        health_start_period=health_start_period,
+        dns=list(dns or []),
+        dns_search=list(dns_search or []),
+        labels=key_values(label),
+        hostname=hostname,
+        entrypoint=entrypoint,
+        stop_timeout=stop_timeout,
+    )
+    body = update_body(options)
+    if not body:
+        raise typer.BadParameter("nothing to change: give at least one option")
+    with api(ctx) as client:
+        row = find(client, "container", container, host)
+        row = client.request("PATCH", f"/containers/{row['id']}", {"wait": wait or None}, body)
+    show(row, as_json, _summary(row), wait)
 
 
 @app.command("ls")
@@ -180,7 +262,7 @@ def restart(
     with api(ctx) as client:
         row = find(client, "container", container, host)
         row = client.post(f"/containers/{row['id']}/restart", None, {"wait": wait or None})
-    show(row, as_json, _summary(row))
+    show(row, as_json, _summary(row), wait)
 
 
 @app.command("rm")

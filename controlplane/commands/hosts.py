@@ -1,4 +1,4 @@
-"""`weft hosts`: register Docker hosts by their agent, list, inspect, remove."""
+"""`weft hosts`: register Docker hosts by their agent, update, list, inspect, remove."""
 
 from pathlib import Path
 from typing import Annotated
@@ -58,6 +58,34 @@ def add(
     with api(ctx) as client:
         host = client.post("/hosts", body)
     show(host, as_json, f"host {host['name']} (id {host['id']}): {host['status']}")
+
+
+@app.command("update")
+@handled
+def update(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Argument(help="Host name or id.")],
+    label: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE (repeatable; replaces all labels).")
+    ] = None,
+    no_labels: Annotated[bool, typer.Option("--no-labels", help="Remove every label.")] = False,
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding the agent's new token.")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="The agent's new token itself.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a host's labels or the token its agent expects."""
+    body: dict[str, object] = {}
+    if label or no_labels:
+        body["labels"] = key_values(label)
+    if token or token_file:
+        body["agent_token"] = _agent_token(token, token_file)
+    if not body:
+        raise typer.BadParameter("nothing to change: give --label, --no-labels or a token")
+    with api(ctx) as client:
+        row = client.request("PATCH", f"/hosts/{host_id(client, host)}", None, body)
+    show(row, as_json, f"host {row['name']} (id {row['id']}): {row['status']}")
 
 
 @app.command("ls")

@@ -47,7 +47,25 @@ def create(
             "labels": key_values(label),
         }
         net = client.post("/networks", body, {"wait": wait or None})
-    show(net, as_json, f"network {net['name']} (id {net['id']}): {status_of(net)}")
+    show(net, as_json, f"network {net['name']} (id {net['id']}): {status_of(net)}", wait)
+
+
+@app.command("update")
+@handled
+def update(
+    ctx: typer.Context,
+    network: Annotated[str, typer.Argument(help="Network name or id.")],
+    label: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE (repeatable; replaces all labels).")
+    ] = None,
+    host: HostOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a network's labels (its subnet is fixed at creation)."""
+    with api(ctx) as client:
+        net = find(client, "network", network, host)
+        row = client.request("PATCH", f"/networks/{net['id']}", None, {"labels": key_values(label)})
+    show(row, as_json, f"network {row['name']} (id {row['id']}): {status_of(row)}")
 
 
 @app.command("ls")

@@ -168,3 +168,12 @@ def run_body(o: RunOptions) -> dict[str, Any]:
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
+
+
+def update_body(o: RunOptions) -> dict[str, Any]:
+    """The PATCH /containers/{id} body: only the fields given (name and host never change)."""
+    body = run_body(o)
+    del body["name"], body["host_id"]
+    if not o.image:
+        del body["image"]
+    return body

@@ -232,6 +232,29 @@ def test_walk_through_hosts_networks_containers_links_events(
     assert f"{p}-web" in table and f"127.0.0.1:{port}->80/tcp" in table
     assert "GET / HTTP" in cli.run("containers", "logs", f"{p}-web").stdout
 
+    # An update recreates the container with the new spec; a link to it keeps working.
+    before = docker_client.containers.get(f"{p}-db").id
+    updated = cli.json("containers", "update", f"{p}-db", "-e", "WEFTTEST=2", "--wait")
+    assert updated["status"] == "converged" and updated["env"] == {"WEFTTEST": "2"}
+    after = docker_client.containers.get(f"{p}-db")
+    assert after.id != before and "WEFTTEST=2" in after.attrs["Config"]["Env"]
+    # --wait on something that cannot converge is an error, with the reason.
+    missing = cli.run(
+        "containers",
+        "run",
+        "--host",
+        f"{p}-h",
+        "--name",
+        f"{p}-missing",
+        "-l",
+        "weft.test=1",
+        "--wait",
+        "wefttest/no-such-image:1",
+        code=1,
+    )
+    assert f"{p}-missing did not converge: failed" in missing.stderr
+    cli.run("containers", "rm", f"{p}-missing", "--wait")
+
     # A follower sees the restart of the DB as it happens (Server-Sent Events).
     follower = _follow(cli, "--resource", "container", "--limit", "1")
     try:

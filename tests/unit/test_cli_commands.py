@@ -379,3 +379,55 @@ def test_events_ls_and_follow(cp: FakeControlPlane) -> None:
     assert listed.url.params["resource"] == "container"
     # The fake ignores filters; the stream is filtered by the CLI (network event 3 left out).
     assert [line.split()[0] for line in only.stdout.splitlines()] == ["1", "2"]
+
+
+def test_wait_that_does_not_converge_exits_1_with_the_reason(cp: FakeControlPlane) -> None:
+    failed = {**WEB, "status": "failed", "status_reason": "no image nope:1 on the host"}
+    cp.route("POST", "/containers", lambda r: httpx.Response(201, json=failed))
+    result = weft(cp, "containers", "run", "--host", "h1", "--name", "web", "--wait", "nope:1")
+    assert result.exit_code == 1
+    assert "web did not converge: failed (no image nope:1 on the host)" in result.stderr
+    # Without --wait a pending or failed status is reported, not an error.
+    assert weft(cp, "containers", "run", "--host", "h1", "--name", "web", "x").exit_code == 0
+    pending = {**NET, "status": "pending", "status_reason": "agent unreachable"}
+    cp.route("POST", "/networks", lambda r: httpx.Response(201, json=pending))
+    result = weft(cp, "networks", "create", "n", "--host", "1", "--subnet", "10.0.0.0/24", "--wait")
+    assert result.exit_code == 1 and "pending (agent unreachable)" in result.stderr
+
+
+def test_updates_send_only_what_was_given(cp: FakeControlPlane, tmp_path: Path) -> None:
+    cp.route("PATCH", "/containers/5", WEB)
+    cp.route("PATCH", "/hosts/1", HOST)
+    cp.route("PATCH", "/networks/3", NET)
+    result = weft(
+        cp,
+        "containers",
+        "update",
+        "web",
+        "--cmd",
+        "python3 -c 'print(1)'",
+        "-e",
+        "A=2",
+        "--restart",
+        "always",
+        "--wait",
+    )
+    assert result.exit_code == 0, result.output
+    sent = cp.sent("PATCH", "/containers/5")
+    assert sent.url.params["wait"] == "true"
+    assert json.loads(sent.content) == {
+        "command": ["python3", "-c", "print(1)"],
+        "env": {"A": "2"},
+        "restart_policy": {"name": "always"},
+    }
+    weft(cp, "containers", "update", "web", "--image", "img:2")
+    assert json.loads(cp.sent("PATCH", "/containers/5").content) == {"image": "img:2"}
+    assert weft(cp, "containers", "update", "web").exit_code == 2
+    token = tmp_path / "t"
+    token.write_text("new\n")
+    assert weft(cp, "hosts", "update", "h1", "--token-file", str(token)).exit_code == 0
+    assert json.loads(cp.sent("PATCH", "/hosts/1").content) == {"agent_token": "new"}
+    assert weft(cp, "hosts", "update", "h1", "--no-labels").exit_code == 0
+    assert json.loads(cp.sent("PATCH", "/hosts/1").content) == {"labels": {}}
+    assert weft(cp, "networks", "update", "wefttestnet", "--label", "a=b").exit_code == 0
+    assert json.loads(cp.sent("PATCH", "/networks/3").content) == {"labels": {"a": "b"}}
