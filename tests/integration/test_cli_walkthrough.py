@@ -1,10 +1,11 @@
 """`weft` commands against a real `weft server` and `weft agent` on the real dockerd.
 
 hosts add → networks create → containers run (a published port that answers) →
-links create (the alias in /etc/hosts) → events (listed, and followed live over
-SSE by a `weft events ls --follow` subprocess) → rm everything. Everything made
-is named with a `wefttestcli` prefix and labelled weft.test=1 where the API takes
-labels; the module fixture removes leftovers by prefix.
+links create (the alias in /etc/hosts) → containers update moves the DB to a new
+address and the link follows (/etc/hosts, MYDB_PORT_3306_TCP_ADDR) → events (listed,
+and followed live over SSE by a `weft events ls --follow` subprocess) → rm everything.
+Everything made is named with a `wefttestcli` prefix and labelled weft.test=1 where
+the API takes labels; the module fixture removes leftovers by prefix.
 """
 
 import json
@@ -232,12 +233,27 @@ def test_walk_through_hosts_networks_containers_links_events(
     assert f"{p}-web" in table and f"127.0.0.1:{port}->80/tcp" in table
     assert "GET / HTTP" in cli.run("containers", "logs", f"{p}-web").stdout
 
-    # An update recreates the container with the new spec; a link to it keeps working.
+    # An update recreates the DB at a new (fixed) address; the link follows it, untouched.
     before = docker_client.containers.get(f"{p}-db").id
-    updated = cli.json("containers", "update", f"{p}-db", "-e", "WEFTTEST=2", "--wait")
+    moved = subnet.replace(".0/24", ".77")
+    updated = cli.json("containers", "update", f"{p}-db", "-e", "WEFTTEST=2",
+                       "--network", f"{p}-net", "--ip", moved, "--wait")  # fmt: skip
     assert updated["status"] == "converged" and updated["env"] == {"WEFTTEST": "2"}
     after = docker_client.containers.get(f"{p}-db")
     assert after.id != before and "WEFTTEST=2" in after.attrs["Config"]["Env"]
+    assert updated["observed"]["addresses"][f"{p}-net"] == moved != db_addr
+
+    def followed() -> bool:
+        web = docker_client.containers.get(f"{p}-web")
+        hosts = web.exec_run(["cat", "/etc/hosts"]).output.decode()
+        env = web.exec_run(["cat", "/etc/weft/links.env"]).output.decode()
+        return (
+            f"{moved}\tMYDB" in hosts
+            and f"MYDB_PORT_3306_TCP_ADDR={moved}" in env.splitlines()
+            and cli.json("links", "ls")[0]["address"] == moved
+        )
+
+    assert wait_until(followed, 30)
     # --wait on something that cannot converge is an error, with the reason.
     missing = cli.run(
         "containers",
