@@ -17,7 +17,12 @@ SMALL, LARGE = 2000, 3000  # two real data sets, told apart by their counts
 READERS = 3
 
 
-async def _reader(params: ConnParams, stop: asyncio.Event, seen: list[tuple[int, ...]]) -> None:
+async def _reader(
+    params: ConnParams,
+    stop: asyncio.Event,
+    seen: list[tuple[int, ...]],
+    changed: asyncio.Condition,
+) -> None:
     """Query cities, the join with countries and the index, until told to stop."""
     # autocommit: every statement reads a fresh snapshot, as the search API does.
     conn = await asyncmy.connect(
@@ -28,7 +33,7 @@ async def _reader(params: ConnParams, stop: asyncio.Event, seen: list[tuple[int,
         database=params.database,
         autocommit=True,
     )
-    probes = ", ".join(f"(SELECT COUNT(*) > 0 FROM {t})" for t in index.INDEX_TABLES)  # noqa: S608
+    probes = ", ".join(f"EXISTS (SELECT 1 FROM {t})" for t in index.INDEX_TABLES)  # noqa: S608
     sql = (
         "SELECT (SELECT COUNT(*) FROM cities),"  # noqa: S608 -- table names are constants
         " (SELECT COUNT(*) FROM cities ci JOIN countries co ON co.iso = ci.country_code),"
@@ -40,9 +45,12 @@ async def _reader(params: ConnParams, stop: asyncio.Event, seen: list[tuple[int,
                 await cur.execute(sql)
                 row = await cur.fetchone()
                 seen.append(tuple(int(v) for v in row))
-                await asyncio.sleep(0)
+                async with changed:
+                    changed.notify_all()
     finally:
         await conn.ensure_closed()
+        async with changed:
+            changed.notify_all()  # a reader that failed stops the waiting at once
 
 
 async def test_reloading_under_continuous_queries_never_shows_partial_data(
@@ -61,13 +69,22 @@ async def test_reloading_under_continuous_queries_never_shows_partial_data(
 
     stop = asyncio.Event()
     seen: list[list[tuple[int, ...]]] = [[] for _ in range(READERS)]
-    readers = [asyncio.create_task(_reader(params, stop, s)) for s in seen]
+    changed = asyncio.Condition()
+    readers = [asyncio.create_task(_reader(params, stop, s, changed)) for s in seen]
+
+    async def all_readers_see(count: int) -> None:
+        """Wait until every reader has queried the data set of `count` cities."""
+        async with asyncio.timeout(60), changed:
+            await changed.wait_for(
+                lambda: any(t.done() for t in readers) or all(r and r[-1][0] == count for r in seen)
+            )
+
     try:
-        await asyncio.sleep(0.2)
+        await all_readers_see(SMALL)
         assert (await load_world(params, large)).cities == LARGE
-        await asyncio.sleep(0.2)
+        await all_readers_see(LARGE)
         assert (await load_world(params, small)).cities == SMALL
-        await asyncio.sleep(0.2)
+        await all_readers_see(SMALL)
     finally:
         stop.set()
         await asyncio.gather(*readers)  # a failed query fails the test here
