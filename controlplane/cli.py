@@ -106,7 +106,11 @@ def server(
         Path | None, typer.Option(help="Where weft.db and admin.token live (WEFT_STATE_DIR).")
     ] = None,
 ) -> None:
-    """Run the control plane (SQLite in the state dir unless DATABASE_URL is set)."""
+    """Run the control plane (SQLite in the state dir unless DATABASE_URL is set).
+
+    https:// agents: WEFT_AGENTS_CA (their CA), and for mutual TLS WEFT_AGENTS_CERT and
+    WEFT_AGENTS_KEY (this control plane's client certificate).
+    """
     from controlplane.server import serve
     from controlplane.settings import Settings
 

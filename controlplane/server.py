@@ -24,11 +24,18 @@ log = logging.getLogger("weft.server")
 def agent_factory(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> AgentFactory:
-    """Clients of agents; tests pass an httpx.MockTransport."""
+    """Clients of agents (bearer token, plus TLS settings); tests pass a MockTransport."""
+    ssl_context = settings.agents_ssl_context()
 
     def make(url: str, token: str) -> AgentClient:
         return AgentClient(
-            url, token, transport=transport, timeout=settings.agent_timeout, retries=1, backoff=0.2
+            url,
+            token,
+            transport=transport,
+            timeout=settings.agent_timeout,
+            retries=1,
+            backoff=0.2,
+            ssl_context=ssl_context,
         )
 
     return make

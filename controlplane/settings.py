@@ -1,5 +1,6 @@
 """The control plane's configuration: one Settings object, read from WEFT_* variables."""
 
+import ssl
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -39,6 +40,20 @@ class Settings(BaseSettings):
     wait_timeout: float = 60.0
     # Per-call timeout of agent requests (ensure_container may wait for a start).
     agent_timeout: float = 30.0
+    # TLS to agents (https:// agent URLs): the CA that signed their certificates, and
+    # this control plane's client certificate for agents that require mutual TLS.
+    agents_ca: Path | None = None
+    agents_cert: Path | None = None
+    agents_key: Path | None = None
+
+    def agents_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for agent calls (None: the system defaults)."""
+        if not (self.agents_ca or self.agents_cert):
+            return None
+        ctx = ssl.create_default_context(cafile=str(self.agents_ca) if self.agents_ca else None)
+        if self.agents_cert:
+            ctx.load_cert_chain(self.agents_cert, self.agents_key)
+        return ctx
 
     @property
     def db_url(self) -> str:

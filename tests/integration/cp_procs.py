@@ -66,6 +66,7 @@ class Proc:
     env: dict[str, str]
     health_url: str
     popen: subprocess.Popen[bytes] | None = None
+    verify: Any = True
 
     def start(self) -> "Proc":
         """Start and wait for /healthz."""
@@ -77,7 +78,10 @@ class Proc:
                 env=self.env,
                 start_new_session=True,
             )
-        wait_until(lambda: httpx.get(self.health_url, timeout=1).status_code == 200, 30)
+        wait_until(
+            lambda: httpx.get(self.health_url, timeout=1, verify=self.verify).status_code == 200,
+            30,
+        )
         return self
 
     @property
@@ -109,8 +113,8 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return {**env, **extra}
 
 
-def agent_proc(tmp: Path) -> Proc:
-    """A `weft agent` on a free port with a token file (not started)."""
+def agent_proc(tmp: Path, tls: list[str] | None = None) -> Proc:
+    """A `weft agent` on a free port with a token file (not started); TLS args optional."""
     port = free_port()
     token = tmp / "agent.token"
     token.write_text(AGENT_TOKEN)
@@ -124,11 +128,13 @@ def agent_proc(tmp: Path) -> Proc:
         f"127.0.0.1:{port}",
         "--token-file",
         str(token),
+        *(tls or []),
     ]
-    return Proc(args, tmp / "agent.log", _env({}), f"http://127.0.0.1:{port}/healthz")
+    scheme = "https" if tls else "http"
+    return Proc(args, tmp / "agent.log", _env({}), f"{scheme}://127.0.0.1:{port}/healthz")
 
 
-def server_proc(tmp: Path) -> Proc:
+def server_proc(tmp: Path, env_extra: dict[str, str] | None = None) -> Proc:
     """A `weft server` with its state dir under tmp, reconciling every second (not started)."""
     port = free_port()
     args = [
@@ -141,7 +147,14 @@ def server_proc(tmp: Path) -> Proc:
         "--state-dir",
         str(tmp / "state"),
     ]
-    env = _env({"WEFT_RECONCILE_INTERVAL": "1", "WEFT_BACKOFF_MAX": "1", "WEFT_WAIT_TIMEOUT": "60"})
+    env = _env(
+        {
+            "WEFT_RECONCILE_INTERVAL": "1",
+            "WEFT_BACKOFF_MAX": "1",
+            "WEFT_WAIT_TIMEOUT": "60",
+            **(env_extra or {}),
+        }
+    )
     return Proc(args, tmp / "server.log", env, f"http://127.0.0.1:{port}/healthz")
 
 
