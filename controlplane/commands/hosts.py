@@ -22,14 +22,16 @@ app = typer.Typer(help="Docker hosts and their agents.", no_args_is_help=True)
 
 def _agent_token(token: str | None, token_file: Path | None) -> str:
     if token and token_file:
-        raise typer.BadParameter("give --token or --token-file, not both")
+        raise typer.BadParameter("give --agent-token or --agent-token-file, not both")
     if token_file is not None:
         try:
             return token_file.read_text().strip()
         except OSError as exc:
             raise typer.BadParameter(f"cannot read {token_file}: {exc.strerror}") from None
     if not token:
-        raise typer.BadParameter("the agent's token is needed: --token-file FILE (or --token)")
+        raise typer.BadParameter(
+            "the agent's token is needed: --agent-token-file FILE (or --agent-token)"
+        )
     return token
 
 
@@ -39,9 +41,14 @@ def add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The agent's base URL, e.g. http://10.0.0.5:7946.")],
     token_file: Annotated[
-        Path | None, typer.Option(help="File holding the agent's token (its --token-file).")
+        Path | None,
+        typer.Option(
+            "--agent-token-file", help="File holding the agent's token (its --token-file)."
+        ),
     ] = None,
-    token: Annotated[str | None, typer.Option(help="The agent's token itself.")] = None,
+    token: Annotated[
+        str | None, typer.Option("--agent-token", help="The agent's token itself.")
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Name of the host (default: the URL's host part).")
     ] = None,
@@ -70,9 +77,11 @@ def update(
     ] = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Remove every label.")] = False,
     token_file: Annotated[
-        Path | None, typer.Option(help="File holding the agent's new token.")
+        Path | None, typer.Option("--agent-token-file", help="File holding the agent's new token.")
     ] = None,
-    token: Annotated[str | None, typer.Option(help="The agent's new token itself.")] = None,
+    token: Annotated[
+        str | None, typer.Option("--agent-token", help="The agent's new token itself.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a host's labels or the token its agent expects."""

@@ -136,13 +136,13 @@ def test_walk_through_hosts_networks_containers_links_events(
     token_file = str(cli.tmp / "agent.token")
 
     # A wrong agent token is refused, naming the field; nothing is stored.
-    bad = cli.run("hosts", "add", agent_url, "--token", "wrong", "--name", f"{p}-h", code=1)
+    bad = cli.run("hosts", "add", agent_url, "--agent-token", "wrong", "--name", f"{p}-h", code=1)
     assert "422" in bad.stderr and "at body.agent_token" in bad.stderr
     host = cli.json(
         "hosts",
         "add",
         agent_url,
-        "--token-file",
+        "--agent-token-file",
         token_file,
         "--name",
         f"{p}-h",

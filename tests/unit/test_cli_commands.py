@@ -142,7 +142,7 @@ def test_hosts_add_sends_the_agent_token_and_labels(cp: FakeControlPlane, tmp_pa
         "hosts",
         "add",
         "http://10.0.0.5:7946",
-        "--token-file",
+        "--agent-token-file",
         str(token),
         "--label",
         "zone=a",
@@ -158,8 +158,8 @@ def test_hosts_add_sends_the_agent_token_and_labels(cp: FakeControlPlane, tmp_pa
         "labels": {"zone": "a", "weft.test": "1"},
     }
     no_token = weft(cp, "hosts", "add", "http://10.0.0.5:7946")
-    assert no_token.exit_code == 2 and "--token-file" in no_token.output
-    bad_label = weft(cp, "hosts", "add", "http://x:1", "--token", "t", "--label", "novalue")
+    assert no_token.exit_code == 2 and "--agent-token-file" in no_token.output
+    bad_label = weft(cp, "hosts", "add", "http://x:1", "--agent-token", "t", "--label", "novalue")
     assert bad_label.exit_code == 2
 
 
@@ -172,7 +172,7 @@ def test_api_errors_exit_1_with_title_detail_and_field(cp: FakeControlPlane) -> 
         "errors": [{"loc": ["body", "agent_token"], "msg": "rejected"}],
     }
     cp.route("POST", "/hosts", lambda r: httpx.Response(422, json=problem))
-    result = weft(cp, "hosts", "add", "http://x:1", "--token", "wrong", "--name", "x")
+    result = weft(cp, "hosts", "add", "http://x:1", "--agent-token", "wrong", "--name", "x")
     assert result.exit_code == 1
     assert "422 Invalid: the agent at http://x:1 rejected the token (401)" in result.stderr
     assert "at body.agent_token: rejected" in result.stderr
@@ -425,7 +425,7 @@ def test_updates_send_only_what_was_given(cp: FakeControlPlane, tmp_path: Path) 
     assert weft(cp, "containers", "update", "web").exit_code == 2
     token = tmp_path / "t"
     token.write_text("new\n")
-    assert weft(cp, "hosts", "update", "h1", "--token-file", str(token)).exit_code == 0
+    assert weft(cp, "hosts", "update", "h1", "--agent-token-file", str(token)).exit_code == 0
     assert json.loads(cp.sent("PATCH", "/hosts/1").content) == {"agent_token": "new"}
     assert weft(cp, "hosts", "update", "h1", "--no-labels").exit_code == 0
     assert json.loads(cp.sent("PATCH", "/hosts/1").content) == {"labels": {}}
