@@ -1,7 +1,9 @@
 """The loader against the real MariaDB: GeoNames files in, atomic swaps, bad input refused."""
 
+import asyncio
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +171,22 @@ async def test_a_reader_holding_a_transaction_open_fails_the_swap_not_the_reader
     assert await _tables(params) == {"countries", "cities", "load_state", *index.INDEX_TABLES}
     state = await _rows(params, "SELECT status, last_error FROM load_state")
     assert state[0][0] == "loaded" and "autocommit" in state[0][1]
+
+
+async def test_concurrent_loads_take_turns_and_a_zip_loads_like_text(
+    params: ConnParams, tmp_path: Path
+) -> None:
+    countries, cities = write_pair(tmp_path)
+    archive = tmp_path / "cities1000.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(cities, "cities1000.txt")
+    first, second = await asyncio.gather(
+        load_world(params, Source(countries, cities)),
+        load_world(params, Source(countries, archive)),
+    )
+    # The second waited for the first's lock: neither broke the other's staging tables.
+    assert (first.cities, second.cities) == (len(CITIES), len(CITIES))
+    state = await _rows(params, "SELECT status, cities, source FROM load_state")
+    assert state[0][:2] == ("loaded", len(CITIES))
+    assert state[0][2] in (first.source, second.source)
+    assert await _tables(params) == {"countries", "cities", "load_state", *index.INDEX_TABLES}
