@@ -112,3 +112,30 @@ def test_control_plane_killed_mid_reconcile_converges(
     )
     stack.server.start()  # same state dir: same database, same owner id
     _converged(stack, names, docker_client, owner)
+
+
+def test_agent_killed_mid_recreate_converges(
+    stack: Stack, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    owner = stack.owner()
+    names = _ask_for_n(stack, base_python_image)
+    _converged(stack, names, docker_client, owner)
+    old_ids = {c.id for c in ours(docker_client, owner)}
+    for row in stack.call("GET", "/containers"):
+        stack.call("PATCH", f"/containers/{row['id']}", 200, json={"env": {"GEN": "2"}})
+
+    def some_replaced() -> bool:
+        now = {c.id for c in ours(docker_client, owner)}
+        return len(now) < N or bool(now - old_ids)
+
+    wait_until(some_replaced, 30, every=0.02)
+    stack.agent.kill()
+    before = _report("before (agent killed mid-recreate)", docker_client, owner)
+    replaced = {c.id for c in ours(docker_client, owner)} - old_ids
+    assert len(replaced) < N, "the agent finished before it could be killed"
+    assert len(before) == len(set(before))
+    stack.agent.start()
+    _converged(stack, names, docker_client, owner)
+    for c in ours(docker_client, owner):
+        assert "GEN=2" in c.attrs["Config"]["Env"]
+        assert c.id not in old_ids
