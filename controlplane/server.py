@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from controlplane import __version__
 from controlplane.agentclient import AgentClient
 from controlplane.api import containers, events, hosts, links, networks, problem
-from controlplane.api.deps import AppState
+from controlplane.api.deps import AppState, Caller, State
 from controlplane.auth import ensure_admin_token, ensure_identity
 from controlplane.db import make_engine, make_sessionmaker, upgrade
 from controlplane.reconcile.runner import AgentFactory, Context
@@ -79,6 +79,11 @@ def create_app(
     problem.install(app)
     for module in (hosts, networks, containers, links, events):
         app.include_router(module.router)
+
+    @app.get("/info", tags=["health"])
+    async def info(state: State, _: Caller) -> dict[str, str]:
+        """This control plane's version and id (the `weft.owner` label on what it creates)."""
+        return {"version": __version__, "owner": state.owner}
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

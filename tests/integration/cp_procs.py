@@ -212,14 +212,8 @@ class Stack:
         return self.host_id
 
     def owner(self) -> str:
-        """The control plane's weft.owner value (from its database)."""
-        import sqlite3
-
-        db = sqlite3.connect(self.tmp / "state" / "weft.db")
-        try:
-            return str(db.execute("SELECT value FROM meta WHERE key='owner'").fetchone()[0])
-        finally:
-            db.close()
+        """The control plane's weft.owner value."""
+        return str(self.call("GET", "/info", 200)["owner"])
 
     def close(self) -> None:
         """Stop both processes."""

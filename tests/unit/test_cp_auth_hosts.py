@@ -145,6 +145,9 @@ def test_delete_host_removes_its_networks_and_forgets_a_dead_empty_host(tmp_path
 def test_openapi_docs_describe_how_links_stay_current(tmp_path):
     with control_plane(tmp_path) as cp:
         assert cp.client.get("/docs", headers={"Authorization": ""}).status_code == 200
+        info = cp.client.get("/info").json()
+        assert info["owner"].startswith("weft-cp-") and info["version"]
+        assert cp.client.get("/info", headers={"Authorization": ""}).status_code == 401
         spec = cp.client.get("/openapi.json").json()
         post_links = spec["paths"]["/links"]["post"]["description"]
         assert "/etc/hosts" in post_links and "links.env" in post_links
