@@ -56,7 +56,6 @@ class HostRunner:
         self._done = asyncio.Condition()
         self._client: AgentClient | None = None
         self._client_key: tuple[str, str] | None = None
-        self._reachable: bool | None = None
 
     def kick(self) -> None:
         """Run a pass now rather than at the next interval."""
@@ -168,17 +167,15 @@ class HostRunner:
                 if record != row.observed:
                     row.observed = record
             await session.commit()
-        if was_unreachable or self._reachable is not True:
-            if self._reachable is False:
-                await self.ctx.events.emit(
-                    "host",
-                    "heartbeat",
-                    "ok",
-                    resource_id=self.host_id,
-                    host_id=self.host_id,
-                    reason="agent answers again",
-                )
-            self._reachable = True
+        if was_unreachable:  # an event per transition, not per heartbeat
+            await self.ctx.events.emit(
+                "host",
+                "heartbeat",
+                "ok",
+                resource_id=self.host_id,
+                host_id=self.host_id,
+                reason="agent answers again",
+            )
         if moved:
             self.ctx.on_addresses_changed(self.host_id)
 
@@ -304,6 +301,7 @@ class HostRunner:
             host = await session.get(Host, self.host_id)
             if host is None:
                 return
+            was_ready = host.status == "ready"
             host.status, host.status_reason = "unreachable", reason[:1000]
             for table in (Network, Container):
                 await session.exec(
@@ -312,8 +310,7 @@ class HostRunner:
                     .values(status_reason=f"waiting for host {host.name}: {reason}"[:1000])
                 )
             await session.commit()
-        if self._reachable is not False:
-            self._reachable = False
+        if was_ready:  # an event per transition, not per retry
             await self.ctx.events.emit(
                 "host",
                 "heartbeat",
