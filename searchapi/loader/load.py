@@ -222,11 +222,13 @@ async def load_world(
     finally:
         await conn.ensure_closed()
     report.seconds = time.monotonic() - started
+    phases = ", ".join(f"{name} {secs:.1f} s" for name, secs in report.timings.items())
     log.info(
-        "loaded %d countries and %d cities from %s in %.1f s",
+        "loaded %d countries and %d cities from %s in %.1f s (%s)",
         report.countries,
         report.cities,
         report.source,
         report.seconds,
+        phases,
     )
     return report
