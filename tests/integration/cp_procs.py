@@ -78,10 +78,16 @@ class Proc:
                 env=self.env,
                 start_new_session=True,
             )
-        wait_until(
-            lambda: httpx.get(self.health_url, timeout=1, verify=self.verify).status_code == 200,
-            30,
-        )
+        try:
+            wait_until(
+                lambda: (
+                    httpx.get(self.health_url, timeout=1, verify=self.verify).status_code == 200
+                ),
+                30,
+            )
+        except BaseException:
+            self.stop()  # never leave a process behind when start-up fails
+            raise
         return self
 
     @property
@@ -226,8 +232,12 @@ class Stack:
 def start_stack(tmp: Path, prefix: str) -> Stack:
     """Agent and control plane up, the agent registered."""
     stack = Stack(tmp, agent_proc(tmp).start(), server_proc(tmp), prefix)
-    stack.server.start()
-    stack.register()
+    try:
+        stack.server.start()
+        stack.register()
+    except BaseException:
+        stack.close()
+        raise
     return stack
 
 

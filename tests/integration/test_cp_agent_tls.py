@@ -47,8 +47,9 @@ def test_control_plane_uses_mutual_tls_to_the_agent(
                   "WEFT_AGENTS_CERT": str(tmp_path / "client.pem"),
                   "WEFT_AGENTS_KEY": str(tmp_path / "client.key")}  # fmt: skip
     prefix = unique("wefttestcp")
-    stack = Stack(tmp_path, agent.start(), server_proc(tmp_path, client_tls).start(), prefix)
+    stack = Stack(tmp_path, agent.start(), server_proc(tmp_path, client_tls), prefix)
     try:
+        stack.server.start()
         assert stack.agent_url.startswith("https://")
         # Without a client certificate the agent does not even answer /v1/info.
         with pytest.raises(httpx.HTTPError):
