@@ -190,3 +190,28 @@ async def test_concurrent_loads_take_turns_and_a_zip_loads_like_text(
     assert state[0][:2] == ("loaded", len(CITIES))
     assert state[0][2] in (first.source, second.source)
     assert await _tables(params) == {"countries", "cities", "load_state", *index.INDEX_TABLES}
+
+
+def test_the_world_database_fixture_holds_the_full_real_world(
+    world_database: str, mariadb: MariaDB
+) -> None:
+    counts = mariadb.sql(
+        "SELECT (SELECT COUNT(*) FROM countries), (SELECT COUNT(*) FROM cities),"
+        " (SELECT COUNT(*) FROM cities ci JOIN countries co ON co.iso = ci.country_code)",
+        database=world_database,
+    )
+    assert counts.split() == ["252", "170391", "170391"]
+    tables = set(mariadb.sql("SHOW TABLES", database=world_database).split())
+    assert tables == {"countries", "cities", "load_state", *index.INDEX_TABLES}
+    darwin = mariadb.sql(
+        "SELECT ci.name, co.name FROM cities ci JOIN countries co ON co.iso = ci.country_code"
+        " WHERE LOWER(ci.name) LIKE '%darwin%' ORDER BY 2, 1",
+        database=world_database,
+    )
+    # Names are utf8mb4_bin (exact, accents and case kept), so the seed's plain
+    # LIKE '%darwin%' would be case-sensitive here; LOWER() restores its meaning.
+    assert darwin.splitlines() == [
+        "Darwin\tArgentina",
+        "Darwin\tAustralia",
+        "Mount Darwin\tZimbabwe",
+    ]
