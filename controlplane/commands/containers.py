@@ -1,6 +1,6 @@
 """`weft containers`: run (like `docker run`), update, list, inspect, logs, restart, remove."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,12 +11,16 @@ from controlplane.commands.common import (
     handled,
     host_id,
     key_values,
+    pick,
     print_json,
     print_table,
     show,
     status_of,
 )
-from controlplane.commands.runspec import RunOptions, run_body, update_body
+from controlplane.commands.runspec import RunOptions, parse_link, run_body, update_body
+
+if TYPE_CHECKING:
+    from controlplane.apiclient import ApiClient
 
 app = typer.Typer(
     help="Containers, one host each (`run` takes `docker run` options).", no_args_is_help=True
@@ -45,6 +49,22 @@ def _ports(c: dict[str, Any]) -> str:
         host = f"{p.get('host_ip', '0.0.0.0')}:{p.get('host_port') or '?'}"
         out.append(f"{host}->{p.get('container_port')}/{p.get('protocol', 'tcp')}")
     return ", ".join(out)
+
+
+def link_bodies(client: "ApiClient", links: list[str], host: int) -> list[dict[str, Any]]:
+    """`--link NAME[:ALIAS]` items as the API's `links`: NAME (or id) is looked up on the
+    container's own host first, then on every host (links may cross hosts)."""
+    if not links:
+        return []
+    rows = client.get("/containers")
+    local = [r for r in rows if r.get("host_id") == host]
+    out = []
+    for item in links:
+        ref, alias = parse_link(item)
+        here = any(ref in (str(r.get("id")), r.get("name")) for r in local)
+        target = pick("container", ref, local if here else rows)
+        out.append({"to": int(target["id"]), "alias": alias})
+    return out
 
 
 def _summary(c: dict[str, Any]) -> str:
@@ -77,6 +97,14 @@ LabelOpt = Annotated[Strings, typer.Option("--label", "-l", help="KEY=VALUE (rep
 HostnameOpt = Annotated[str | None, typer.Option("--hostname")]
 EntrypointOpt = Annotated[str | None, typer.Option(help="Override the image's entrypoint.")]
 StopTimeoutOpt = Annotated[int | None, typer.Option(help="Seconds from SIGTERM to SIGKILL.")]
+LinkOpt = Annotated[
+    Strings,
+    typer.Option(
+        "--link",
+        help="NAME[:ALIAS]: ALIAS (default NAME) resolves to container NAME, with "
+        "ALIAS_PORT_* env vars; it follows NAME to new addresses (repeatable).",
+    ),
+]
 
 
 @app.command("run", context_settings={"allow_interspersed_args": False})
@@ -105,14 +133,16 @@ def run(
     hostname: HostnameOpt = None,
     entrypoint: EntrypointOpt = None,
     stop_timeout: StopTimeoutOpt = None,
+    link: LinkOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a container; the host's reconciler creates and starts it."""
     with api(ctx) as client:
+        hid = host_id(client, host)
         options = RunOptions(
             name=name,
-            host_id=host_id(client, host),
+            host_id=hid,
             image=image,
             command=list(command or []),
             networks=list(network or []),
@@ -133,6 +163,7 @@ def run(
             hostname=hostname,
             entrypoint=entrypoint,
             stop_timeout=stop_timeout,
+            links=link_bodies(client, list(link or []), hid),
         )
         row = client.post("/containers", run_body(options), {"wait": wait or None})
     show(row, as_json, _summary(row), wait)

@@ -90,6 +90,15 @@ def parse_attachment(value: str) -> dict[str, Any]:
     return {"network": name, "aliases": [a for a in aliases.split(",") if a]}
 
 
+def parse_link(value: str) -> tuple[str, str]:
+    """`--link NAME[:ALIAS]` as Docker reads it → (container, alias); the alias defaults
+    to the container's name."""
+    name, sep, alias = value.partition(":")
+    if not name or (sep and not alias) or ":" in alias:
+        raise typer.BadParameter(f"not NAME[:ALIAS]: {value!r}")
+    return name, alias or name
+
+
 @dataclass
 class RunOptions:
     """What `weft containers run` was given (strings as typed)."""
@@ -116,6 +125,8 @@ class RunOptions:
     hostname: str | None = None
     entrypoint: str | None = None
     stop_timeout: int | None = None
+    # `--link` resolved by the caller: [{"to": container id, "alias": ALIAS}].
+    links: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _healthcheck(o: RunOptions) -> dict[str, Any] | None:
@@ -165,6 +176,7 @@ def run_body(o: RunOptions) -> dict[str, Any]:
         "dns": o.dns or None,
         "dns_search": o.dns_search or None,
         "stop_timeout_s": o.stop_timeout,
+        "links": o.links or None,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
@@ -174,6 +186,7 @@ def update_body(o: RunOptions) -> dict[str, Any]:
     """The PATCH /containers/{id} body: only the fields given (name and host never change)."""
     body = run_body(o)
     del body["name"], body["host_id"]
+    body.pop("links", None)  # links are their own resource once the container exists
     if not o.image:
         del body["image"]
     return body

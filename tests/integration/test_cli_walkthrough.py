@@ -264,11 +264,16 @@ def test_walk_through_hosts_networks_containers_links_events(
         f"{p}-missing",
         "-l",
         "weft.test=1",
+        "--link",
+        f"{p}-db:MYDB",
         "--wait",
         "wefttest/no-such-image:1",
         code=1,
     )
     assert f"{p}-missing did not converge: failed" in missing.stderr
+    # `--link` was recorded with the container (its links go with it on rm).
+    inline = cli.json("links", "ls", "--container", f"{p}-missing")
+    assert [(k["alias"], k["to"], k["address"]) for k in inline] == [("MYDB", db["id"], moved)]
     cli.run("containers", "rm", f"{p}-missing", "--wait")
 
     # A follower sees the restart of the DB as it happens (Server-Sent Events).

@@ -311,6 +311,36 @@ def test_containers_run_maps_docker_run_options(cp: FakeControlPlane) -> None:
     assert usage.exit_code == 2
 
 
+def test_containers_run_links_like_docker_run_link(cp: FakeControlPlane) -> None:
+    # Another host also has a "db": the one on the new container's host wins.
+    far_db = {**DB, "id": 9, "host_id": 2}
+    far_only = {**DB, "id": 10, "host_id": 2, "name": "cache"}
+    cp.route("GET", "/containers", [far_db, WEB, DB, far_only])
+    cp.route("POST", "/containers", lambda r: httpx.Response(201, json=WEB))
+    args = ("containers", "run", "--host", "h1", "--name", "app")
+    result = weft(cp, *args, "--link", "db:MYDB", "--link", "web", "--link", "cache:C", "img")
+    assert result.exit_code == 0, result.output
+    assert json.loads(cp.sent("POST", "/containers").content)["links"] == [
+        {"to": 6, "alias": "MYDB"},
+        {"to": 5, "alias": "web"},
+        {"to": 10, "alias": "C"},
+    ]
+    by_id = weft(cp, *args, "--link", "9:FAR", "img")
+    assert by_id.exit_code == 0, by_id.output
+    assert json.loads(cp.sent("POST", "/containers").content)["links"] == [
+        {"to": 9, "alias": "FAR"}
+    ]
+    posts = len([r for r in cp.requests if r.method == "POST"])
+    missing = weft(cp, *args, "--link", "nope:X", "img")
+    assert missing.exit_code == 1 and "no container nope" in missing.stderr
+    bad = weft(cp, *args, "--link", "db:", "img")
+    assert bad.exit_code == 2 and "NAME[:ALIAS]" in bad.output
+    assert len([r for r in cp.requests if r.method == "POST"]) == posts  # nothing sent
+    # Without --link the body has no links field at all.
+    assert weft(cp, *args, "img").exit_code == 0
+    assert "links" not in json.loads(cp.sent("POST", "/containers").content)
+
+
 def test_containers_ls_logs_restart(cp: FakeControlPlane) -> None:
     table = weft(cp, "containers", "ls")
     assert table.exit_code == 0

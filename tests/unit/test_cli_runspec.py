@@ -9,6 +9,7 @@ from controlplane.commands.runspec import (
     RunOptions,
     parse_attachment,
     parse_duration,
+    parse_link,
     parse_publish,
     parse_restart,
     run_body,
@@ -89,6 +90,14 @@ def test_net_modes_and_network_names() -> None:
         run_body(opts(health_retries=3))
 
 
+def test_link_forms() -> None:
+    assert parse_link("db:MYDB") == ("db", "MYDB")
+    assert parse_link("db") == ("db", "db")
+    for bad in ("", ":X", "db:", "a:b:c"):
+        with pytest.raises(typer.BadParameter):
+            parse_link(bad)
+
+
 def test_every_option_gives_a_body_the_api_schema_accepts() -> None:
     body = run_body(
         RunOptions(
@@ -112,9 +121,11 @@ def test_every_option_gives_a_body_the_api_schema_accepts() -> None:
             hostname="web1",
             entrypoint="/bin/sh",
             stop_timeout=3,
+            links=[{"to": 2, "alias": "MYDB"}],
         )
     )
     spec = ContainerCreate.model_validate(body)
     assert spec.all_exposed() == ["80/tcp", "3306/tcp"]
     assert spec.healthcheck is not None and spec.healthcheck.start_period_s == 1.0
     assert spec.entrypoint == ["/bin/sh"] and spec.stop_timeout_s == 3
+    assert [(k.to, k.alias) for k in spec.links] == [(2, "MYDB")]
