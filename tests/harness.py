@@ -74,7 +74,7 @@ def other_test_runs() -> list[int]:
 
 
 def remove_test_leftovers(client: docker.DockerClient) -> None:
-    """Remove containers and networks that tests labelled, from this or earlier runs.
+    """Remove containers, networks and volumes tests labelled, from this or earlier runs.
 
     While another test run is going on (several developers on one machine),
     its containers are not leftovers, so nothing is removed.
@@ -85,3 +85,5 @@ def remove_test_leftovers(client: docker.DockerClient) -> None:
         container.remove(force=True, v=True)
     for network in client.networks.list(filters={"label": TEST_LABEL}):
         network.remove()
+    for volume in client.volumes.list(filters={"label": TEST_LABEL}):
+        volume.remove(force=True)
