@@ -13,9 +13,10 @@ queries use, so index answers equal a full scan over folded names):
   default order (country name, then city name, as the seed's ORDER BY 1,2).
   Posting lists hold ranks, so reading a list in key order *is* the default
   order and a LIMIT can stop early.
+- city_rows: what a search returns, per rank (the page reads one table).
 - city_alt_names: the folded name and distinct folded alternate names per city.
 - city_grams: the gram dictionary, (kind, k) -> (gid, n). k is the UTF-8 of a
-  3-character substring or of the 1-2 character prefix of a folded name; n is
+  3- or 4-character substring or of the 1-2 character prefix of a folded name; n is
   the length of its posting list, used to start from the rarest gram and to
   answer `total` without counting.
 - city_postings: (gid, rank), one posting list per gram, in rank order.
@@ -31,6 +32,7 @@ from searchapi.fold import fold
 
 INDEX_TABLES: tuple[str, ...] = (
     "city_search",
+    "city_rows",
     "city_alt_names",
     "city_grams",
     "city_postings",
@@ -38,8 +40,11 @@ INDEX_TABLES: tuple[str, ...] = (
 )
 
 # Gram kinds: trigrams and 1-2 character prefixes of the folded name, and the
-# same for alternate names, minus what the name itself already posts.
-NAME_TRIGRAM, NAME_PREFIX, ALT_TRIGRAM, ALT_PREFIX = 0, 1, 2, 3
+# same for alternate names, minus what the name itself already posts. Names
+# also post 4-grams: a 4-character query is then one exact list, and longer
+# ones start from a list close to their answer, which keeps the work near the
+# answer's size as the table grows (trigram lists grow much faster).
+NAME_TRIGRAM, NAME_PREFIX, ALT_TRIGRAM, ALT_PREFIX, NAME_QUADGRAM = 0, 1, 2, 3, 4
 
 _BATCH = 20_000
 # Longest folded name the index keeps (GeoNames names are at most 200 characters).
@@ -54,6 +59,18 @@ _DDL = (
         folded VARCHAR(400) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL,
         UNIQUE KEY (geonameid)
     ) ENGINE=InnoDB""",
+    """CREATE TABLE city_rows{s} (
+        `rank` INT UNSIGNED NOT NULL PRIMARY KEY,
+        geonameid INT UNSIGNED NOT NULL,
+        name VARCHAR(200) NOT NULL,
+        asciiname VARCHAR(200) NOT NULL,
+        country_code CHAR(2) NOT NULL,
+        country VARCHAR(200) NULL,
+        latitude DOUBLE NOT NULL,
+        longitude DOUBLE NOT NULL,
+        population BIGINT UNSIGNED NOT NULL,
+        timezone VARCHAR(40) NOT NULL
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
     """CREATE TABLE city_alt_names{s} (
         `rank` INT UNSIGNED NOT NULL,
         n SMALLINT UNSIGNED NOT NULL,
@@ -80,9 +97,14 @@ _DDL = (
 )
 
 
+def grams(folded: str, size: int) -> set[str]:
+    """The distinct `size`-character substrings of a folded name."""
+    return {folded[i : i + size] for i in range(len(folded) - size + 1)}
+
+
 def trigrams(folded: str) -> set[str]:
     """The distinct 3-character substrings of a folded name."""
-    return {folded[i : i + 3] for i in range(len(folded) - 2)}
+    return grams(folded, 3)
 
 
 def prefixes(folded: str) -> set[str]:
@@ -154,7 +176,8 @@ async def build_index(conn: Any, suffix: str) -> None:
         # The default order is decided by the server's collation, exactly as the
         # seed's ORDER BY 1,2 would; geonameid only breaks ties deterministically.
         await cur.execute(
-            "SELECT c.geonameid, c.name, c.alternatenames, c.country_code, c.population"  # noqa: S608
+            "SELECT c.geonameid, c.name, c.alternatenames, c.country_code, c.population,"  # noqa: S608
+            " c.asciiname, co.name, c.latitude, c.longitude, c.timezone"
             f" FROM cities{s} c LEFT JOIN {countries} co ON co.iso = c.country_code"
             " ORDER BY co.name, c.name, c.geonameid"
         )
@@ -163,7 +186,10 @@ async def build_index(conn: Any, suffix: str) -> None:
         alts: list[tuple[int, int, str]] = []
         ranges: dict[str, list[int]] = {}
         postings = _Postings()
-        for rank, (gid, name, altnames, cc, population) in enumerate(rows):
+        out: list[tuple[Any, ...]] = []
+        for rank, (gid, name, altnames, cc, population, *shown) in enumerate(rows):
+            asciiname, country, lat, lon, tz = shown
+            out.append((rank, gid, name, asciiname, cc, country, lat, lon, population, tz))
             names = alt_names(name, altnames)
             folded = names[0]
             search.append((rank, gid, cc, population, folded))
@@ -173,6 +199,7 @@ async def build_index(conn: Any, suffix: str) -> None:
             name_tri, name_pre = trigrams(folded), prefixes(folded)
             postings.add(NAME_TRIGRAM, name_tri, rank)
             postings.add(NAME_PREFIX, name_pre, rank)
+            postings.add(NAME_QUADGRAM, grams(folded, 4), rank)
             if len(names) > 1:
                 # Alternate grams exclude the name's own, so the two lists of a
                 # gram are disjoint and an alt query reads both (exact union).
@@ -181,13 +208,14 @@ async def build_index(conn: Any, suffix: str) -> None:
                 postings.add(ALT_TRIGRAM, alt_tri - name_tri, rank)
                 postings.add(ALT_PREFIX, alt_pre - name_pre, rank)
         del rows
-        grams = list(postings.rows())
+        gram_rows = list(postings.rows())
         fills: list[tuple[str, Iterable[tuple[Any, ...]]]] = [
             ("city_search", search),
+            ("city_rows", out),
             ("city_alt_names", alts),
             ("city_country_ranges", ((cc, lo, hi) for cc, (lo, hi) in ranges.items())),
-            ("city_grams", (g for g, _ in grams)),
-            ("city_postings", ((g[2], rank) for g, ranks in grams for rank in ranks)),
+            ("city_grams", (g for g, _ in gram_rows)),
+            ("city_postings", ((g[2], rank) for g, ranks in gram_rows for rank in ranks)),
         ]
         for table, rows_in in fills:
             # Only our own table names are composed; every value is bound.

@@ -32,11 +32,13 @@ _ALT_CONFIRM = (
 )
 _RANGE_KIND = 255  # marks the country-range row in the gram lookup's result
 
+_ROW = (
+    "r.geonameid, r.name, r.asciiname, r.country_code, r.country,"
+    " r.latitude, r.longitude, r.population, r.timezone"
+)
 _OUTER = (
-    "SELECT m.total, c.geonameid, c.name, c.asciiname, c.country_code, co.name,"
-    " c.latitude, c.longitude, c.population, c.timezone"
-    " FROM ({inner}) m JOIN cities c ON c.geonameid = m.g"
-    " LEFT JOIN countries co ON co.iso = c.country_code ORDER BY {outer_order}"
+    f"SELECT m.total, {_ROW} FROM ({{inner}}) m JOIN city_rows r ON r.`rank` = m.r"  # noqa: S608
+    " ORDER BY {outer_order}"
 )
 _ORDERS = {
     Order.country: ("p.`rank`", "m.r"),
@@ -61,18 +63,7 @@ class CitiesPage:
 
 
 def _item(row: Row) -> dict[str, Any]:
-    lat, lon = row[6], row[7]
-    return {
-        "geonameid": row[1],
-        "name": row[2],
-        "asciiname": row[3],
-        "country_code": row[4],
-        "country": row[5],
-        "latitude": float(lat) if lat is not None else None,
-        "longitude": float(lon) if lon is not None else None,
-        "population": row[8],
-        "timezone": row[9],
-    }
+    return dict(zip(ITEM_FIELDS, row[1:], strict=True))
 
 
 def _lookup_sql(plan: GramPlan, country: str | None) -> tuple[str, list[Any]]:
@@ -123,15 +114,16 @@ async def search_cities(pool: Pool, query: CityQuery) -> CitiesPage:
 
 
 _FAST = (
-    "SELECT {total}, c.geonameid, c.name, c.asciiname, c.country_code, co.name,"
-    " c.latitude, c.longitude, c.population, c.timezone"
-    " FROM city_postings p JOIN city_search s ON s.`rank` = p.`rank`"
-    " JOIN cities c ON c.geonameid = s.geonameid LEFT JOIN countries co ON co.iso = c.country_code"
+    f"SELECT {{total}}, {_ROW} FROM city_postings p{{confirm_join}}"  # noqa: S608
+    " JOIN city_rows r ON r.`rank` = p.`rank`"
     " WHERE {where} ORDER BY p.`rank` LIMIT {limit:d} OFFSET {offset:d}"
 )
+_CONFIRM_JOIN = " JOIN city_search s ON s.`rank` = p.`rank`"
 
 
-def _fast_where(query: CityQuery, plan: GramPlan) -> tuple[str, list[Any]]:
+def _fast_where(
+    query: CityQuery, plan: GramPlan, p: str = "p", s: str = "s"
+) -> tuple[str, list[Any]]:
     """Postings of the rarest gram (chosen in SQL), confirmed by LIKE unless exact.
 
     If a gram is missing entirely, the LIKE still rejects every candidate, so
@@ -139,47 +131,53 @@ def _fast_where(query: CityQuery, plan: GramPlan) -> tuple[str, list[Any]]:
     """
     marks = ", ".join(["%s"] * len(plan.grams))
     where = (
-        f"p.gid = (SELECT gid FROM city_grams WHERE kind = %s AND k IN ({marks})"  # noqa: S608
+        f"{p}.gid = (SELECT gid FROM city_grams WHERE kind = %s AND k IN ({marks})"  # noqa: S608
         " ORDER BY n LIMIT 1)"
     )
     args: list[Any] = [plan.kinds[0], *plan.grams]
     if not plan.exact:
-        where += f" AND s.folded LIKE %s {_ESC}"
+        where += f" AND {s}.folded LIKE %s {_ESC}"
         args.append(like_pattern(query.folded))
     return where, args
 
 
-async def _search_fast(conn: Any, query: CityQuery, plan: GramPlan) -> CitiesPage:
-    """Default order, names only, no country: one statement read in posting order.
+def _fast_total(query: CityQuery, plan: GramPlan) -> tuple[str, list[Any]]:
+    """The exact total as a scalar subquery (run once per statement)."""
+    if plan.exact:
+        return "(SELECT n FROM city_grams WHERE kind = %s AND k = %s)", [
+            plan.kinds[0],
+            plan.grams[0],
+        ]
+    where, args = _fast_where(query, plan, "p2", "s2")
+    sql = (
+        "(SELECT COUNT(*) FROM city_postings p2 JOIN city_search s2 ON s2.`rank` = p2.`rank`"  # noqa: S608
+        f" WHERE {where})"
+    )
+    return sql, args
 
-    The LIMIT stops the scan early; `total` needs no second statement when the
-    gram alone is the answer (its list length) or the first page is not full.
+
+async def _search_fast(conn: Any, query: CityQuery, plan: GramPlan) -> CitiesPage:
+    """Default order, names only, no country: one statement, read in posting order.
+
+    The LIMIT stops the page's scan early; the total is a scalar subquery (the
+    list length when one gram is the whole answer).
     """
-    where, args = _fast_where(query, plan)
-    total = "NULL"
-    if plan.exact:
-        total = "(SELECT n FROM city_grams WHERE kind = %s AND k = %s)"
-        args = [plan.kinds[0], plan.grams[0], *args]
-    sql = _FAST.format(total=total, where=where, limit=query.limit, offset=query.offset)
-    rows = await fetchall(conn, sql, args)
-    items = [_item(r) for r in rows]
-    if rows and plan.exact:
-        return CitiesPage(int(rows[0][0]), items)
-    if query.offset == 0 and len(rows) < query.limit:
-        return CitiesPage(len(rows), items)
-    if plan.exact:
-        counted = await fetchall(
-            conn, "SELECT n FROM city_grams WHERE kind = %s AND k = %s", args[:2]
-        )
-    else:
-        where, args = _fast_where(query, plan)
-        counted = await fetchall(
-            conn,
-            "SELECT COUNT(*) FROM city_postings p JOIN city_search s ON s.`rank` = p.`rank`"  # noqa: S608
-            f" WHERE {where}",
-            args,
-        )
-    return CitiesPage(int(counted[0][0]) if counted else 0, items)
+    total, args = _fast_total(query, plan)
+    where, where_args = _fast_where(query, plan)
+    sql = _FAST.format(
+        total=total,
+        confirm_join="" if plan.exact else _CONFIRM_JOIN,
+        where=where,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    rows = await fetchall(conn, sql, [*args, *where_args])
+    if rows:
+        return CitiesPage(int(rows[0][0] or 0), [_item(r) for r in rows])
+    if query.offset == 0:
+        return CitiesPage(0, [])
+    counted = await fetchall(conn, f"SELECT {total}", args)
+    return CitiesPage(int(counted[0][0] or 0), [])
 
 
 async def _search(conn: Any, query: CityQuery) -> CitiesPage:

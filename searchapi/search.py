@@ -11,7 +11,14 @@ from enum import StrEnum
 
 from searchapi.errors import InvalidParameter
 from searchapi.fold import fold
-from searchapi.index import ALT_PREFIX, ALT_TRIGRAM, MAX_FOLDED, NAME_PREFIX, NAME_TRIGRAM
+from searchapi.index import (
+    ALT_PREFIX,
+    ALT_TRIGRAM,
+    MAX_FOLDED,
+    NAME_PREFIX,
+    NAME_QUADGRAM,
+    NAME_TRIGRAM,
+)
 
 MAX_Q = 100
 # Deepest offset served: deep pages of a big result cost a scan; narrow the query instead.
@@ -85,14 +92,20 @@ class GramPlan:
 
 
 def plan_grams(query: CityQuery) -> GramPlan:
-    """Grams for `query`: its trigrams, or for 1-2 characters its prefix."""
+    """Grams for `query`: its prefix (1-2 characters), 4-grams (names), or trigrams."""
     f = query.folded
     if len(f) <= 2:
         kinds = (NAME_PREFIX, ALT_PREFIX) if query.alt else (NAME_PREFIX,)
         return GramPlan(kinds, (f.encode(),), exact=True)
-    kinds = (NAME_TRIGRAM, ALT_TRIGRAM) if query.alt else (NAME_TRIGRAM,)
-    grams = tuple(dict.fromkeys(f[i : i + 3].encode() for i in range(len(f) - 2)))
-    return GramPlan(kinds, grams, exact=len(grams) == 1 and len(f) == 3)
+    size = 3
+    if query.alt:
+        kinds = (NAME_TRIGRAM, ALT_TRIGRAM)
+    elif len(f) >= 4:
+        kinds, size = (NAME_QUADGRAM,), 4
+    else:
+        kinds = (NAME_TRIGRAM,)
+    grams = tuple(dict.fromkeys(f[i : i + size].encode() for i in range(len(f) - size + 1)))
+    return GramPlan(kinds, grams, exact=len(f) == size)
 
 
 def rarest(plan: GramPlan, found: dict[bytes, list[tuple[int, int]]]) -> list[int] | None:
