@@ -19,6 +19,13 @@ class DatabaseUnavailable(SearchError):
     title = "Database unavailable"
 
 
+class NotLoaded(SearchError):
+    """The database answers but holds no world data (yet)."""
+
+    status = 503
+    title = "World data not loaded"
+
+
 class PoolExhausted(SearchError):
     """Every database connection stayed busy for the whole acquire timeout."""
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import asyncmy
 from asyncmy import errors as myerrors
 
-from searchapi.errors import DatabaseUnavailable, PoolExhausted
+from searchapi.errors import DatabaseUnavailable, NotLoaded, PoolExhausted
 from searchapi.settings import Settings
 
 T = TypeVar("T")
@@ -26,6 +26,7 @@ Row = tuple[Any, ...]
 
 # Errors that mean "the server or the connection is gone", not "the SQL is wrong".
 _UNAVAILABLE = (myerrors.OperationalError, myerrors.InterfaceError, OSError, TimeoutError)
+_NO_SUCH_TABLE = 1146  # before the first load, or a database without the world schema
 
 
 @dataclass
@@ -104,6 +105,10 @@ class Pool:
         except _UNAVAILABLE as exc:
             self.clear()
             raise DatabaseUnavailable(f"the world database is unavailable: {exc}") from exc
+        except myerrors.ProgrammingError as exc:
+            if exc.args and exc.args[0] == _NO_SUCH_TABLE:
+                raise NotLoaded("the world database holds no data yet") from exc
+            raise
         finally:
             self.in_use -= 1
             self._slots.release()

@@ -305,15 +305,19 @@ async def test_ops(client: httpx.AsyncClient) -> None:
     assert "prefix" in doc["paths"]["/cities"]["get"]["parameters"][0]["description"]
 
 
-async def test_readyz_is_503_before_the_data_is_loaded(mariadb: MariaDB, database: str) -> None:
-    mariadb.sql(
-        "CREATE TABLE load_state (id TINYINT PRIMARY KEY, status VARCHAR(16));"
-        " INSERT INTO load_state VALUES (1, 'loading');",
-        database=database,
-    )
+async def test_503_before_the_data_is_loaded(mariadb: MariaDB, database: str) -> None:
     app = create_app(settings_for(mariadb, database))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://search") as c:
+            for path in ("/readyz", "/cities?q=darwin"):  # no tables at all
+                r = await c.get(path)
+                assert r.status_code == 503 and r.json()["title"] == "World data not loaded"
+            mariadb.sql(
+                "CREATE TABLE load_state (id TINYINT PRIMARY KEY, status VARCHAR(16));"
+                " INSERT INTO load_state VALUES (1, 'loading');",
+                database=database,
+            )
             r = await c.get("/readyz")
-    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+            assert r.status_code == 503 and r.json()["title"] == "Not ready"
+            assert r.headers["content-type"] == "application/problem+json"
