@@ -1,5 +1,7 @@
 """`weft server`: the app factory and its lifespan (engine, agents, reconcilers)."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from controlplane.db import make_engine, make_sessionmaker, upgrade
 from controlplane.reconcile.runner import AgentFactory, Context
 from controlplane.reconcile.supervisor import Reconcilers
 from controlplane.services.events import EventBus, Recorder
+from controlplane.services.retention import prune_forever, retention_of
 from controlplane.settings import Settings
 
 log = logging.getLogger("weft.server")
@@ -62,9 +65,16 @@ def create_app(
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
         app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
         await reconcilers.start()
+        pruner = asyncio.create_task(
+            prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
+            name="weft-event-pruner",
+        )
         try:
             yield
         finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
             await reconcilers.close()
             await engine.dispose()
 

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     agents_ca: Path | None = None
     agents_cert: Path | None = None
     agents_key: Path | None = None
+    # Event retention, applied every events_prune_interval seconds (0: no limit of that kind).
+    events_max_count: int = Field(default=10_000, ge=0)
+    events_max_age_days: float = Field(default=7.0, ge=0)
+    events_prune_interval: float = Field(default=300.0, gt=0)
 
     def agents_ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for agent calls (None: the system defaults)."""

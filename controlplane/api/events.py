@@ -2,17 +2,19 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from controlplane.api.deps import Caller, Session, State
+from controlplane.api.deps import AppState, Caller, Session, State
 from controlplane.models import EventPublic
 from controlplane.services import events as svc
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 KEEPALIVE_S = 15.0
+REPLAY_PAGE = 500
 
 
 @router.get("", response_model=list[EventPublic])
@@ -27,7 +29,12 @@ async def list_events(
     after: int | None = Query(None, description="Only events with a larger id."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[EventPublic]:
-    """Events matching every filter, oldest first (the newest `limit`)."""
+    """Events matching every filter, oldest first (the newest `limit`).
+
+    The server keeps at most WEFT_EVENTS_MAX_COUNT events (default 10000) and none
+    older than WEFT_EVENTS_MAX_AGE_DAYS (default 7), pruning every
+    WEFT_EVENTS_PRUNE_INTERVAL seconds (default 300); 0 lifts either limit.
+    """
     rows = await svc.list_events(
         session,
         resource=resource,
@@ -45,39 +52,67 @@ def _sse(event: EventPublic) -> str:
     return f"id: {event.id}\nevent: {event.resource}\ndata: {event.model_dump_json()}\n\n"
 
 
+async def _stream(
+    state: AppState, filters: svc.EventFilter, after: int | None
+) -> AsyncIterator[str]:
+    # Subscribe before replaying, so nothing emitted during the replay is missed; what
+    # the replay already sent is not sent again when it also arrives live.
+    async with state.bus.subscribe() as queue:
+        replayed: set[int] = set()
+        cursor = after
+        while cursor is not None:
+            async with state.sessions() as session:
+                page = await svc.events_after(session, filters, cursor, REPLAY_PAGE)
+            for row in page:
+                event = EventPublic.model_validate(row)
+                replayed.add(event.id)
+                yield _sse(event)
+            cursor = page[-1].id if len(page) == REPLAY_PAGE else None
+        yield ": subscribed\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            seen = event.id in replayed or (after is not None and event.id <= after)
+            if not seen and filters.matches(event):
+                yield _sse(event)
+
+
 @router.get(
     "/stream",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream_events(
-    session: Session,
     state: State,
     _: Caller,
+    resource: str | None = None,
+    resource_id: int | None = None,
+    host_id: int | None = None,
+    action: str | None = None,
+    result: str | None = None,
     after: int | None = Query(None, description="Replay stored events after this id first."),
+    last_event_id: Annotated[
+        int | None,
+        Header(description="Sent by EventSource on reconnect; takes precedence over `after`."),
+    ] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: one `data:` JSON event per thing that happens, as it happens."""
-    backlog = []
-    if after is not None:
-        backlog = await svc.list_events(session, after=after, limit=1000)
+    """Server-Sent Events: one event per thing that happens, as it happens.
 
-    async def body() -> AsyncIterator[str]:
-        async with state.bus.subscribe() as queue:
-            last = 0
-            for row in backlog:
-                event = EventPublic.model_validate(row)
-                last = event.id
-                yield _sse(event)
-            yield ": subscribed\n\n"
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                if event.id > last:
-                    yield _sse(event)
-
+    Each SSE event has `id:` (the event id), `event:` (its resource) and `data:` (the
+    event as JSON). The filters are those of GET /events. With `after` or a
+    `Last-Event-ID` header (what EventSource sends when it reconnects), the stored
+    events after that id that match are replayed first, oldest first, then live ones
+    follow with none lost or repeated in between. Events older than the server's
+    retention (WEFT_EVENTS_MAX_COUNT, WEFT_EVENTS_MAX_AGE_DAYS) are no longer replayed.
+    A comment line every 15 s keeps idle connections open.
+    """
+    filters = svc.EventFilter(resource, resource_id, host_id, action, result)
+    start = last_event_id if last_event_id is not None else after
     return StreamingResponse(
-        body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        _stream(state, filters, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
     )

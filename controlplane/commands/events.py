@@ -70,7 +70,8 @@ def ls(
         try:
             for e in events:
                 _emit(e, as_json)
-            for sse in client.stream("/events/stream", {"after": last}):
+            # The server filters the stream too; the check here guards older servers.
+            for sse in client.stream("/events/stream", {**filters, "after": last}):
                 e = sse.json()
                 if _matches(e, filters):
                     _emit(e, as_json)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from controlplane.db import SessionMaker
 from controlplane.models import Event, EventPublic
@@ -74,6 +75,31 @@ class Recorder:
         return public
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """Events matching every field given (None: any); the list and the stream share it."""
+
+    resource: str | None = None
+    resource_id: int | None = None
+    host_id: int | None = None
+    action: str | None = None
+    result: str | None = None
+
+    def given(self) -> dict[str, str | int]:
+        """The fields given, by name."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    def matches(self, event: EventPublic) -> bool:
+        """Whether a (live) event passes the filter."""
+        return all(getattr(event, k) == v for k, v in self.given().items())
+
+    def where(self, query: SelectOfScalar[Event]) -> SelectOfScalar[Event]:
+        """The same filter on a query of stored events."""
+        for key, value in self.given().items():
+            query = query.where(getattr(Event, key) == value)
+        return query
+
+
 async def list_events(
     session: AsyncSession,
     *,
@@ -85,21 +111,20 @@ async def list_events(
     after: int | None = None,
     limit: int = 100,
 ) -> list[Event]:
-    """Events matching every filter given, oldest first."""
-    query = select(Event)
-    if resource is not None:
-        query = query.where(Event.resource == resource)
-    if resource_id is not None:
-        query = query.where(Event.resource_id == resource_id)
-    if host_id is not None:
-        query = query.where(Event.host_id == host_id)
-    if action is not None:
-        query = query.where(Event.action == action)
-    if result is not None:
-        query = query.where(Event.result == result)
+    """The newest `limit` events matching every filter given, oldest first."""
+    query = EventFilter(resource, resource_id, host_id, action, result).where(select(Event))
     if after is not None:
         query = query.where(col(Event.id) > after)
     query = query.order_by(col(Event.id).desc()).limit(limit)
     rows = list((await session.exec(query)).all())
     rows.reverse()
     return rows
+
+
+async def events_after(
+    session: AsyncSession, filters: EventFilter, after: int, limit: int
+) -> list[Event]:
+    """The oldest `limit` events after id `after` matching the filter (a replay page)."""
+    query = filters.where(select(Event)).where(col(Event.id) > after)
+    query = query.order_by(col(Event.id)).limit(limit)
+    return list((await session.exec(query)).all())

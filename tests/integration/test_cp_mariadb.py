@@ -1,7 +1,11 @@
 """The control plane on MariaDB through DATABASE_URL: migrations and a full round trip."""
 
+from datetime import timedelta
+
 import pytest
 
+from controlplane.models.common import utcnow
+from controlplane.services.retention import Retention, prune_events
 from tests.harness import MariaDB
 from tests.unit.cp_app import control_plane
 
@@ -34,3 +38,18 @@ def test_control_plane_runs_on_mariadb(tmp_path, mariadb: MariaDB, database: str
     with control_plane(tmp_path, url) as cp2:
         assert cp2.token == cp.token
         assert [c["name"] for c in cp2.client.get("/containers").json()] == ["c1"]
+        # Event retention on MariaDB: by count, then by age (all but the newest go).
+        sessions = cp2.client.app.state.weft.sessions  # type: ignore[attr-defined]
+
+        async def prune(retention: Retention, ahead: timedelta) -> int:
+            async with sessions() as session:
+                return await prune_events(session, retention, utcnow() + ahead)
+
+        count = len(cp2.client.get("/events").json())
+        assert count >= 3
+        portal = cp2.client.portal
+        assert portal is not None
+        assert portal.call(prune, Retention(2, None), timedelta(0)) == count - 2
+        assert portal.call(prune, Retention(None, timedelta(hours=1)), timedelta(0)) == 0
+        assert portal.call(prune, Retention(None, timedelta(hours=1)), timedelta(days=1)) == 1
+        assert len(cp2.client.get("/events").json()) == 1

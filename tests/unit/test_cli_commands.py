@@ -407,6 +407,7 @@ def test_events_ls_and_follow(cp: FakeControlPlane) -> None:
     only = weft(cp, "events", "ls", "-f", "--resource", "container")
     listed = [r for r in cp.requests if r.url.path == "/events"][-1]
     assert listed.url.params["resource"] == "container"
+    assert cp.sent("GET", "/events/stream").url.params["resource"] == "container"
     # The fake ignores filters; the stream is filtered by the CLI (network event 3 left out).
     assert [line.split()[0] for line in only.stdout.splitlines()] == ["1", "2"]
 

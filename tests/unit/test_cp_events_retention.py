@@ -1,0 +1,182 @@
+"""Event retention (pure cut-offs, the prune on SQLite, the server's pruner) and the SSE
+stream's filters and `Last-Event-ID` resume against the app."""
+
+import functools
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import col, select
+
+from controlplane.db import make_engine, make_sessionmaker, upgrade
+from controlplane.models import Event
+from controlplane.server import create_app
+from controlplane.services.retention import Cutoffs, Retention, cutoffs, prune_events, retention_of
+from tests.unit.cp_app import control_plane, fast_settings
+from tests.unit.cp_fake_agent import Agents
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def test_cutoffs_and_expiry() -> None:
+    week = Retention(max_count=3, max_age=timedelta(days=7))
+    assert cutoffs(week, NOW, None, None) is None  # empty table
+    assert cutoffs(Retention(None, None), NOW, 9, None) is None  # no limits
+    plan = cutoffs(week, NOW, newest_id=10, nth_newest_id=8)
+    assert plan == Cutoffs(newest_id=10, below_id=8, before=NOW - timedelta(days=7))
+    old, fresh = NOW - timedelta(days=8), NOW - timedelta(hours=1)
+    assert plan.expired(7, fresh)  # too many
+    assert not plan.expired(8, fresh)
+    assert plan.expired(9, old)  # too old
+    assert not plan.expired(10, old)  # the newest always stays
+    few = cutoffs(Retention(max_count=100, max_age=None), NOW, 10, None)
+    assert few is None or not few.expired(1, old)
+
+
+def test_retention_settings(tmp_path: Path) -> None:
+    settings = fast_settings(tmp_path)
+    assert retention_of(settings) == Retention(10_000, timedelta(days=7))
+    settings.events_max_count, settings.events_max_age_days = 0, 0.5
+    assert retention_of(settings) == Retention(None, timedelta(hours=12))
+
+
+@given(
+    ages=st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=40),
+    max_count=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),
+    max_days=st.one_of(st.none(), st.integers(min_value=1, max_value=15)),
+)
+def test_kept_events_respect_both_limits(
+    ages: list[int], max_count: int | None, max_days: int | None
+) -> None:
+    # Event i (ids from 1) is ages[i] days old; ids grow as time goes on.
+    ages = sorted(ages, reverse=True)
+    events = [(i + 1, NOW - timedelta(days=a, minutes=1)) for i, a in enumerate(ages)]
+    retention = Retention(max_count, timedelta(days=max_days) if max_days else None)
+    newest = events[-1][0]
+    nth = events[-max_count][0] if max_count and len(events) >= max_count else None
+    plan = cutoffs(retention, NOW, newest, nth)
+    kept = [(i, at) for i, at in events if plan is None or not plan.expired(i, at)]
+    assert kept[-1][0] == newest
+    if max_count is not None:
+        assert len(kept) <= max_count
+    if max_days is not None:
+        assert all(at >= NOW - timedelta(days=max_days) for i, at in kept if i != newest)
+    # Nothing within both limits is removed.
+    recent = [e for e in events[-(max_count or len(events)) :]]
+    young = [e for e in recent if max_days is None or e[1] >= NOW - timedelta(days=max_days)]
+    assert set(young) <= set(kept)
+
+
+async def test_prune_on_sqlite_matches_the_rule_and_never_reuses_ids(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'weft.db'}")
+    await upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            for i in range(30):  # 30 events, one per 12 hours, the oldest 14.5 days old
+                at = NOW - timedelta(hours=12 * (29 - i))
+                session.add(Event(resource="wefttest", action=f"a{i}", result="ok", at=at))
+            await session.commit()
+            before = [(e.id or 0, e.at) for e in await session.exec(select(Event))]
+        retention = Retention(max_count=20, max_age=timedelta(days=7))
+        async with sessions() as session:
+            removed = await prune_events(session, retention, NOW)
+            left = list(await session.exec(select(Event).order_by(col(Event.id))))
+        plan = Cutoffs(newest_id=before[-1][0], below_id=before[-20][0], before=NOW - timedelta(7))
+        expected = [i for i, at in before if not plan.expired(i, at.replace(tzinfo=UTC))]
+        assert [e.id for e in left] == expected
+        assert removed == 30 - len(expected) == 15  # 7 days back: 15 events of 12 h
+        # Everything is too old: all go but the newest, so ids keep growing.
+        async with sessions() as session:
+            await prune_events(session, Retention(None, timedelta(minutes=1)), NOW + timedelta(1))
+            left = list(await session.exec(select(Event)))
+            assert [e.id for e in left] == [before[-1][0]]
+            session.add(Event(resource="wefttest", action="after", result="ok"))
+            await session.commit()
+            newest = (await session.exec(select(Event).where(Event.action == "after"))).one()
+            assert (newest.id or 0) > before[-1][0]
+            assert await prune_events(session, Retention(100, None), NOW) == 0
+    finally:
+        await engine.dispose()
+
+
+def test_the_server_prunes_periodically(tmp_path: Path) -> None:
+    settings = fast_settings(tmp_path)
+    settings.events_max_count, settings.events_prune_interval = 5, 0.05
+    with TestClient(create_app(settings, Agents().transport())) as client:
+        token = settings.admin_token_file.read_text().strip()
+        client.headers["Authorization"] = f"Bearer {token}"
+        recorder = client.app.state.weft.events  # type: ignore[attr-defined]
+        for i in range(12):
+            client.portal.call(  # type: ignore[union-attr]
+                functools.partial(recorder.emit, "wefttest", f"a{i}", "ok")
+            )
+        deadline = time.monotonic() + 10
+        while len(client.get("/events", params={"limit": 1000}).json()) > 5:
+            assert time.monotonic() < deadline, "events were not pruned"
+            time.sleep(0.05)
+        kept = client.get("/events", params={"limit": 1000}).json()
+        assert [e["action"] for e in kept] == [f"a{i}" for i in range(7, 12)]
+
+
+def _data(lines: Iterator[str], until: int) -> list[dict[str, Any]]:
+    """The `data:` events read from an SSE stream up to the one with id `until`."""
+    got: list[dict[str, Any]] = []
+    event_id = None
+    for line in lines:
+        if line.startswith("id: "):
+            event_id = int(line[4:])
+        elif line.startswith("data: "):
+            event = json.loads(line[6:])
+            assert event["id"] == event_id
+            got.append(event)
+            if event["id"] >= until:
+                return got
+    raise AssertionError("the stream ended")
+
+
+def test_sse_filters_and_last_event_id_resume(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as cp:
+        recorder = cp.client.app.state.weft.events  # type: ignore[attr-defined]
+
+        def emit(resource: str, action: str, result: str = "ok", **kw: Any) -> int:
+            call = functools.partial(recorder.emit, resource, action, result, **kw)
+            return int(cp.client.portal.call(call).id)  # type: ignore[union-attr]
+
+        a1 = emit("wefttest", "a1", host_id=7)
+        emit("wefttestother", "a2", host_id=7)
+        a3 = emit("wefttest", "a3", "failed", host_id=7)
+        a4 = emit("wefttest", "a4", host_id=8)
+        a5 = emit("wefttest", "a5", host_id=7)
+        # A reconnect: Last-Event-ID wins over the URL's `after`; the filter applies to
+        # the replay (a2: other resource, a4: other host) and to live events.
+        params = {"resource": "wefttest", "host_id": 7, "after": 0}
+        headers = {"Last-Event-ID": str(a1)}
+        with cp.client.stream("GET", "/events/stream", params=params, headers=headers) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            assert [e["action"] for e in _data(lines, a5)] == ["a3", "a5"]
+            emit("wefttestother", "b1", host_id=7)
+            emit("wefttest", "b2", host_id=8)
+            b3 = emit("wefttest", "b3", resource_id=4, host_id=7)
+            live = _data(lines, b3)
+        assert [(e["action"], e["resource_id"]) for e in live] == [("b3", 4)]
+        # The other filters: action, result, resource_id.
+        cases: list[tuple[dict[str, str | int], str, int]] = [
+            ({"action": "a4"}, "a4", a4),
+            ({"result": "failed"}, "a3", a3),
+            ({"resource_id": 4}, "b3", b3),
+        ]
+        for query, action, last in cases:
+            with cp.client.stream("GET", "/events/stream", params={**query, "after": a1 - 1}) as r:
+                got = _data(r.iter_lines(), last)
+            assert [e["action"] for e in got] == [action]
+        bad = cp.client.get("/events/stream", headers={"Last-Event-ID": "x"})
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["loc"] == ["header", "last-event-id"]
