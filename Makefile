@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
 	  echo "weft: cannot create a venv: install python3-venv (apt-get install python3-venv)" >&2; exit 1; }
-	$(PY) -m pip install -q --upgrade pip 'setuptools>=68' wheel
+	$(PY) -m pip install -q --upgrade pip 'setuptools>=77' wheel
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
