@@ -14,6 +14,14 @@ creation (a running process's environment cannot change, so read links.env, run
 through `/etc/weft/with-links CMD`, or resolve the alias). A target without an
 address yet (not running) is left out until it has one, so links may point at a
 container that does not run yet, and may be circular.
+
+`to`'s address by its network mode: on a bridge network, its address on a network
+`from` shares (else any of its addresses); in `container:X` mode, X's address (it
+shares X's network stack, and follows X when X moves); in `host` mode on `from`'s
+host, the gateway of `from`'s network (the host's address on that bridge, where a
+host-mode process listens), or 127.0.0.1 when `from` is in host mode too; in `host`
+mode on another host, that host's first underlay address (its agent's /v1/info);
+in `none` mode, no address. `from` in `container:Y` mode sees through Y's networks.
 """
 
 from fastapi import APIRouter, Response, status

@@ -187,6 +187,9 @@ class ContainerObserved(BaseModel):
     addresses: dict[str, str] = Field(
         default_factory=dict, description="Network name -> IPv4 address."
     )
+    gateways: dict[str, str] = Field(
+        default_factory=dict, description="Network name -> its gateway (the host, seen from here)."
+    )
     spec_hash: str | None = None
     ports: list[dict[str, Any]] = Field(
         default_factory=list, description="Published ports as bound: host_ip, host_port, ..."

@@ -7,7 +7,7 @@ from controlplane.agent import schemas as A
 from controlplane.models import Container, Link, Network
 from controlplane.models.containers import parse_port
 from controlplane.reconcile.planner import DesiredContainer, DesiredNetwork
-from controlplane.services.linkplan import link_target, target_address
+from controlplane.services.linkplan import LinkWorld, link_address, link_target
 
 
 def network_spec(net: Network, owner: str) -> A.NetworkSpec:
@@ -55,17 +55,14 @@ def container_spec(row: Container, owner: str, links: list[A.LinkTarget]) -> A.C
     )
 
 
-def links_of(
-    row: Container, links: Sequence[Link], containers: Mapping[int, Container]
-) -> list[A.LinkTarget]:
-    """The link set of `row`, addresses from the targets' last observed state."""
-    spec = row.container_spec()
+def links_of(row: Container, links: Sequence[Link], world: LinkWorld) -> list[A.LinkTarget]:
+    """The link set of `row`, addresses from the last observed state (by network mode)."""
     out = []
     for link in sorted(links, key=lambda k: k.alias):
-        if link.from_id != row.id or link.to_id not in containers:
+        to = world.containers.get(link.to_id)
+        if link.from_id != row.id or to is None:
             continue
-        to = containers[link.to_id]
-        address = target_address(spec, to.observed.get("addresses"))
+        address = link_address(row, to, world)
         out.append(link_target(link.alias, to.name, to.container_spec(), address))
     return out
 
@@ -82,7 +79,7 @@ def desired_state(
     networks: Sequence[Network],
     host_containers: Sequence[Container],
     links: Sequence[Link],
-    containers: Mapping[int, Container],
+    world: LinkWorld,
     owner: str,
 ) -> tuple[list[DesiredNetwork], list[DesiredContainer]]:
     """Everything one host should run, in the planner's terms."""
@@ -91,7 +88,7 @@ def desired_state(
         DesiredContainer(
             c.id or 0,
             c.name,
-            container_spec(c, owner, links_of(c, links, containers)),
+            container_spec(c, owner, links_of(c, links, world)),
             applied_links(c),
             c.restart_generation,
             int(c.observed.get("restarted") or 0),
@@ -109,6 +106,8 @@ def observed_record(state: A.ContainerState, previous: Mapping[str, object]) -> 
         "exit_code": state.exit_code,
         "docker_id": state.id,
         "addresses": {n: ep.ip_address for n, ep in state.networks.items() if ep.ip_address},
+        # The host as the container sees it (links to host-mode targets use it).
+        "gateways": {n: ep.gateway for n, ep in state.networks.items() if ep.gateway},
         "spec_hash": state.spec_hash,
         "ports": [p.model_dump() for p in state.ports],
     }

@@ -138,6 +138,20 @@ def _mode_order(c: DesiredContainer) -> tuple[int, str]:
     return (1 if c.spec.network_mode.startswith("container:") else 0, c.name)
 
 
+def _joined_a_gone_namespace(
+    ctr: DesiredContainer, seen: ContainerState, seen_ctr: dict[str, ContainerState]
+) -> bool:
+    # The engine pins container:X to X's id: once X is recreated, a container that
+    # joined the old X sits in a namespace nobody owns until it is recreated too.
+    mode = ctr.spec.network_mode
+    if not mode.startswith("container:") or not seen.network_mode:
+        return False
+    owner = seen_ctr.get(mode.split(":", 1)[1])
+    if owner is None:
+        return False
+    return seen.network_mode not in (f"container:{owner.id}", f"container:{owner.name}")
+
+
 def plan(
     networks: Sequence[DesiredNetwork],
     containers: Sequence[DesiredContainer],
@@ -167,6 +181,9 @@ def plan(
         if seen_c is None:
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "create"))
         elif seen_c.spec_hash != ctr.spec.computed_hash():
+            out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
+        elif _joined_a_gone_namespace(ctr, seen_c, seen_ctr):
+            # Same spec: the agent's ensure sees the stale namespace and recreates.
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
         elif seen_c.status == "created":
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "start"))

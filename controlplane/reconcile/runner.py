@@ -18,6 +18,7 @@ from controlplane.models.common import utcnow
 from controlplane.reconcile import planner as P
 from controlplane.reconcile.desired import desired_state, observed_record
 from controlplane.services.events import Recorder
+from controlplane.services.linkplan import LinkWorld
 from controlplane.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
@@ -184,11 +185,13 @@ class HostRunner:
     ) -> tuple[P.Plan, dict[tuple[str, int], int]]:
         async with self.ctx.sessions() as session:
             nets = list(await session.exec(select(Network).where(Network.host_id == self.host_id)))
-            everyone = {c.id or 0: c for c in await session.exec(select(Container))}
-            mine = [c for c in everyone.values() if c.host_id == self.host_id]
+            everyone = list(await session.exec(select(Container)))
+            mine = [c for c in everyone if c.host_id == self.host_id]
             ids = [c.id for c in mine]
             links = list(await session.exec(select(Link).where(col(Link.from_id).in_(ids))))
-        d_nets, d_ctrs = desired_state(nets, mine, links, everyone, self.ctx.owner)
+            hosts = list(await session.exec(select(Host)))
+        world = LinkWorld.of(everyone, hosts, nets)
+        d_nets, d_ctrs = desired_state(nets, mine, links, world, self.ctx.owner)
         gens = {("network", n.id or 0): n.generation for n in nets}
         gens.update({("container", c.id or 0): c.generation for c in mine})
         return P.plan(d_nets, d_ctrs, seen_n, seen_c), gens

@@ -4,9 +4,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.agent.linkfiles import link_env
-from controlplane.models import Container, Link, LinkCreate, LinkPublic
+from controlplane.models import Container, Host, Link, LinkCreate, LinkPublic, Network
 from controlplane.services.errors import AlreadyExists, Invalid, NotFound
-from controlplane.services.linkplan import link_target, target_address
+from controlplane.services.linkplan import LinkWorld, link_address, link_target
 
 
 async def list_links(session: AsyncSession, container_id: int | None = None) -> list[Link]:
@@ -69,7 +69,14 @@ async def link_public(session: AsyncSession, link: Link) -> LinkPublic:
     to = await session.get(Container, link.to_id)
     address, env = None, {}
     if frm is not None and to is not None:
-        address = target_address(frm.container_spec(), to.observed.get("addresses"))
+        # Only the two ends' hosts matter (container:X and gateways are per host).
+        ends = (frm.host_id, to.host_id)
+        world = LinkWorld.of(
+            await session.exec(select(Container).where(col(Container.host_id).in_(ends))),
+            await session.exec(select(Host).where(col(Host.id).in_(ends))),
+            await session.exec(select(Network).where(Network.host_id == frm.host_id)),
+        )
+        address = link_address(frm, to, world)
         env = link_env(frm.name, [link_target(link.alias, to.name, to.container_spec(), address)])
     return LinkPublic(
         id=link.id or 0,

@@ -9,6 +9,7 @@ import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import httpx
@@ -246,3 +247,72 @@ def test_link_hosts_entry_and_env_follow_a_new_address(
     assert row["status"] == "converged" and row["observed"]["docker_id"] == web_id
     assert docker_client.containers.get(f"{p}-lweb").attrs["State"]["StartedAt"] != started
     assert wait_until(lambda: f"{moved}\tMYDB" in _exec(f"{p}-lweb", "cat", "/etc/hosts"))
+
+
+def test_links_to_container_mode_and_host_mode_targets(
+    stack: Stack, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    p, subnet = stack.prefix, _subnet()
+    net = stack.call(
+        "POST",
+        "/networks",
+        201,
+        json={"name": f"{p}-mnet", "host_id": stack.host_id, "subnet": subnet},
+    )
+    gateway, port = net["gateway"], free_port()
+    base = {"host_id": stack.host_id, "image": base_python_image}
+
+    def run(name: str, **spec: Any) -> Any:
+        return stack.call("POST", "/containers?wait=true", 201, json={**base, "name": name, **spec})
+
+    owner = run(f"{p}-mx", command=IDLE, networks=[{"network": f"{p}-mnet"}])
+    # Shares mx's network stack: no address of its own, reached at mx's.
+    side = run(
+        f"{p}-mside",
+        network_mode=f"container:{p}-mx",
+        command=["python3", "-m", "http.server", "9000"],
+    )
+    # On the host's stack, listening on the test network's gateway only.
+    api = run(
+        f"{p}-mapi",
+        network_mode="host",
+        exposed_ports=[f"{port}/tcp"],
+        command=["python3", "-m", "http.server", str(port), "--bind", gateway],
+    )
+    web = run(
+        f"{p}-mweb",
+        command=IDLE,
+        networks=[{"network": f"{p}-mnet"}],
+        links=[{"to": side["id"], "alias": "SIDE"}, {"to": api["id"], "alias": "API"}],
+    )
+    assert side["observed"]["addresses"] == {} and api["observed"]["addresses"] == {}
+    mx_addr = owner["observed"]["addresses"][f"{p}-mnet"]
+    links = {k["alias"]: k for k in stack.call("GET", "/links", params={"container_id": web["id"]})}
+    assert (links["SIDE"]["address"], links["API"]["address"]) == (mx_addr, gateway)
+    assert links["API"]["env"][f"API_PORT_{port}_TCP_ADDR"] == gateway
+    hosts = _exec(f"{p}-mweb", "cat", "/etc/hosts")
+    assert f"{mx_addr}\tSIDE" in hosts and f"{gateway}\tAPI" in hosts
+    # Given with the container: in its process environment from the start.
+    env = docker_client.containers.get(f"{p}-mweb").attrs["Config"]["Env"]
+    assert f"API_PORT_{port}_TCP=tcp://{gateway}:{port}" in env
+    fetch = "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=2).status)"
+
+    def answers(url: str) -> bool:
+        return _exec(f"{p}-mweb", "python3", "-c", fetch, url).strip() == "200"
+
+    assert wait_until(lambda: answers("http://SIDE:9000/"), 30)  # through the alias to mside
+    assert wait_until(lambda: answers(f"http://API:{port}/"), 30)  # to the host-mode server
+    # mx moves: the link to the container sharing its stack follows it.
+    moved = subnet.replace(".0/24", ".188")
+    stack.call(
+        "PATCH",
+        f"/containers/{owner['id']}?wait=true",
+        200,
+        json={"networks": [{"network": f"{p}-mnet", "ipv4_address": moved}]},
+    )
+    assert wait_until(lambda: f"{moved}\tSIDE" in _exec(f"{p}-mweb", "cat", "/etc/hosts"), 30)
+    # mside is recreated into mx's new stack (the engine pinned it to the old mx).
+    assert wait_until(lambda: answers("http://SIDE:9000/"), 30)
+    for row in (web, side, api, owner):
+        stack.call("DELETE", f"/containers/{row['id']}?wait=true", 204)
+    stack.call("DELETE", f"/networks/{net['id']}?wait=true", 204)

@@ -8,7 +8,7 @@ from controlplane.agent import schemas as A
 from controlplane.models import Container, ContainerSpec, Link, Network
 from controlplane.reconcile import planner as P
 from controlplane.reconcile.desired import container_spec, desired_state, network_spec
-from controlplane.services.linkplan import link_target, target_address
+from controlplane.services.linkplan import LinkWorld, link_target, target_address
 
 OWNER = "weft-cp-test"
 
@@ -110,6 +110,22 @@ def test_network_subnet_change_is_an_update_and_container_mode_goes_last():
     assert [x.name for x in P.plan([], [a, z], [], []).actions] == ["z", "a"]
 
 
+def test_a_container_sharing_a_recreated_owners_stack_is_recreated():
+    z, a = _ctr("z"), _ctr("a", network_mode="container:z")
+    z_seen = _state(z).model_copy(update={"id": "z2"})
+    joined = {"network_mode": "container:z1"}
+    stale = _state(a).model_copy(update=joined)
+    assert [(x.name, x.verb) for x in P.plan([], [a, z], [], [z_seen, stale]).actions] == [
+        ("a", "recreate")
+    ]
+    current = _state(a).model_copy(update={"network_mode": "container:z2"})
+    assert P.plan([], [a, z], [], [z_seen, current]).empty
+    by_name = _state(a).model_copy(update={"network_mode": "container:z"})
+    assert P.plan([], [a, z], [], [z_seen, by_name]).empty
+    # The owner not seen (yet): nothing to compare with, no action.
+    assert P.plan([], [a], [], [stale]).empty
+
+
 names = st.sampled_from(["a", "b", "c", "d"])
 
 
@@ -179,7 +195,7 @@ def test_desired_state_labels_and_links_from_rows():
         id=3, name="web", host_id=1, spec={"image": "i", "networks": [{"network": "n1"}]}
     )
     link = Link(id=1, from_id=3, to_id=2, alias="MYDB")
-    nets, ctrs = desired_state([net], [db, web], [link], {2: db, 3: web}, OWNER)
+    nets, ctrs = desired_state([net], [db, web], [link], LinkWorld.of([db, web]), OWNER)
     assert nets[0].spec.labels[L.OWNER] == OWNER and nets[0].spec.labels[L.NETWORK_ID] == "1"
     w = next(c for c in ctrs if c.name == "web")
     assert w.spec.links[0].address == "10.1.0.7" and w.spec.links[0].ports[0].port == 3306
