@@ -52,32 +52,56 @@ def _sse(event: EventPublic) -> str:
     return f"id: {event.id}\nevent: {event.resource}\ndata: {event.model_dump_json()}\n\n"
 
 
+async def _replay(
+    state: AppState, filters: svc.EventFilter, after: int
+) -> AsyncIterator[EventPublic]:
+    """Stored events after id `after` that match, oldest first, read in pages."""
+    while True:
+        async with state.sessions() as session:
+            page = await svc.events_after(session, filters, after, REPLAY_PAGE)
+        for row in page:
+            yield EventPublic.model_validate(row)
+        if len(page) < REPLAY_PAGE:
+            return
+        after = page[-1].id or after
+
+
 async def _stream(
     state: AppState, filters: svc.EventFilter, after: int | None
 ) -> AsyncIterator[str]:
-    # Subscribe before replaying, so nothing emitted during the replay is missed; what
-    # the replay already sent is not sent again when it also arrives live.
+    # Subscribed before replaying, so nothing emitted meanwhile is missed. Everything
+    # up to `floor` has been handled; `replayed` is what the last replay sent beyond
+    # it, which may arrive live as well and is not sent twice. `cursor`: the newest
+    # id handled, where a replay after lagging (the bus dropped events) starts.
     async with state.bus.subscribe() as queue:
-        replayed: set[int] = set()
-        cursor = after
-        while cursor is not None:
+        if after is None:
             async with state.sessions() as session:
-                page = await svc.events_after(session, filters, cursor, REPLAY_PAGE)
-            for row in page:
-                event = EventPublic.model_validate(row)
+                floor = await svc.newest_id(session)
+        else:
+            floor = after
+        cursor, replayed = floor, set[int]()
+        if after is not None:
+            async for event in _replay(state, filters, floor):
                 replayed.add(event.id)
+                cursor = max(cursor, event.id)
                 yield _sse(event)
-            cursor = page[-1].id if len(page) == REPLAY_PAGE else None
         yield ": subscribed\n\n"
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
-            seen = event.id in replayed or (after is not None and event.id <= after)
-            if not seen and filters.matches(event):
-                yield _sse(event)
+            if item is None:  # svc.LAGGED: this subscriber lost events; re-read them
+                floor, replayed = cursor, set()
+                async for event in _replay(state, filters, floor):
+                    replayed.add(event.id)
+                    cursor = max(cursor, event.id)
+                    yield _sse(event)
+                continue
+            cursor = max(cursor, item.id)
+            if item.id > floor and item.id not in replayed and filters.matches(item):
+                yield _sse(item)
 
 
 @router.get(

@@ -5,6 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -12,26 +13,33 @@ from sqlmodel.sql.expression import SelectOfScalar
 from controlplane.db import SessionMaker
 from controlplane.models import Event, EventPublic
 
+# Put in a subscriber's queue in place of the events it lost by lagging: the
+# subscriber reads them back from the store.
+LAGGED = None
+
 
 @dataclass
 class EventBus:
     """In-process fan-out: every subscriber gets every event published after it joined."""
 
-    subscribers: set[asyncio.Queue[EventPublic]] = field(default_factory=set)
+    subscribers: set[asyncio.Queue[EventPublic | None]] = field(default_factory=set)
     queue_size: int = 1000
 
     def publish(self, event: EventPublic) -> None:
-        """Hand the event to every subscriber (a subscriber that lags drops the oldest)."""
+        """Hand the event to every subscriber; a full queue is replaced by LAGGED."""
         for q in list(self.subscribers):
             if q.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
+                while not q.empty():
                     q.get_nowait()
+                q.put_nowait(LAGGED)
+            if q.full():
+                continue  # queue_size 1: the marker covers this event too
             q.put_nowait(event)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[EventPublic]]:
-        """A queue of new events, for as long as the context lasts."""
-        q: asyncio.Queue[EventPublic] = asyncio.Queue(self.queue_size)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[EventPublic | None]]:
+        """A queue of new events (or LAGGED), for as long as the context lasts."""
+        q: asyncio.Queue[EventPublic | None] = asyncio.Queue(self.queue_size)
         self.subscribers.add(q)
         try:
             yield q
@@ -119,6 +127,11 @@ async def list_events(
     rows = list((await session.exec(query)).all())
     rows.reverse()
     return rows
+
+
+async def newest_id(session: AsyncSession) -> int:
+    """The largest event id stored (0 when there is none)."""
+    return int((await session.exec(select(func.max(Event.id)))).one() or 0)
 
 
 async def events_after(

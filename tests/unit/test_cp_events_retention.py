@@ -1,6 +1,7 @@
 """Event retention (pure cut-offs, the prune on SQLite, the server's pruner) and the SSE
 stream's filters and `Last-Event-ID` resume against the app."""
 
+import asyncio
 import functools
 import json
 import time
@@ -15,8 +16,9 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from controlplane.db import make_engine, make_sessionmaker, upgrade
-from controlplane.models import Event
+from controlplane.models import Event, EventPublic
 from controlplane.server import create_app
+from controlplane.services.events import LAGGED, EventBus
 from controlplane.services.retention import Cutoffs, Retention, cutoffs, prune_events, retention_of
 from tests.unit.cp_app import control_plane, fast_settings
 from tests.unit.cp_fake_agent import Agents
@@ -180,3 +182,38 @@ def test_sse_filters_and_last_event_id_resume(tmp_path: Path) -> None:
         bad = cp.client.get("/events/stream", headers={"Last-Event-ID": "x"})
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["loc"] == ["header", "last-event-id"]
+
+
+def test_a_lagging_sse_subscriber_reads_lost_events_back_from_the_store(tmp_path: Path) -> None:
+    with control_plane(tmp_path) as cp:
+        weft = cp.client.app.state.weft  # type: ignore[attr-defined]
+        portal = cp.client.portal
+        assert portal is not None
+        weft.bus.queue_size = 2
+        bus, weft.events.bus = weft.bus, EventBus()  # store without publishing, for now
+        emit = functools.partial(weft.events.emit, "wefttest", result="ok", host_id=1)
+        with cp.client.stream("GET", "/events/stream", params={"host_id": 1}) as r:
+            lines = r.iter_lines()
+            assert next(lines) == ": subscribed"
+            stored = [portal.call(functools.partial(emit, f"e{i}")) for i in range(5)]
+            stored.insert(2, portal.call(functools.partial(emit, "other", host_id=2)))
+
+            def burst() -> None:  # all at once: the subscriber cannot keep up
+                for event in stored:
+                    bus.publish(event)
+
+            portal.call(burst)
+            got = _data(lines, stored[-1].id)
+        assert [e["action"] for e in got] == ["e0", "e1", "e2", "e3", "e4"]
+
+
+def test_the_bus_replaces_what_a_full_queue_loses_with_one_marker() -> None:
+    bus = EventBus(queue_size=3)
+    q: asyncio.Queue[EventPublic | None] = asyncio.Queue(3)
+    bus.subscribers.add(q)
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    events = [EventPublic(id=i, at=at, resource="r", action="a", result="ok") for i in range(6)]
+    for e in events:
+        bus.publish(e)
+    drained = [q.get_nowait() for _ in range(q.qsize())]
+    assert drained == [LAGGED, events[5]]
