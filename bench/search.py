@@ -15,6 +15,7 @@ a/b and a/c. With --scale, it alternates /cities on the 170k world and on a
 """
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
@@ -61,12 +62,28 @@ end
 
 @dataclass(frozen=True)
 class Run:
-    """One wrk run: throughput and latency percentiles (ms)."""
+    """One wrk run: throughput, latency percentiles (ms), CPU per request (µs)."""
 
     rps: float
     p50: float
     p99: float
     errors: int
+    api_cpu_us: float = 0.0
+    db_cpu_us: float = 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def mariadb_pid() -> int | None:
+    """The local MariaDB server's pid (only read, for CPU accounting)."""
+    for path in ("/run/mysqld/mysqld.pid", "/var/run/mysqld/mysqld.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            return int(Path(path).read_text().strip())
+    return None
 
 
 def ensure_wrk() -> str:
@@ -104,13 +121,21 @@ def lua_script(path: str, queries: list[str], directory: Path) -> Path:
     return script
 
 
-def run_wrk(wrk: str, url: str, script: Path, seconds: int, threads: int, conns: int) -> Run:
-    """One wrk run against `url` with `script`."""
+def run_wrk(
+    wrk: str, url: str, script: Path, seconds: int, threads: int, conns: int, api_pid: int = 0
+) -> Run:
+    """One wrk run against `url` with `script` (and the CPU the API and MariaDB used)."""
+    pids = [api_pid or None, mariadb_pid()]
+    before = [cpu_seconds(p) if p else 0.0 for p in pids]
     cmd = [wrk, f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s"]
     out = subprocess.run([*cmd, "-s", str(script), url], capture_output=True, text=True, check=True)
+    used = [cpu_seconds(p) - b if p else 0.0 for p, b in zip(pids, before, strict=True)]
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
     requests, duration_us, p50, p99, errors = (int(x) for x in line.split()[1:])
-    return Run(requests / (duration_us / 1e6), p50 / 1000, p99 / 1000, errors)
+    per = 1e6 / max(requests, 1)
+    return Run(
+        requests / (duration_us / 1e6), p50 / 1000, p99 / 1000, errors, used[0] * per, used[1] * per
+    )
 
 
 class Server:
@@ -140,6 +165,7 @@ class Server:
         ]
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(cmd, env=env)
+        self.pid = self.proc.pid
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -162,8 +188,9 @@ class Server:
 
 
 def _fmt(name: str, r: Run) -> str:
-    rate = f"{r.rps:9.1f} req/s"
-    return f"  {name:<28} {rate}   p50 {r.p50:8.2f} ms   p99 {r.p99:8.2f} ms   errors {r.errors}"
+    rate = f"{r.rps:8.1f} req/s"
+    cpu = f"cpu/req api {r.api_cpu_us:6.0f} µs db {r.db_cpu_us:7.0f} µs"
+    return f"  {name:<20} {rate}  p50 {r.p50:8.2f} ms  p99 {r.p99:8.2f} ms  {cpu}  err {r.errors}"
 
 
 def _median(runs: list[Run]) -> Run:
@@ -172,6 +199,8 @@ def _median(runs: list[Run]) -> Run:
         statistics.median(r.p50 for r in runs),
         statistics.median(r.p99 for r in runs),
         sum(r.errors for r in runs),
+        statistics.median(r.api_cpu_us for r in runs),
+        statistics.median(r.db_cpu_us for r in runs),
     )
 
 
@@ -191,7 +220,9 @@ def compare(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
             print(f"round {rnd + 1}/{args.rounds}", flush=True)
             for name, (path, seconds) in targets.items():
                 script = lua_script(path, queries, tmp)
-                run = run_wrk(wrk, server.url + "/", script, seconds, args.threads, args.conns)
+                run = run_wrk(
+                    wrk, server.url + "/", script, seconds, args.threads, args.conns, server.pid
+                )
                 results[name].append(run)
                 print(_fmt(name, run), flush=True)
     finally:
@@ -208,12 +239,41 @@ def compare(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
     print(f"a/c = {a.rps / c.rps:.2f}  (target >= 0.5)")
 
 
+def _root_sql(statement: str) -> str:
+    out = subprocess.run(
+        ["mariadb", "--protocol=socket", "--batch", "--skip-column-names"],
+        input=statement,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def buffer_pool(database: str, set_mb: int | None) -> None:
+    """Report (and with --buffer-pool-mb, raise) InnoDB's buffer pool against the data size.
+
+    The 2M world's index is about 1.5 GB; MariaDB's default 128 MiB pool turns
+    every search into page reads, which measures the pool, not the index.
+    """
+    if set_mb:
+        _root_sql(f"SET GLOBAL innodb_buffer_pool_size = {int(set_mb) * 1024 * 1024}")
+    pool = int(_root_sql("SELECT @@innodb_buffer_pool_size"))
+    # Our own constant database name; the client has no bound parameters.
+    sql = f"SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = '{database}'"  # noqa: S608,E501
+    size = int(_root_sql(sql) or 0)
+    print(f"innodb_buffer_pool_size {pool >> 20} MiB; {database} holds {size >> 20} MiB")
+    if pool < size:
+        print("warning: the data does not fit the buffer pool (see --buffer-pool-mb)")
+
+
 def scale(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
     """/cities p50 on the 2M+ world over p50 on the 170k world, alternated."""
     worlds.ensure_world(WORLD_DB)
     t = time.monotonic()
     worlds.ensure_scale_world(SCALE_DB, args.scale_rows)
     print(f"scale world ready ({time.monotonic() - t:.0f} s)", flush=True)
+    buffer_pool(SCALE_DB, args.buffer_pool_mb)
     queries = make_queries(args.queries)
     script = lua_script("/cities?q=", queries, tmp)
     small = Server(WORLD_DB, args.port)
@@ -223,7 +283,15 @@ def scale(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
         for rnd in range(args.rounds):
             print(f"round {rnd + 1}/{args.rounds}", flush=True)
             for name, server in (("170k", small), ("2M", big)):
-                run = run_wrk(wrk, server.url + "/", script, args.seconds, args.threads, args.conns)
+                run = run_wrk(
+                    wrk,
+                    server.url + "/",
+                    script,
+                    args.seconds,
+                    args.threads,
+                    args.conns,
+                    server.pid,
+                )
                 runs[name].append(run)
                 print(_fmt(f"/cities {name}", run), flush=True)
     finally:
@@ -247,6 +315,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=5000)
     parser.add_argument("--port", type=int, default=18580)
     parser.add_argument("--scale-rows", type=int, default=2_000_000)
+    parser.add_argument(
+        "--buffer-pool-mb",
+        type=int,
+        default=None,
+        help="SET GLOBAL innodb_buffer_pool_size on the local MariaDB first (scale run)",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="wefttest-bench-") as tmp:

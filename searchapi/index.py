@@ -16,7 +16,7 @@ queries use, so index answers equal a full scan over folded names):
 - city_rows: what a search returns, per rank (the page reads one table).
 - city_alt_names: the folded name and distinct folded alternate names per city.
 - city_grams: the gram dictionary, (kind, k) -> (gid, n). k is the UTF-8 of a
-  3- or 4-character substring or of the 1-2 character prefix of a folded name; n is
+  3-, 4- or 5-character substring or of the 1-2 character prefix of a folded name; n is
   the length of its posting list, used to start from the rarest gram and to
   answer `total` without counting.
 - city_postings: (gid, rank), one posting list per gram, in rank order.
@@ -41,10 +41,12 @@ INDEX_TABLES: tuple[str, ...] = (
 
 # Gram kinds: trigrams and 1-2 character prefixes of the folded name, and the
 # same for alternate names, minus what the name itself already posts. Names
-# also post 4-grams: a 4-character query is then one exact list, and longer
-# ones start from a list close to their answer, which keeps the work near the
-# answer's size as the table grows (trigram lists grow much faster).
-NAME_TRIGRAM, NAME_PREFIX, ALT_TRIGRAM, ALT_PREFIX, NAME_QUADGRAM = 0, 1, 2, 3, 4
+# also post 4- and 5-grams: a query of 3 to 5 characters is then one exact list
+# (its length is the total, a LIMIT reads the page), and a longer one starts
+# from a 5-gram list close to its answer. That keeps the work near the size of
+# the answer as the table grows; trigram lists grow much faster.
+NAME_TRIGRAM, NAME_PREFIX, ALT_TRIGRAM, ALT_PREFIX, NAME_4GRAM, NAME_5GRAM = 0, 1, 2, 3, 4, 5
+NAME_GRAM_KINDS = {3: NAME_TRIGRAM, 4: NAME_4GRAM, 5: NAME_5GRAM}
 
 _BATCH = 20_000
 # Longest folded name the index keeps (GeoNames names are at most 200 characters).
@@ -199,7 +201,8 @@ async def build_index(conn: Any, suffix: str) -> None:
             name_tri, name_pre = trigrams(folded), prefixes(folded)
             postings.add(NAME_TRIGRAM, name_tri, rank)
             postings.add(NAME_PREFIX, name_pre, rank)
-            postings.add(NAME_QUADGRAM, grams(folded, 4), rank)
+            postings.add(NAME_4GRAM, grams(folded, 4), rank)
+            postings.add(NAME_5GRAM, grams(folded, 5), rank)
             if len(names) > 1:
                 # Alternate grams exclude the name's own, so the two lists of a
                 # gram are disjoint and an alt query reads both (exact union).

@@ -11,14 +11,7 @@ from enum import StrEnum
 
 from searchapi.errors import InvalidParameter
 from searchapi.fold import fold
-from searchapi.index import (
-    ALT_PREFIX,
-    ALT_TRIGRAM,
-    MAX_FOLDED,
-    NAME_PREFIX,
-    NAME_QUADGRAM,
-    NAME_TRIGRAM,
-)
+from searchapi.index import ALT_PREFIX, ALT_TRIGRAM, MAX_FOLDED, NAME_GRAM_KINDS, NAME_PREFIX
 
 MAX_Q = 100
 # Deepest offset served: deep pages of a big result cost a scan; narrow the query instead.
@@ -92,18 +85,19 @@ class GramPlan:
 
 
 def plan_grams(query: CityQuery) -> GramPlan:
-    """Grams for `query`: its prefix (1-2 characters), 4-grams (names), or trigrams."""
+    """Grams for `query`: its prefix (1-2 characters), else its longest indexed grams.
+
+    Names are indexed by 3-, 4- and 5-grams, alternate names by trigrams.
+    """
     f = query.folded
     if len(f) <= 2:
         kinds = (NAME_PREFIX, ALT_PREFIX) if query.alt else (NAME_PREFIX,)
         return GramPlan(kinds, (f.encode(),), exact=True)
-    size = 3
     if query.alt:
-        kinds = (NAME_TRIGRAM, ALT_TRIGRAM)
-    elif len(f) >= 4:
-        kinds, size = (NAME_QUADGRAM,), 4
+        size, kinds = 3, (NAME_GRAM_KINDS[3], ALT_TRIGRAM)
     else:
-        kinds = (NAME_TRIGRAM,)
+        size = min(len(f), max(NAME_GRAM_KINDS))
+        kinds = (NAME_GRAM_KINDS[size],)
     grams = tuple(dict.fromkeys(f[i : i + size].encode() for i in range(len(f) - size + 1)))
     return GramPlan(kinds, grams, exact=len(f) == size)
 

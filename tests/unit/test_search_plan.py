@@ -11,8 +11,9 @@ from searchapi.fold import fold
 from searchapi.index import (
     ALT_PREFIX,
     ALT_TRIGRAM,
+    NAME_4GRAM,
+    NAME_5GRAM,
     NAME_PREFIX,
-    NAME_QUADGRAM,
     NAME_TRIGRAM,
     alt_names,
     prefixes,
@@ -44,16 +45,17 @@ def test_short_queries_use_prefix_grams() -> None:
     assert plan_grams(make_query("a", alt=True)).kinds == (NAME_PREFIX, ALT_PREFIX)
 
 
-def test_three_and_four_characters_are_one_exact_gram_longer_need_confirming() -> None:
+def test_three_to_five_characters_are_one_exact_gram_longer_need_confirming() -> None:
     assert plan_grams(make_query("dar")) == GramPlan((NAME_TRIGRAM,), (b"dar",), exact=True)
-    assert plan_grams(make_query("darw")) == GramPlan((NAME_QUADGRAM,), (b"darw",), exact=True)
+    assert plan_grams(make_query("darw")) == GramPlan((NAME_4GRAM,), (b"darw",), exact=True)
+    assert plan_grams(make_query("DARWI")) == GramPlan((NAME_5GRAM,), (b"darwi",), exact=True)
     plan = plan_grams(make_query("darwin"))
-    assert plan == GramPlan((NAME_QUADGRAM,), (b"darw", b"arwi", b"rwin"), exact=False)
+    assert plan == GramPlan((NAME_5GRAM,), (b"darwi", b"arwin"), exact=False)
     plan = plan_grams(make_query("darwin", alt=True))
     assert plan.kinds == (NAME_TRIGRAM, ALT_TRIGRAM)
     assert plan.grams == (b"dar", b"arw", b"rwi", b"win")
     assert not plan.exact
-    assert not plan_grams(make_query("aaaaa")).exact  # one distinct gram, but 5 characters
+    assert not plan_grams(make_query("aaaaaa")).exact  # one distinct gram, but 6 characters
 
 
 def test_rarest_reads_both_lists_of_the_rarest_gram_and_none_when_one_is_missing() -> None:
