@@ -4,6 +4,7 @@ Everything a test creates carries the `weft.test` label or a `wefttest` name
 prefix, so a run can clear what an earlier, killed run left behind.
 """
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import docker.errors
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LABEL = "weft.test"
@@ -74,16 +76,27 @@ def other_test_runs() -> list[int]:
 
 
 def remove_test_leftovers(client: docker.DockerClient) -> None:
-    """Remove containers, networks and volumes tests labelled, from this or earlier runs.
+    """Remove what tests made (labelled `weft.test` or named `wefttest*`), this run's or older.
 
     While another test run is going on (several developers on one machine),
     its containers are not leftovers, so nothing is removed.
     """
     if other_test_runs():
         return
-    for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
-        container.remove(force=True, v=True)
-    for network in client.networks.list(filters={"label": TEST_LABEL}):
-        network.remove()
-    for volume in client.volumes.list(filters={"label": TEST_LABEL}):
-        volume.remove(force=True)
+
+    def ours(name: str, labels: dict[str, str] | None) -> bool:
+        return name.lstrip("/").startswith(PREFIX) or TEST_LABEL in (labels or {})
+
+    # Summaries, not full objects: a container may vanish between list and remove.
+    for c in client.api.containers(all=True):
+        if any(ours(n, c.get("Labels")) for n in c["Names"]):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_container(c["Id"], force=True, v=True)
+    for n in client.api.networks():
+        if ours(n["Name"], n.get("Labels")):
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.remove_network(n["Id"])
+    for v in client.api.volumes().get("Volumes") or []:
+        if ours(v["Name"], v.get("Labels")):
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.remove_volume(v["Name"], force=True)

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.e2e
 
 
 def test_seed_walkthrough_script(docker_client: docker.DockerClient, base_python_image: str):
-    remove_prefixed(docker_client, "wefttestseed-")  # leftovers of a killed run
     prefix = unique("wefttestseed")
     try:
         out = subprocess.run(

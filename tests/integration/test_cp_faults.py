@@ -24,7 +24,6 @@ def stack(
     docker_client: docker.DockerClient, base_python_image: str, tmp_path: Path
 ) -> Iterator[Stack]:
     """A fresh agent + control plane per test (they get killed)."""
-    remove_prefixed(docker_client, "wefttestcp-")  # leftovers of a killed run
     prefix = unique("wefttestcp")
     s = start_stack(tmp_path, prefix)
     try:

@@ -42,7 +42,6 @@ def stack(
     docker_client: docker.DockerClient, base_python_image: str, tmp_path_factory
 ) -> Iterator[Stack]:
     """One agent + control plane for the module; everything made is removed after."""
-    remove_prefixed(docker_client, "wefttestcp-")  # leftovers of a killed run
     prefix = unique("wefttestcp")
     tmp: Path = tmp_path_factory.mktemp("cp")
     s = start_stack(tmp, prefix)
