@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 system:
-	@bash scripts/ensure-system.sh --build-tools
+	@bash scripts/ensure-system.sh docker
 
 images: venv system
 	$(WEFT) images build
@@ -46,7 +46,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 test: venv
-	@bash scripts/ensure-system.sh --build-tools --mariadb
+	@bash scripts/ensure-system.sh docker mariadb
 	$(WEFT) images build
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

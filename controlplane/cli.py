@@ -72,7 +72,11 @@ def agent(
 def images_build(
     only: Annotated[list[str] | None, typer.Option(help="Build only these images.")] = None,
     pull: Annotated[
-        bool, typer.Option(help="Pull the default bases from a registry instead of building them.")
+        bool,
+        typer.Option(
+            envvar="WEFT_PULL",
+            help="Pull the default bases from a registry instead of building them offline.",
+        ),
     ] = False,
 ) -> None:
     """Build the base images (offline, cached) and weft's images, tagged with the version."""

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Make sure the system services weft needs answer: a Docker engine and, with
-# --mariadb, a MariaDB server for the tests. Uses what is there; installs and
-# starts only what is missing (as root, through apt). Idempotent.
+# Make sure the system parts weft needs are there: each named part is used as
+# found, and only what is missing is installed (as root, through apt) and
+# started. Idempotent.
 #
-#   scripts/ensure-system.sh [--mariadb] [--build-tools]
+#   scripts/ensure-system.sh [docker] [mariadb] [debootstrap]
+#
+#   docker       a Docker engine that answers (docker.io + iptables; dockerd started)
+#   mariadb      a MariaDB server that answers, with the tests' account
+#   debootstrap  the tool that builds base images offline
 set -euo pipefail
 
+want_docker=0
 want_mariadb=0
-want_build_tools=0
+want_debootstrap=0
 for arg in "$@"; do
   case "$arg" in
-    --mariadb) want_mariadb=1 ;;
-    --build-tools) want_build_tools=1 ;;
-    *) echo "usage: $0 [--mariadb] [--build-tools]" >&2; exit 2 ;;
+    docker) want_docker=1 ;;
+    mariadb) want_mariadb=1 ;;
+    debootstrap) want_debootstrap=1 ;;
+    *) echo "usage: $0 [docker] [mariadb] [debootstrap]" >&2; exit 2 ;;
   esac
 done
 
@@ -96,14 +102,7 @@ ensure_mariadb() {
     FLUSH PRIVILEGES;"
 }
 
-ensure_build_tools() {
-  # debootstrap builds base images offline; iproute2 and iptables serve the
-  # multi-host tests; wireguard-go gives userspace encryption where the kernel has none.
-  apt_install debootstrap iproute2 iptables bridge-utils wireguard-tools wireguard-go \
-    curl ca-certificates
-}
-
-[ "$want_build_tools" -eq 1 ] && ensure_build_tools
-ensure_docker
+[ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
+[ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb
 exit 0

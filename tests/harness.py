@@ -26,7 +26,9 @@ def unique(prefix: str = PREFIX) -> str:
 
 def ensure_system() -> None:
     """Start dockerd and MariaDB if they do not answer (installing them if needed)."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "ensure-system.sh"), "--mariadb"], check=True)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ensure-system.sh"), "docker", "mariadb"], check=True
+    )
 
 
 @dataclass(frozen=True)

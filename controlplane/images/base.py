@@ -132,9 +132,7 @@ def ensure_base(
 def _debootstrap_tarball(spec: BaseSpec, tarball: Path) -> None:
     """Build the root file system with debootstrap and pack it into `tarball`."""
     if shutil.which("debootstrap") is None:
-        raise BaseImageError(
-            "debootstrap is missing: apt-get install debootstrap (make does it as root)"
-        )
+        _install_debootstrap()
     mirror = os.environ.get("WEFT_APT_MIRROR") or apt_mirror()
     log.info("debootstrap %s (%s) — about a minute, cached afterwards", spec.tag, spec.packages)
     with tempfile.TemporaryDirectory(prefix="weft-rootfs-", dir=tarball.parent) as tmp:
@@ -156,6 +154,19 @@ def _debootstrap_tarball(spec: BaseSpec, tarball: Path) -> None:
         with partial.open("wb") as out:
             subprocess.run(["tar", "-C", str(rootfs), "-c", "."], stdout=out, check=True)
         partial.replace(tarball)
+
+
+def _install_debootstrap() -> None:
+    """Install debootstrap through the project's system set-up script (apt, as root)."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "ensure-system.sh"
+    if not script.exists() or os.geteuid() != 0:
+        raise BaseImageError(
+            "debootstrap is missing: apt-get install debootstrap (as root), or give the "
+            "engine a registry and build with --pull"
+        )
+    _run(["bash", str(script), "debootstrap"])
+    if shutil.which("debootstrap") is None:
+        raise BaseImageError("debootstrap is still missing after installing it")
 
 
 def _run(cmd: list[str]) -> None:

@@ -1,15 +1,17 @@
 """Build weft's images: `images/<name>/Dockerfile` plus a `wheels/` folder.
 
 Each Dockerfile starts `ARG BASE_IMAGE=<the official image a registry user
-has>`. Offline (the default when that image is not already local) the base is
-built here with debootstrap; `--pull` lets the engine pull the defaults
-instead. An image is rebuilt only when its inputs changed: the Dockerfile
-folder, weft's source and the dependency set, hashed into a label.
+has>`. When the engine already has that image it is used; `--pull` (or
+WEFT_PULL=1) lets the engine pull it; otherwise (no registry here) the base is
+built offline with debootstrap. An image is rebuilt only when its inputs
+changed: the Dockerfile folder, weft's source and the dependency set, hashed
+into a label.
 """
 
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -83,7 +85,7 @@ def _build_one(
     spec: ImageSpec, client: docker.DockerClient, deps: Path, pull: bool, cache_dir: Path
 ) -> str:
     """Build one image unless an image with the same input hash is already there."""
-    base = None if pull else ensure_base(spec.base, client, cache_dir)
+    base = choose_base(default_base(spec), spec.base, client, pull, cache_dir)
     base_id = client.images.get(base).id if base else "registry-default"
     digest = _input_hash(spec, deps, base_id)
     previous = client.images.get(spec.tag) if image_exists(client, spec.tag) else None
@@ -118,6 +120,27 @@ def _remove_if_unused(client: docker.DockerClient, image_id: str) -> None:
         client.images.remove(image_id, noprune=False)
     except docker.errors.APIError as exc:  # in use (409) or already gone (404)
         log.debug("kept replaced image %s: %s", image_id, exc)
+
+
+def default_base(spec: ImageSpec) -> str:
+    """The base a registry user gets: the default of the Dockerfile's `ARG BASE_IMAGE`."""
+    for line in (ROOT / "images" / spec.name / "Dockerfile").read_text().splitlines():
+        match = re.match(r"\s*ARG\s+BASE_IMAGE=(\S+)", line)
+        if match:
+            return match.group(1)
+    raise ImageBuildError(f"images/{spec.name}/Dockerfile has no `ARG BASE_IMAGE=<default>`")
+
+
+def choose_base(
+    default: str, offline: str, client: docker.DockerClient, pull: bool, cache_dir: Path
+) -> str | None:
+    """The base to build on: `default` if the engine has it, None to let the engine pull it,
+    else the offline base named `offline`, built here if needed."""
+    if image_exists(client, default):
+        return default
+    if pull:
+        return None
+    return ensure_base(offline, client, cache_dir)
 
 
 def _stream_build(client: docker.DockerClient, **kwargs: Any) -> None:

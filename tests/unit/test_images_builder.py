@@ -58,3 +58,10 @@ def test_images_are_tagged_with_the_project_version() -> None:
     assert {spec.tag for spec in IMAGES.values()} == {
         f"weft/{name}:{__version__}" for name in ("worlddb", "searchapi", "agent")
     }
+
+
+def test_every_dockerfile_names_a_registry_default_base() -> None:
+    from controlplane.images.build import default_base
+
+    defaults = {name: default_base(spec) for name, spec in IMAGES.items()}
+    assert all(":" in ref and not ref.startswith("weft/") for ref in defaults.values()), defaults
