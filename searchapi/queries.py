@@ -119,6 +119,11 @@ _FAST = (
     " WHERE {where} ORDER BY p.`rank` LIMIT {limit:d} OFFSET {offset:d}"
 )
 _CONFIRM_JOIN = " JOIN city_search s ON s.`rank` = p.`rank`"
+_FAST_EXACT = (
+    f"SELECT g.n, {_ROW} FROM city_grams g JOIN city_postings p ON p.gid = g.gid"  # noqa: S608
+    " JOIN city_rows r ON r.`rank` = p.`rank` WHERE g.kind = %s AND g.k = %s"
+    " ORDER BY p.`rank` LIMIT {limit:d} OFFSET {offset:d}"
+)
 
 
 def _fast_where(
@@ -163,10 +168,19 @@ async def _search_fast(conn: Any, query: CityQuery, plan: GramPlan) -> CitiesPag
     list length when one gram is the whole answer).
     """
     total, args = _fast_total(query, plan)
+    if plan.exact:
+        # One gram is the whole answer: a plain join from its dictionary row,
+        # no subqueries for the server to plan.
+        sql = _FAST_EXACT.format(limit=query.limit, offset=query.offset)
+        rows = await fetchall(conn, sql, args)
+        if rows or query.offset == 0:
+            return CitiesPage(int(rows[0][0]) if rows else 0, [_item(r) for r in rows])
+        counted = await fetchall(conn, f"SELECT {total}", args)
+        return CitiesPage(int(counted[0][0] or 0), [])
     where, where_args = _fast_where(query, plan)
     sql = _FAST.format(
         total=total,
-        confirm_join="" if plan.exact else _CONFIRM_JOIN,
+        confirm_join=_CONFIRM_JOIN,
         where=where,
         limit=query.limit,
         offset=query.offset,
