@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from searchapi import cities as cities_search
 from searchapi import queries, render
 from searchapi.pool import Pool
 from searchapi.schemas import CitiesPage, Country, Problem
@@ -70,10 +71,9 @@ async def cities(
 ) -> Response:
     """Cities whose name contains `q`, one page of them, and the exact total."""
     query = make_query(q, country=country, limit=limit, offset=offset, order=order, alt=alt)
-    page = await queries.search_cities(pool, query)
     if format == "geojson":
-        return render.cities_geojson(query, page)
-    return render.cities_json(query, page)
+        return render.cities_geojson(query, await cities_search.search_cities(pool, query))
+    return render.cities_json(query, await cities_search.search_cities_json(pool, query))
 
 
 @router.get("/countries", response_model=list[Country], responses=_PROBLEMS)

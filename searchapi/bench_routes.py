@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from searchapi import queries, render
 from searchapi.api import PoolDep
-from searchapi.queries import CitiesPage
+from searchapi.cities import CitiesJson
 from searchapi.render import json_response
 from searchapi.search import MAX_LIMIT, MAX_OFFSET, MAX_Q, Order, make_query
 
@@ -43,4 +43,4 @@ async def nodb(
 ) -> Response:
     """/cities' parameter handling and rendering without the database: the HTTP floor."""
     query = make_query(q, country=country, limit=limit, offset=offset, order=order, alt=alt)
-    return render.cities_json(query, CitiesPage(0, []))
+    return render.cities_json(query, CitiesJson(0, "[]"))

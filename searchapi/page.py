@@ -6,10 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import HTMLResponse
 
-from searchapi import queries
 from searchapi.api import PoolDep, SettingsDep
+from searchapi.cities import CitiesPage, search_cities
 from searchapi.errors import SearchError
-from searchapi.queries import CitiesPage
 from searchapi.search import CityQuery, make_query
 
 router = APIRouter()
@@ -56,7 +55,7 @@ async def _page(pool: PoolDep, term: str, rows: int) -> HTMLResponse:
         return HTMLResponse(render_page(term, None, None, ""))
     try:
         query = make_query(term, limit=rows)
-        page = await queries.search_cities(pool, query)
+        page = await search_cities(pool, query)
     except SearchError as exc:
         return HTMLResponse(render_page(term, None, None, exc.detail), status_code=exc.status)
     shown = len(page.items)

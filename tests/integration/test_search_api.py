@@ -321,3 +321,22 @@ async def test_503_before_the_data_is_loaded(mariadb: MariaDB, database: str) ->
             r = await c.get("/readyz")
             assert r.status_code == 503 and r.json()["title"] == "Not ready"
             assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "l'a", "limit": 500},
+        {"q": "san", "limit": 200, "offset": 100},
+        {"q": "münchen", "alt": "true"},
+        {"q": "ber", "order": "relevance", "country": "DE"},
+        {"q": "zürich", "order": "population"},
+    ],
+)
+async def test_server_rendered_json_equals_the_columns(
+    client: httpx.AsyncClient, params: dict[str, Any]
+) -> None:
+    as_json = await get(client, "/cities", **params)
+    as_geojson = await get(client, "/cities", format="geojson", **params)
+    assert as_json["items"] == [f["properties"] for f in as_geojson["features"]]
+    assert as_json["total"] == as_geojson["total"] and as_json["items"]

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from searchapi.cities import CitiesPage
 from searchapi.errors import InvalidParameter
 from searchapi.fold import fold
 from searchapi.index import (
@@ -20,7 +21,6 @@ from searchapi.index import (
     trigrams,
 )
 from searchapi.page import render_page
-from searchapi.queries import CitiesPage
 from searchapi.render import cities_geojson
 from searchapi.search import GramPlan, Order, like_pattern, make_query, plan_grams, rarest
 
