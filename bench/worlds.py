@@ -63,7 +63,10 @@ async def _load(database: str, source: Source | None) -> None:
     conn = await asyncmy.connect(host=HOST, port=PORT, user=USER, password=PASSWORD)
     try:
         async with conn.cursor() as cur:
-            await cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
+            # Check first: IF NOT EXISTS on an existing database makes asyncmy print a note.
+            await cur.execute("SHOW DATABASES LIKE %s", (database.replace("_", "\\_"),))
+            if not await cur.fetchall():
+                await cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
     finally:
         conn.close()
     await load_world(params(database), source, if_empty=True)
