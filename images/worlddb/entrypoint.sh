@@ -10,6 +10,8 @@ DB=${WORLDDB_DATABASE:-world}
 SEARCH_USER=${WORLDDB_USER:-search}
 SOURCE=${WORLDDB_SOURCE:-}
 DATASET=${WORLDDB_DATASET:-cities1000}
+# The cities with their search index are ~400 MB; MariaDB's default pool is 128 MB.
+BUFFER_POOL=${WORLDDB_BUFFER_POOL:-768M}
 
 log() { echo "worlddb: $*" >&2; }
 sql() { mariadb --protocol=socket --socket="$SOCKET" --batch --skip-column-names "$@"; }
@@ -32,7 +34,8 @@ if [ ! -d "$DATADIR/mysql" ]; then
 fi
 
 mariadbd --user=mysql --datadir="$DATADIR" --socket="$SOCKET" \
-    --bind-address=0.0.0.0 --port=3306 --skip-name-resolve &
+    --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
+    --innodb-buffer-pool-size="$BUFFER_POOL" &
 server=$!
 child=$server
 stop() {
