@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
 from controlplane.api.deps import AppState, Caller, Session, State
@@ -17,15 +17,25 @@ KEEPALIVE_S = 15.0
 REPLAY_PAGE = 500
 
 
-@router.get("", response_model=list[EventPublic])
-async def list_events(
-    session: Session,
-    _: Caller,
+def _filters(
     resource: str | None = None,
     resource_id: int | None = None,
     host_id: int | None = None,
     action: str | None = None,
     result: str | None = None,
+) -> svc.EventFilter:
+    """The query filters GET /events and GET /events/stream share."""
+    return svc.EventFilter(resource, resource_id, host_id, action, result)
+
+
+Filters = Annotated[svc.EventFilter, Depends(_filters)]
+
+
+@router.get("", response_model=list[EventPublic])
+async def list_events(
+    session: Session,
+    _: Caller,
+    filters: Filters,
     after: int | None = Query(None, description="Only events with a larger id."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[EventPublic]:
@@ -35,16 +45,7 @@ async def list_events(
     older than WEFT_EVENTS_MAX_AGE_DAYS (default 7), pruning every
     WEFT_EVENTS_PRUNE_INTERVAL seconds (default 300); 0 lifts either limit.
     """
-    rows = await svc.list_events(
-        session,
-        resource=resource,
-        resource_id=resource_id,
-        host_id=host_id,
-        action=action,
-        result=result,
-        after=after,
-        limit=limit,
-    )
+    rows = await svc.list_events(session, filters, after=after, limit=limit)
     return [EventPublic.model_validate(e) for e in rows]
 
 
@@ -112,11 +113,7 @@ async def _stream(
 async def stream_events(
     state: State,
     _: Caller,
-    resource: str | None = None,
-    resource_id: int | None = None,
-    host_id: int | None = None,
-    action: str | None = None,
-    result: str | None = None,
+    filters: Filters,
     after: int | None = Query(None, description="Replay stored events after this id first."),
     last_event_id: Annotated[
         int | None,
@@ -133,7 +130,6 @@ async def stream_events(
     retention (WEFT_EVENTS_MAX_COUNT, WEFT_EVENTS_MAX_AGE_DAYS) are no longer replayed.
     A comment line every 15 s keeps idle connections open.
     """
-    filters = svc.EventFilter(resource, resource_id, host_id, action, result)
     start = last_event_id if last_event_id is not None else after
     return StreamingResponse(
         _stream(state, filters, start),

@@ -109,18 +109,10 @@ class EventFilter:
 
 
 async def list_events(
-    session: AsyncSession,
-    *,
-    resource: str | None = None,
-    resource_id: int | None = None,
-    host_id: int | None = None,
-    action: str | None = None,
-    result: str | None = None,
-    after: int | None = None,
-    limit: int = 100,
+    session: AsyncSession, filters: EventFilter, *, after: int | None = None, limit: int = 100
 ) -> list[Event]:
-    """The newest `limit` events matching every filter given, oldest first."""
-    query = EventFilter(resource, resource_id, host_id, action, result).where(select(Event))
+    """The newest `limit` events matching the filter, oldest first."""
+    query = filters.where(select(Event))
     if after is not None:
         query = query.where(col(Event.id) > after)
     query = query.order_by(col(Event.id).desc()).limit(limit)
