@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-PROBLEM = "application/problem+json"
+from controlplane.problemjson import invalid_fields, problem_response
 
 
 class AgentFailure(Exception):
@@ -83,11 +83,8 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     type_: str = "about:blank",
 ) -> JSONResponse:
-    """A problem+json response (RFC 9457)."""
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
-    body["errors"] = errors or []
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    """A problem+json response (RFC 9457); `errors` always present, [] when none."""
+    return problem_response(status, title, detail, errors or [], type_)
 
 
 async def _failure(_request: Request, exc: Exception) -> JSONResponse:
@@ -98,9 +95,8 @@ async def _failure(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
-    return problem(422, "Invalid request", f"invalid: {where}", errors)
+    detail, errors = invalid_fields(exc)
+    return problem(422, "Invalid request", detail, errors)
 
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:

@@ -9,25 +9,15 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controlplane.agentclient import AgentError, AgentUnavailable
+from controlplane.problemjson import invalid_fields, problem_response
 from controlplane.services.errors import DomainError, Unauthenticated
-
-PROBLEM = "application/problem+json"
 
 
 def problem(
     status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None
 ) -> JSONResponse:
-    """A problem+json response."""
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    """A problem+json response; `errors` only when there are some."""
+    return problem_response(status, title, detail, errors or None)
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
@@ -40,9 +30,8 @@ async def _domain(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
-    return problem(422, "Invalid request", f"invalid: {where}", errors)
+    detail, errors = invalid_fields(exc)
+    return problem(422, "Invalid request", detail, errors)
 
 
 async def _agent(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,34 @@
+"""RFC 9457 problem+json responses, built the same way by the API and the agent.
+
+Each side keeps its own exception handlers (its own error tree); this module only
+shapes the response, so the agent shares it without importing control-plane services.
+"""
+
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+PROBLEM = "application/problem+json"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None,
+    errors: list[dict[str, Any]] | None = None,
+    type_: str = "about:blank",
+) -> JSONResponse:
+    """A problem+json response; `errors` is left out when None; 401 asks for a Bearer token."""
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def invalid_fields(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """A request validation error as (detail naming the fields, `errors` with loc and msg)."""
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+    return f"invalid: {where}", errors
