@@ -6,23 +6,16 @@ from fastapi.responses import PlainTextResponse
 from controlplane.api.deps import Caller, Session, State
 from controlplane.models import Container, ContainerCreate, ContainerPublic, ContainerUpdate
 from controlplane.services import containers as svc
-from controlplane.services.waiting import wait_pass, wait_settled
+from controlplane.services.waiting import settled, wait_pass
 
 router = APIRouter(prefix="/containers", tags=["containers"])
 
 
 async def _settled(state: State, row: Container, wait: bool) -> ContainerPublic:
     if wait:
-        await wait_settled(
-            state.sessions,
-            state.reconcilers,
-            Container,
-            row.id or 0,
-            row.host_id,
-            state.settings.wait_timeout,
+        row = await settled(
+            state.sessions, state.reconcilers, row, state.settings.wait_timeout, svc.get_container
         )
-        async with state.sessions() as session:
-            row = await svc.get_container(session, row.id or 0)
     return ContainerPublic.of(row)
 
 

@@ -5,23 +5,16 @@ from fastapi import APIRouter, Response, status
 from controlplane.api.deps import Caller, Session, State
 from controlplane.models import Network, NetworkCreate, NetworkPublic, NetworkUpdate
 from controlplane.services import networks as svc
-from controlplane.services.waiting import wait_pass, wait_settled
+from controlplane.services.waiting import settled, wait_pass
 
 router = APIRouter(prefix="/networks", tags=["networks"])
 
 
 async def _settled(state: State, net: Network, wait: bool) -> NetworkPublic:
     if wait:
-        await wait_settled(
-            state.sessions,
-            state.reconcilers,
-            Network,
-            net.id or 0,
-            net.host_id,
-            state.settings.wait_timeout,
+        net = await settled(
+            state.sessions, state.reconcilers, net, state.settings.wait_timeout, svc.get_network
         )
-        async with state.sessions() as session:
-            net = await svc.get_network(session, net.id or 0)
     return NetworkPublic.model_validate(net)
 
 
