@@ -4,12 +4,15 @@ Loading 252 countries, 170,391 cities and the search index takes a while, so
 the database is kept between runs as `weft_test_cache_world_<hash>`, where the
 hash covers everything that decides its content (schema, loader, index, fold).
 A change to any of them gives a new name; stale copies are dropped.
+Also here: how the tests reach a world database as the test account.
 """
 
 import asyncio
 import hashlib
 from pathlib import Path
+from typing import Any
 
+import asyncmy
 import pytest
 
 from searchapi.loader import ConnParams, load_world
@@ -18,6 +21,29 @@ from tests.harness import ROOT, MariaDB
 CACHE_PREFIX = "weft_test_cache_world_"
 # Another session may be using an older copy for a while; leave it this long.
 STALE_MINUTES = 20
+
+
+def conn_params(mariadb: MariaDB, database: str) -> ConnParams:
+    """The loader's connection parameters: the test account on `database`."""
+    return ConnParams(
+        host=mariadb.host,
+        port=mariadb.port,
+        user=mariadb.user,
+        password=mariadb.password,
+        database=database,
+    )
+
+
+async def connect(params: ConnParams, *, autocommit: bool) -> Any:
+    """A plain asyncmy connection as `params` say (none of the loader's session settings)."""
+    return await asyncmy.connect(
+        host=params.host,
+        port=params.port,
+        user=params.user,
+        password=params.password,
+        database=params.database,
+        autocommit=autocommit,
+    )
 
 
 def world_inputs() -> list[Path]:
@@ -61,13 +87,7 @@ def world_database(mariadb: MariaDB) -> str:
     name = CACHE_PREFIX + world_hash()
     _drop_stale(mariadb, keep=name)
     mariadb.sql(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
-    params = ConnParams(
-        host=mariadb.host,
-        port=mariadb.port,
-        user=mariadb.user,
-        password=mariadb.password,
-        database=name,
-    )
+    params = conn_params(mariadb, name)
     # if_empty: a concurrent session loading the same copy holds the load lock;
     # this one waits for it and then finds the data there.
     asyncio.run(load_world(params, if_empty=True))

@@ -7,13 +7,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import asyncmy
 import pytest
 
 from searchapi import index
 from searchapi.loader import ConnParams, LoadError, Source, load, load_world
 from tests.geonames_samples import CITIES, city_line, write_pair
 from tests.harness import MariaDB
+from tests.world_fixture import conn_params, connect
 
 pytestmark = pytest.mark.integration
 
@@ -21,24 +21,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def params(mariadb: MariaDB, database: str) -> ConnParams:
     """The test account on a fresh database."""
-    return ConnParams(
-        host=mariadb.host,
-        port=mariadb.port,
-        user=mariadb.user,
-        password=mariadb.password,
-        database=database,
-    )
+    return conn_params(mariadb, database)
 
 
 async def _rows(params: ConnParams, sql: str) -> list[tuple[Any, ...]]:
-    conn = await asyncmy.connect(
-        host=params.host,
-        port=params.port,
-        user=params.user,
-        password=params.password,
-        database=params.database,
-        autocommit=True,
-    )
+    conn = await connect(params, autocommit=True)
     try:
         async with conn.cursor() as cur:
             await cur.execute(sql)
@@ -151,14 +138,7 @@ async def test_a_reader_holding_a_transaction_open_fails_the_swap_not_the_reader
     monkeypatch.setattr(load, "SWAP_ATTEMPTS", 2)
     countries, cities = write_pair(tmp_path)
     await load_world(params, Source(countries, cities))
-    idle = await asyncmy.connect(
-        host=params.host,
-        port=params.port,
-        user=params.user,
-        password=params.password,
-        database=params.database,
-        autocommit=False,
-    )
+    idle = await connect(params, autocommit=False)
     try:
         async with idle.cursor() as cur:
             await cur.execute("SELECT COUNT(*) FROM cities")  # opens a transaction, left open

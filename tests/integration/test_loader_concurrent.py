@@ -3,13 +3,13 @@
 import asyncio
 from pathlib import Path
 
-import asyncmy
 import pytest
 
 from searchapi import index
 from searchapi.loader import ConnParams, Source, load_world
 from tests.geonames_samples import write_real_pair
 from tests.harness import MariaDB
+from tests.world_fixture import conn_params, connect
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +25,7 @@ async def _reader(
 ) -> None:
     """Query cities, the join with countries and the index, until told to stop."""
     # autocommit: every statement reads a fresh snapshot, as the search API does.
-    conn = await asyncmy.connect(
-        host=params.host,
-        port=params.port,
-        user=params.user,
-        password=params.password,
-        database=params.database,
-        autocommit=True,
-    )
+    conn = await connect(params, autocommit=True)
     probes = ", ".join(f"EXISTS (SELECT 1 FROM {t})" for t in index.INDEX_TABLES)  # noqa: S608
     sql = (
         "SELECT (SELECT COUNT(*) FROM cities),"  # noqa: S608 -- table names are constants
@@ -56,13 +49,7 @@ async def _reader(
 async def test_reloading_under_continuous_queries_never_shows_partial_data(
     mariadb: MariaDB, database: str, tmp_path: Path
 ) -> None:
-    params = ConnParams(
-        host=mariadb.host,
-        port=mariadb.port,
-        user=mariadb.user,
-        password=mariadb.password,
-        database=database,
-    )
+    params = conn_params(mariadb, database)
     small = Source(*write_real_pair(tmp_path / "small", SMALL))
     large = Source(*write_real_pair(tmp_path / "large", LARGE))
     await load_world(params, small)

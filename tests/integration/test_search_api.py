@@ -6,7 +6,6 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncmy
 import httpx
 import pytest
 
@@ -14,6 +13,7 @@ from searchapi.app import create_app
 from searchapi.fold import fold
 from searchapi.settings import Settings
 from tests.harness import MariaDB
+from tests.world_fixture import conn_params, connect
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +45,7 @@ def world_rows(mariadb: MariaDB, world_database: str) -> list[tuple[int, str, st
     """(geonameid, name, alternatenames, country_code, country name) of every city."""
 
     async def read() -> list[tuple[int, str, str, str, str]]:
-        conn = await asyncmy.connect(
-            host=mariadb.host,
-            port=mariadb.port,
-            user=mariadb.user,
-            password=mariadb.password,
-            database=world_database,
-        )
+        conn = await connect(conn_params(mariadb, world_database), autocommit=False)
         try:
             async with conn.cursor() as cur:
                 await cur.execute(
