@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import docker
 import httpx
 
 from controlplane import labels as L
+from tests.harness import unique
 
 AGENT_TOKEN = "wefttest-agent-token-0123456789"
 # A container that starts at once and stops on SIGTERM (python as PID 1 ignores it).
@@ -239,6 +240,18 @@ def start_stack(tmp: Path, prefix: str) -> Stack:
         stack.close()
         raise
     return stack
+
+
+@contextlib.contextmanager
+def running_stack(client: docker.DockerClient, tmp: Path) -> Iterator[Stack]:
+    """`start_stack` under a fresh prefix; afterwards both stop and what they made goes."""
+    prefix = unique("wefttestcp")
+    stack = start_stack(tmp, prefix)
+    try:
+        yield stack
+    finally:
+        stack.close()
+        remove_prefixed(client, prefix)
 
 
 def ours(client: docker.DockerClient, owner: str) -> list[Any]:

@@ -11,8 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.harness import unique
-from tests.integration.cp_procs import IDLE, Stack, ours, remove_prefixed, start_stack, wait_until
+from tests.integration.cp_procs import IDLE, Stack, ours, running_stack, wait_until
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger("weft.test.faults")
@@ -24,13 +23,8 @@ def stack(
     docker_client: docker.DockerClient, base_python_image: str, tmp_path: Path
 ) -> Iterator[Stack]:
     """A fresh agent + control plane per test (they get killed)."""
-    prefix = unique("wefttestcp")
-    s = start_stack(tmp_path, prefix)
-    try:
+    with running_stack(docker_client, tmp_path) as s:
         yield s
-    finally:
-        s.close()
-        remove_prefixed(docker_client, prefix)
 
 
 def _ask_for_n(stack: Stack, image: str) -> set[str]:

@@ -8,7 +8,6 @@ the target to a new address. Auth is rejected without or with a wrong token.
 import random
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -16,14 +15,12 @@ import httpx
 import pytest
 
 from controlplane import labels as L
-from tests.harness import unique
 from tests.integration.cp_procs import (
     AGENT_TOKEN,
     IDLE,
     Stack,
     free_port,
-    remove_prefixed,
-    start_stack,
+    running_stack,
     wait_until,
 )
 
@@ -42,14 +39,8 @@ def stack(
     docker_client: docker.DockerClient, base_python_image: str, tmp_path_factory
 ) -> Iterator[Stack]:
     """One agent + control plane for the module; everything made is removed after."""
-    prefix = unique("wefttestcp")
-    tmp: Path = tmp_path_factory.mktemp("cp")
-    s = start_stack(tmp, prefix)
-    try:
+    with running_stack(docker_client, tmp_path_factory.mktemp("cp")) as s:
         yield s
-    finally:
-        s.close()
-        remove_prefixed(docker_client, prefix)
 
 
 def _subnet() -> str:
