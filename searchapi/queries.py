@@ -41,10 +41,14 @@ async def load_status(pool: Pool) -> str | None:
 
 
 async def seed_search(pool: Pool, q: str) -> list[Row]:
-    """The seed's query, verbatim in spirit (a full scan; q's wildcards not escaped): bench only."""
+    """The seed's query, verbatim in spirit (a full scan; q's wildcards not escaped): bench only.
+
+    The seed's MySQL compared with the default case-insensitive collation; weft's tables
+    are binary, so the comparison names that collation to keep the seed's semantics.
+    """
     return await pool.fetch(
         "SELECT countries.name, cities.name, cities.latitude, cities.longitude"
         " FROM cities JOIN countries ON cities.country_code = countries.iso"
-        " WHERE cities.name LIKE %s ORDER BY 1,2",
+        " WHERE cities.name COLLATE utf8mb4_general_ci LIKE %s ORDER BY 1,2",
         (f"%{q}%",),
     )
