@@ -57,17 +57,27 @@ async def update_host(
     responses={409: {"description": "weft containers still exist there (use force)."}},
 )
 async def delete_host(
-    host_id: int, session: Session, state: State, _: Caller, force: bool = False
+    host_id: int,
+    session: Session,
+    state: State,
+    _: Caller,
+    force: bool = False,
+    forget: bool = False,
 ) -> Response:
     """Forget a host. Refused (409) while it has weft containers, unless `force=true`.
 
     The agent first removes every container and network this control plane made
     there; if it does not answer while any are recorded, nothing is forgotten (503).
+    For a host that is gone for good, `force=true&forget=true` forgets it anyway: what
+    weft left there keeps this control plane's owner label, and is removed as strays
+    if the host is ever registered again.
     """
     # The runner stops first: a pass in flight must not recreate what is being removed.
     await state.reconcilers.stop(host_id)
     try:
-        host = await svc.delete_host(session, host_id, force, state.agents, state.owner)
+        host = await svc.delete_host(
+            session, host_id, force, state.agents, state.owner, forget=forget
+        )
     except Exception:
         state.reconcilers.ensure(host_id)
         raise
@@ -78,6 +88,6 @@ async def delete_host(
         resource_id=host_id,
         resource_name=host.name,
         host_id=host_id,
-        reason="forced" if force else None,
+        reason="forgotten" if forget else "forced" if force else None,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

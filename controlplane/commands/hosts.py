@@ -140,9 +140,13 @@ def rm(
         bool,
         typer.Option("--force", "-f", help="Remove its weft containers and networks too."),
     ] = False,
+    forget: Annotated[
+        bool,
+        typer.Option("--forget", help="With --force: forget a host whose agent is gone for good."),
+    ] = False,
 ) -> None:
     """Forget a host (refused while weft containers run there, unless --force)."""
     with api(ctx) as client:
         hid = host_id(client, host)
-        client.delete(f"/hosts/{hid}", {"force": force})
+        client.delete(f"/hosts/{hid}", {"force": force, "forget": forget})
     typer.echo(host)

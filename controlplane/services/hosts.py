@@ -89,15 +89,25 @@ async def update_host(session: AsyncSession, host_id: int, data: HostUpdate) -> 
 
 
 async def delete_host(
-    session: AsyncSession, host_id: int, force: bool, agents: AgentFactory, owner: str
+    session: AsyncSession,
+    host_id: int,
+    force: bool,
+    agents: AgentFactory,
+    owner: str,
+    forget: bool = False,
 ) -> Host:
     """Forget a host after removing what this control plane made there.
 
     Refused (409) while weft containers are recorded for it, unless forced. The
     host's weft containers and networks are removed through its agent first; if the
     agent does not answer while something is recorded there, nothing is forgotten
-    (503), so no container is orphaned.
+    (503), so no container is orphaned -- unless `forget` says the host is gone for
+    good (like `docker node rm --force` for a dead Swarm node). What weft left on such
+    a host carries this control plane's owner label, so if the host is registered
+    again, its reconciler removes those strays.
     """
+    if forget and not force:
+        raise Invalid("forget=true also needs force=true", loc=["query", "forget"])
     host = await get_host(session, host_id)
     rows = list(await session.exec(select(Container).where(Container.host_id == host_id)))
     if rows and not force:
@@ -114,9 +124,10 @@ async def delete_host(
             for n in await agent.list_networks({L.OWNER: owner}):
                 await agent.delete_network(n.name)
     except AgentUnavailable as exc:
-        if rows or nets:
+        if (rows or nets) and not forget:
             raise HostUnavailable(
-                f"cannot remove weft's containers and networks from {host.name}: {exc}"
+                f"cannot remove weft's containers and networks from {host.name}: {exc}; "
+                "if the host is gone for good, use ?force=true&forget=true"
             ) from None
     ids = [c.id for c in rows]
     await session.exec(delete(Link).where(col(Link.from_id).in_(ids) | col(Link.to_id).in_(ids)))

@@ -125,6 +125,35 @@ def test_delete_host_refuses_with_containers_unless_forced(tmp_path):
         assert cp.client.get("/containers").json() == []
 
 
+def test_a_dead_host_is_forgotten_only_when_asked_and_its_strays_go_if_it_returns(tmp_path):
+    with control_plane(tmp_path) as cp:
+        hid, agent = cp.add_host()
+        r = cp.client.post(
+            "/containers?wait=true", json={"name": "c1", "host_id": hid, "image": "img"}
+        )
+        assert r.json()["status"] == "converged"
+        agent.down = True
+        r = cp.client.delete(f"/hosts/{hid}?forget=true")
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "forget"]
+        r = cp.client.delete(f"/hosts/{hid}?force=true")
+        assert r.status_code == 503 and "forget=true" in r.json()["detail"]
+        assert cp.client.delete(f"/hosts/{hid}?force=true&forget=true").status_code == 204
+        assert cp.client.get(f"/hosts/{hid}").status_code == 404
+        assert cp.client.get("/containers").json() == []
+        removed = cp.client.get("/events", params={"resource": "host"}).json()
+        assert [e["reason"] for e in removed if e["action"] == "remove"] == ["forgotten"]
+        assert list(agent.containers) == ["c1"]  # still on the dead host, labelled ours
+
+        agent.down = False  # the host comes back and is registered again
+        r = cp.client.post(
+            "/hosts", json={"name": "h1", "agent_url": "http://h1:7000", "agent_token": TOKEN}
+        )
+        assert r.status_code == 201, r.text
+        runner = cp.client.app.state.weft.reconcilers.runners[r.json()["id"]]  # type: ignore[attr-defined]
+        assert cp.client.portal.call(runner.next_pass, 5.0)  # type: ignore[union-attr]
+        assert agent.containers == {}  # the stray was removed
+
+
 def test_delete_host_removes_its_networks_and_forgets_a_dead_empty_host(tmp_path):
     with control_plane(tmp_path) as cp:
         hid, agent = cp.add_host()
