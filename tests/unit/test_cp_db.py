@@ -13,6 +13,7 @@ def test_database_url_picks_async_drivers(tmp_path, monkeypatch):
     assert normalise_database_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     assert normalise_database_url("mariadb://u:p@h/db") == "mysql+asyncmy://u:p@h/db"
     assert normalise_database_url("mysql+asyncmy://u@h/d") == "mysql+asyncmy://u@h/d"
+    assert normalise_database_url("postgres://u:p@h:5432/d") == "postgresql+asyncpg://u:p@h:5432/d"
     with pytest.raises(ValueError):
         normalise_database_url("nonsense")
     monkeypatch.delenv("DATABASE_URL", raising=False)
