@@ -3,22 +3,25 @@
 # found, and only what is missing is installed (as root, through apt) and
 # started. Idempotent.
 #
-#   scripts/ensure-system.sh [docker] [mariadb] [debootstrap]
+#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap]
 #
 #   docker       a Docker engine that answers (docker.io + iptables; dockerd started)
 #   mariadb      a MariaDB server that answers, with the tests' account
+#   postgres     a PostgreSQL server on 127.0.0.1:5432, with the tests' role
 #   debootstrap  the tool that builds base images offline
 set -euo pipefail
 
 want_docker=0
 want_mariadb=0
+want_postgres=0
 want_debootstrap=0
 for arg in "$@"; do
   case "$arg" in
     docker) want_docker=1 ;;
     mariadb) want_mariadb=1 ;;
+    postgres) want_postgres=1 ;;
     debootstrap) want_debootstrap=1 ;;
-    *) echo "usage: $0 [docker] [mariadb] [debootstrap]" >&2; exit 2 ;;
+    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap]" >&2; exit 2 ;;
   esac
 done
 
@@ -102,7 +105,55 @@ ensure_mariadb() {
     FLUSH PRIVILEGES;"
 }
 
+postgres_answers() { pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1; }
+
+as_postgres_psql() {
+  # psql as the server's superuser over the local socket (peer auth), stopping at errors.
+  runuser -u postgres -- psql -q -X -v ON_ERROR_STOP=1 -p 5432 "$@"
+}
+
+ensure_postgres() {
+  if ! command -v pg_lsclusters >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  if ! postgres_answers; then
+    is_root || die "no PostgreSQL answers on 127.0.0.1:5432; start it or run as root so weft can start it"
+    # The cluster on port 5432 (version and name found, not assumed); other clusters are left alone.
+    local cluster
+    cluster=$(pg_lsclusters --no-header | awk '$3 == 5432 { print $1, $2; exit }')
+    if [ -z "$cluster" ]; then
+      local version
+      version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+      [ -n "$version" ] || die "postgresql is installed but no server version is in /usr/lib/postgresql"
+      log "creating PostgreSQL $version cluster main on port 5432"
+      pg_createcluster --port 5432 "$version" main >/dev/null
+      cluster="$version main"
+    fi
+    log "starting PostgreSQL cluster $cluster"
+    # shellcheck disable=SC2086  # "version name" splits into pg_ctlcluster's two arguments
+    pg_ctlcluster $cluster start
+    for _ in $(seq 1 120); do
+      postgres_answers && break
+      sleep 0.5
+    done
+    postgres_answers || die "PostgreSQL did not answer on 127.0.0.1:5432 within 60 s"
+  fi
+  # The tests' role: password auth over TCP, and it creates (and owns) its weft_test_* databases.
+  as_postgres_psql -d postgres <<'SQL' >/dev/null
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'weft_test') THEN
+    CREATE ROLE weft_test LOGIN CREATEDB PASSWORD 'weft_test';
+  ELSE
+    ALTER ROLE weft_test LOGIN CREATEDB PASSWORD 'weft_test';
+  END IF;
+END
+$$;
+SQL
+}
+
 [ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
 [ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb
+[ "$want_postgres" -eq 1 ] && ensure_postgres
 exit 0
