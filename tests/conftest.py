@@ -1,11 +1,11 @@
-"""Session fixtures: a real Docker engine and a real MariaDB, per-test databases."""
+"""Session fixtures: a real Docker engine, real MariaDB and PostgreSQL, per-test databases."""
 
 from collections.abc import Iterator
 
 import docker
 import pytest
 
-from tests.harness import MariaDB, ensure_system, other_test_runs, remove_test_leftovers
+from tests.harness import MariaDB, Postgres, ensure_system, other_test_runs, remove_test_leftovers
 from tests.world_fixture import world_database  # noqa: F401 -- a session fixture
 
 
@@ -43,6 +43,25 @@ def database(mariadb: MariaDB) -> Iterator[str]:
     name = mariadb.create_database()
     yield name
     mariadb.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def postgres(system: None) -> Postgres:
+    """The real PostgreSQL server the tests use; weft_test_* databases of killed runs go."""
+    pg = Postgres()
+    if not other_test_runs():
+        query = "SELECT datname FROM pg_database WHERE datname LIKE 'weft\\_test\\_%'"
+        for name in pg.sql(query).split():
+            pg.drop_database(name)
+    return pg
+
+
+@pytest.fixture
+def pg_database(postgres: Postgres) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (the test role owns it), dropped afterwards."""
+    name = postgres.create_database()
+    yield name
+    postgres.drop_database(name)
 
 
 @pytest.fixture(scope="session")

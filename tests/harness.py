@@ -25,10 +25,9 @@ def unique(prefix: str = PREFIX) -> str:
 
 
 def ensure_system() -> None:
-    """Start dockerd and MariaDB if they do not answer (installing them if needed)."""
-    subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure-system.sh"), "docker", "mariadb"], check=True
-    )
+    """Start dockerd, MariaDB and PostgreSQL if they do not answer (installing them if needed)."""
+    script = str(ROOT / "scripts" / "ensure-system.sh")
+    subprocess.run(["bash", script, "docker", "mariadb", "postgres"], check=True)
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,38 @@ class MariaDB:
         """Drop a database made by `create_database`."""
         assert name.startswith("weft_test_")
         self.sql(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """Where the tests' PostgreSQL answers, and the role they use (password auth over TCP)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "weft_test"
+    password: str = "weft_test"
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """Run SQL through psql as the server's superuser (local socket); return its output."""
+        cmd = ["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A", "-t"]
+        cmd += ["-v", "ON_ERROR_STOP=1", "-p", str(self.port), "-d", database]
+        out = subprocess.run(cmd, input=statement, capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def url(self, database: str) -> str:
+        """The DATABASE_URL of database for the test role."""
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        """A fresh, empty database the test role owns."""
+        name = f"weft_test_{uuid.uuid4().hex[:10]}"
+        self.sql(f'CREATE DATABASE "{name}" OWNER {self.user}')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database made by `create_database` (closing connections still open to it)."""
+        assert name.startswith("weft_test_")
+        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def other_test_runs() -> list[int]:
