@@ -103,6 +103,9 @@ def create_app(
     return app
 
 
+SHUTDOWN_GRACE = 5  # seconds open requests get on SIGTERM before they are cut
+
+
 def serve(listen: str, settings: Settings) -> None:
     """Run the control plane with uvicorn on host:port."""
     import uvicorn
@@ -111,5 +114,11 @@ def serve(listen: str, settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per agent call is noise
     uvicorn.run(
-        create_app(settings), host=host.strip("[]") or "127.0.0.1", port=int(port), log_level="info"
+        create_app(settings),
+        host=host.strip("[]") or "127.0.0.1",
+        port=int(port),
+        log_level="info",
+        # An /events/stream follower never hangs up by itself; without a bound,
+        # SIGTERM would wait for it forever. Followers resume by Last-Event-ID.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
     )

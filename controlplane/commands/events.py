@@ -1,6 +1,7 @@
 """`weft events`: what the control plane did, as a list or followed live (SSE)."""
 
-from typing import Annotated, Any
+import time
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -9,6 +10,12 @@ from controlplane.commands.common import JsonOpt, api, handled, host_id, print_j
 app = typer.Typer(help="What happened (resource, action, result, reason).", no_args_is_help=True)
 
 COLUMNS = ("id", "at", "resource", "name", "action", "result", "reason")
+if TYPE_CHECKING:
+    from controlplane.apiclient import ApiClient
+
+RECONNECT_FIRST = 1.0  # seconds before following again after a lost connection
+RECONNECT_MAX = 10.0
+_sleep = time.sleep  # tests replace it
 
 
 def _row(e: dict[str, Any]) -> tuple[Any, ...]:
@@ -70,13 +77,35 @@ def ls(
         try:
             for e in events:
                 _emit(e, as_json)
-            # The server filters the stream too; the check here guards older servers.
-            for sse in client.stream("/events/stream", {**filters, "after": last}):
-                e = sse.json()
-                if _matches(e, filters):
-                    _emit(e, as_json)
+            _follow(client, filters, last, as_json)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+
+
+def _follow(client: "ApiClient", filters: dict[str, Any], last: int, as_json: bool) -> None:
+    """Print streamed events until the server ends the stream.
+
+    A lost connection (the control plane restarting, say) is not the end: the
+    stream is opened again after the last event seen, as EventSource would, with
+    a growing pause, so nothing is missed or printed twice.
+    """
+    from controlplane.apiclient import ControlPlaneUnavailable
+
+    delay = RECONNECT_FIRST
+    while True:
+        try:
+            for sse in client.stream("/events/stream", {**filters, "after": last}):
+                e = sse.json()
+                last = max(last, e["id"])
+                delay = RECONNECT_FIRST
+                # The server filters the stream too; the check here guards older servers.
+                if _matches(e, filters):
+                    _emit(e, as_json)
+            return
+        except ControlPlaneUnavailable as exc:
+            typer.echo(f"weft: {exc}; resuming after event {last} in {delay:g} s", err=True)
+            _sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX)
 
 
 def _emit(e: dict[str, Any], as_json: bool) -> None:

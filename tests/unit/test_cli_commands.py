@@ -1,7 +1,7 @@
 """`weft hosts|networks|containers|links|events` against a MockTransport control plane."""
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -410,6 +410,57 @@ def test_events_ls_and_follow(cp: FakeControlPlane) -> None:
     assert cp.sent("GET", "/events/stream").url.params["resource"] == "container"
     # The fake ignores filters; the stream is filtered by the CLI (network event 3 left out).
     assert [line.split()[0] for line in only.stdout.splitlines()] == ["1", "2"]
+
+
+class _CutStream(httpx.SyncByteStream):
+    """A stream that delivers `body`, then loses the connection."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body.encode()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+
+
+def test_events_follow_resumes_after_a_lost_connection(
+    cp: FakeControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controlplane.commands import events as events_cmd
+
+    pauses: list[float] = []
+    monkeypatch.setattr(events_cmd, "_sleep", pauses.append)
+    base = {
+        "at": "2026-11-28T11:00:00Z",
+        "resource": "container",
+        "resource_id": 1,
+        "resource_name": "web",
+        "host_id": 1,
+        "action": "create",
+        "result": "ok",
+        "reason": None,
+    }
+    one, two, three = ({**base, "id": i} for i in (1, 2, 3))
+
+    def sse(*events: dict[str, Any]) -> str:
+        return "".join(f"id: {e['id']}\ndata: {json.dumps(e)}\n\n" for e in events)
+
+    answers = iter(
+        [
+            httpx.Response(200, stream=_CutStream(sse(two))),
+            httpx.Response(200, stream=_CutStream("")),  # lost again before any event
+            httpx.Response(200, text=sse(three), headers={"content-type": "text/event-stream"}),
+        ]
+    )
+    cp.route("GET", "/events", [one])
+    cp.route("GET", "/events/stream", lambda r: next(answers))
+    result = weft(cp, "events", "ls", "--follow", "--json")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [1, 2, 3]
+    resumed = [r.url.params["after"] for r in cp.requests if r.url.path == "/events/stream"]
+    assert resumed == ["1", "2", "2"]
+    assert pauses == [1.0, 2.0]
+    assert "resuming after event 2" in result.stderr
 
 
 def test_wait_that_does_not_converge_exits_1_with_the_reason(cp: FakeControlPlane) -> None:
