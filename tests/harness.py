@@ -8,6 +8,7 @@ import contextlib
 import os
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,31 @@ def other_test_runs() -> list[int]:
     return pids
 
 
+def remove_matching(
+    client: docker.DockerClient,
+    match: Callable[[str, dict[str, str] | None], bool],
+    tolerate: type[Exception] = docker.errors.APIError,
+) -> None:
+    """Remove the containers, networks and volumes whose (name, labels) `match` says are ours.
+
+    Networks and volumes that fail to go with `tolerate` are left; containers that
+    vanished meanwhile are fine.
+    """
+    # Summaries, not full objects: a container may vanish between list and remove.
+    for c in client.api.containers(all=True):
+        if any(match(n.lstrip("/"), c.get("Labels")) for n in c["Names"]):
+            with contextlib.suppress(docker.errors.NotFound):
+                client.api.remove_container(c["Id"], force=True, v=True)
+    for n in client.api.networks():
+        if match(n["Name"], n.get("Labels")):
+            with contextlib.suppress(tolerate):
+                client.api.remove_network(n["Id"])
+    for v in client.api.volumes().get("Volumes") or []:
+        if match(v["Name"], v.get("Labels")):
+            with contextlib.suppress(tolerate):
+                client.api.remove_volume(v["Name"], force=True)
+
+
 def remove_test_leftovers(client: docker.DockerClient) -> None:
     """Remove what tests made (labelled `weft.test` or named `wefttest*`), this run's or older.
 
@@ -116,20 +142,6 @@ def remove_test_leftovers(client: docker.DockerClient) -> None:
     """
     if other_test_runs():
         return
-
-    def ours(name: str, labels: dict[str, str] | None) -> bool:
-        return name.lstrip("/").startswith(PREFIX) or TEST_LABEL in (labels or {})
-
-    # Summaries, not full objects: a container may vanish between list and remove.
-    for c in client.api.containers(all=True):
-        if any(ours(n, c.get("Labels")) for n in c["Names"]):
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_container(c["Id"], force=True, v=True)
-    for n in client.api.networks():
-        if ours(n["Name"], n.get("Labels")):
-            with contextlib.suppress(docker.errors.APIError):
-                client.api.remove_network(n["Id"])
-    for v in client.api.volumes().get("Volumes") or []:
-        if ours(v["Name"], v.get("Labels")):
-            with contextlib.suppress(docker.errors.APIError):
-                client.api.remove_volume(v["Name"], force=True)
+    remove_matching(
+        client, lambda name, labels: name.startswith(PREFIX) or TEST_LABEL in (labels or {})
+    )

@@ -24,7 +24,7 @@ import docker
 import httpx
 
 from controlplane import labels as L
-from tests.harness import unique
+from tests.harness import remove_matching, unique
 
 AGENT_TOKEN = "wefttest-agent-token-0123456789"
 # A container that starts at once and stops on SIGTERM (python as PID 1 ignores it).
@@ -260,13 +260,7 @@ def ours(client: docker.DockerClient, owner: str) -> list[Any]:
 
 
 def remove_prefixed(client: docker.DockerClient, prefix: str) -> None:
-    """Remove containers and networks whose names start with prefix (leftovers included)."""
-    # Summaries, not full objects: other tests remove their containers meanwhile.
-    for c in client.api.containers(all=True):
-        if any(n.lstrip("/").startswith(prefix) for n in c["Names"]):
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_container(c["Id"], force=True, v=True)
-    for n in client.api.networks():
-        if n["Name"].startswith(prefix):
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_network(n["Id"])
+    """Remove containers, networks and volumes whose names start with prefix."""
+    remove_matching(
+        client, lambda name, _labels: name.startswith(prefix), tolerate=docker.errors.NotFound
+    )
