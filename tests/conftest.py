@@ -67,7 +67,7 @@ def pg_database(postgres: Postgres) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def base_python_image(docker_client: docker.DockerClient) -> str:
     """`weft/base-python:bookworm` (python3 inside): the image for throwaway test containers."""
-    from controlplane.images.base import ensure_base
+    from controlplane.build.base import ensure_base
 
     return ensure_base("python", docker_client)
 
@@ -75,7 +75,7 @@ def base_python_image(docker_client: docker.DockerClient) -> str:
 @pytest.fixture(scope="session")
 def weft_images(docker_client: docker.DockerClient) -> dict[str, str]:
     """weft's own images, built (or found up to date) once per session: name -> tag."""
-    from controlplane.images.build import IMAGES, build_all
+    from controlplane.build.images import IMAGES, build_all
 
     tags = build_all(client=docker_client)
     return dict(zip(IMAGES, tags, strict=True))

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from controlplane.problemjson import invalid_fields, problem_response
+from controlplane.contract.problemjson import invalid_fields, problem_response
 
 
 class AgentFailure(Exception):

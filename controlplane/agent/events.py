@@ -12,8 +12,8 @@ from typing import Any
 
 import docker
 
-from controlplane import labels as L
 from controlplane.agent.driver import links
+from controlplane.contract import labels as L
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from controlplane.labels import DEFAULT_OWNER
+from controlplane.contract.labels import DEFAULT_OWNER
 
 
 class AgentSettings(BaseSettings):

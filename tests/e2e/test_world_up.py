@@ -7,7 +7,7 @@ import urllib.request
 import docker
 import pytest
 
-from controlplane.world import LABEL, Names, down, up
+from controlplane.build.world import LABEL, Names, down, up
 from tests.harness import TEST_LABEL, unique
 
 pytestmark = pytest.mark.e2e

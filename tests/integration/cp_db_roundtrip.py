@@ -4,8 +4,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from controlplane.models.common import utcnow
-from controlplane.services.retention import Retention, prune_events
+from controlplane.server.models.common import utcnow
+from controlplane.server.services.retention import Retention, prune_events
 from tests.unit.cp_app import control_plane
 
 TABLES = {"alembic_version", "hosts", "networks", "containers", "links", "events"}

@@ -23,7 +23,7 @@ from typing import Any
 import docker
 import httpx
 
-from controlplane import labels as L
+from controlplane.contract import labels as L
 from tests.harness import remove_matching, unique
 
 AGENT_TOKEN = "wefttest-agent-token-0123456789"

@@ -16,9 +16,10 @@ import docker
 import httpx
 import pytest
 
-from controlplane import labels as L
 from controlplane.agent.app import create_app
-from controlplane.agent.schemas import (
+from controlplane.agent.settings import AgentSettings
+from controlplane.contract import labels as L
+from controlplane.contract.schemas import (
     ContainerSpec,
     LinkTarget,
     NetworkAttachment,
@@ -26,8 +27,7 @@ from controlplane.agent.schemas import (
     PortSpec,
     PublishedPort,
 )
-from controlplane.agent.settings import AgentSettings
-from controlplane.agentclient import AgentClient, AgentConflict
+from controlplane.server.agentclient import AgentClient, AgentConflict
 from tests.harness import unique
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ import docker
 import httpx
 import pytest
 
-from controlplane import labels as L
-from controlplane.agent.schemas import ContainerSpec, LinkTarget, PortSpec
-from controlplane.agentclient import AgentClient
+from controlplane.contract import labels as L
+from controlplane.contract.schemas import ContainerSpec, LinkTarget, PortSpec
+from controlplane.server.agentclient import AgentClient
 from tests.harness import unique
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ TEST = {L.TEST: "1"}
 
 @pytest.fixture(scope="module")
 def agent_image(docker_client: docker.DockerClient, base_python_image: str) -> str:
-    from controlplane.images.build import build_all
+    from controlplane.build.images import build_all
 
     (tag,) = build_all(only=["agent"], client=docker_client)
     return tag

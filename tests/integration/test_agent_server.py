@@ -16,7 +16,7 @@ import docker.errors
 import httpx
 import pytest
 
-from controlplane.agentclient import (
+from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
     AgentError,

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from controlplane.cli import app
+from controlplane.cli.main import app
 from tests.harness import unique
 from tests.integration.cp_procs import (
     IDLE,

@@ -14,7 +14,7 @@ import docker
 import httpx
 import pytest
 
-from controlplane import labels as L
+from controlplane.contract import labels as L
 from tests.integration.cp_procs import (
     AGENT_TOKEN,
     IDLE,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from controlplane.server import SHUTDOWN_GRACE
+from controlplane.server.app import SHUTDOWN_GRACE
 from tests.integration.cp_procs import server_proc
 
 

@@ -2,8 +2,8 @@
 
 import docker
 
-from controlplane.images.base import BASES, DEFAULT_CACHE
-from controlplane.images.build import choose_base
+from controlplane.build.base import BASES, DEFAULT_CACHE
+from controlplane.build.images import choose_base
 
 
 def test_a_local_default_base_is_used_as_is(docker_client, base_python_image):

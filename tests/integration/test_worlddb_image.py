@@ -27,7 +27,7 @@ FIRST_LOAD_SECONDS = 600
 @pytest.fixture(scope="module")
 def worlddb_image(docker_client: docker.DockerClient) -> str:
     """weft/worlddb:<version>, built by the image builder unless it is up to date."""
-    from controlplane.images.build import build_all
+    from controlplane.build.images import build_all
 
     return build_all(only=["worlddb"], client=docker_client)[0]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from controlplane.server import create_app
-from controlplane.settings import Settings
+from controlplane.server.app import create_app
+from controlplane.server.settings import Settings
 from tests.unit.cp_fake_agent import TOKEN, Agents, FakeAgent
 
 

@@ -1,6 +1,6 @@
 """An in-memory agent behind httpx.MockTransport: the control plane's HTTP test seam.
 
-It speaks the agent's wire schemas (controlplane.agent.schemas) with the agent's
+It speaks the agent's wire schemas (controlplane.contract.schemas) with the agent's
 semantics: idempotent ensure by spec hash, label-filtered lists, addresses
 allocated from a network's subnet (a recreate takes the next free one, as
 Docker's allocator does), and switches to go down or reject the token.
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from controlplane import labels as L
-from controlplane.agent import schemas as A
+from controlplane.contract import labels as L
+from controlplane.contract import schemas as A
 
 TOKEN = "agent-secret"
 

@@ -5,8 +5,8 @@ import json
 import httpx
 import pytest
 
-from controlplane.agent.schemas import ContainerSpec, LinkTarget, NetworkSpec
-from controlplane.agentclient import (
+from controlplane.contract.schemas import ContainerSpec, LinkTarget, NetworkSpec
+from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
     AgentConflict,

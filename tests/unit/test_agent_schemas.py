@@ -5,9 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from controlplane import labels as L
-from controlplane.agent import linkfiles as F
-from controlplane.agent.schemas import (
+from controlplane.contract import labels as L
+from controlplane.contract import linkfiles as F
+from controlplane.contract.schemas import (
     ContainerSpec,
     LinkTarget,
     NetworkAttachment,

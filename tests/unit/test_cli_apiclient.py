@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from controlplane.apiclient import (
+from controlplane.cli.apiclient import (
     ApiClient,
     ControlPlaneError,
     ControlPlaneUnavailable,

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from controlplane.cli import app
-from controlplane.commands.common import Connection
+from controlplane.cli.commands.common import Connection
+from controlplane.cli.main import app
 
 Handler = Callable[[httpx.Request], httpx.Response]
 CLEAN_ENV = {
@@ -426,7 +426,7 @@ class _CutStream(httpx.SyncByteStream):
 def test_events_follow_resumes_after_a_lost_connection(
     cp: FakeControlPlane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from controlplane.commands import events as events_cmd
+    from controlplane.cli.commands import events as events_cmd
 
     pauses: list[float] = []
     monkeypatch.setattr(events_cmd, "_sleep", pauses.append)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 import typer
 
-from controlplane.commands.runspec import (
+from controlplane.cli.commands.runspec import (
     RunOptions,
     parse_attachment,
     parse_duration,
@@ -14,7 +14,7 @@ from controlplane.commands.runspec import (
     parse_restart,
     run_body,
 )
-from controlplane.models import ContainerCreate
+from controlplane.server.models import ContainerCreate
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import logging
 import stat
 
-from controlplane.auth import create_token
+from controlplane.server.auth import create_token
 from tests.unit.cp_app import control_plane
 from tests.unit.cp_fake_agent import TOKEN
 

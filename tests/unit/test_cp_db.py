@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from controlplane.settings import Settings, normalise_database_url
+from controlplane.server.settings import Settings, normalise_database_url
 
 
 def test_database_url_picks_async_drivers(tmp_path, monkeypatch):

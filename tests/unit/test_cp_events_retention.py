@@ -15,11 +15,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
-from controlplane.db import make_engine, make_sessionmaker, upgrade
-from controlplane.models import Event, EventPublic
-from controlplane.server import create_app
-from controlplane.services.events import LAGGED, EventBus
-from controlplane.services.retention import Cutoffs, Retention, cutoffs, prune_events, retention_of
+from controlplane.server.app import create_app
+from controlplane.server.db import make_engine, make_sessionmaker, upgrade
+from controlplane.server.models import Event, EventPublic
+from controlplane.server.services.events import LAGGED, EventBus
+from controlplane.server.services.retention import (
+    Cutoffs,
+    Retention,
+    cutoffs,
+    prune_events,
+    retention_of,
+)
 from tests.unit.cp_app import control_plane, fast_settings
 from tests.unit.cp_fake_agent import Agents
 

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from controlplane.agent import schemas as A
-from controlplane.models import Container, Host, Link, Network
-from controlplane.reconcile.desired import desired_state, observed_record
-from controlplane.services.linkplan import LinkWorld, link_address
+from controlplane.contract import schemas as A
+from controlplane.server.models import Container, Host, Link, Network
+from controlplane.server.reconcile.desired import desired_state, observed_record
+from controlplane.server.reconcile.linkplan import LinkWorld, link_address
 
 _ids = iter(range(1, 1000))
 

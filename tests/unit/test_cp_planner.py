@@ -3,12 +3,12 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controlplane import labels as L
-from controlplane.agent import schemas as A
-from controlplane.models import Container, ContainerSpec, Link, Network
-from controlplane.reconcile import planner as P
-from controlplane.reconcile.desired import container_spec, desired_state, network_spec
-from controlplane.services.linkplan import LinkWorld, link_target, target_address
+from controlplane.contract import labels as L
+from controlplane.contract import schemas as A
+from controlplane.server.models import Container, ContainerSpec, Link, Network
+from controlplane.server.reconcile import planner as P
+from controlplane.server.reconcile.desired import container_spec, desired_state, network_spec
+from controlplane.server.reconcile.linkplan import LinkWorld, link_target, target_address
 
 OWNER = "weft-cp-test"
 

@@ -1,6 +1,6 @@
 """Control plane: networks and containers over the API, converged on fake agents."""
 
-from controlplane import labels as L
+from controlplane.contract import labels as L
 from tests.unit.cp_app import control_plane
 
 
@@ -205,7 +205,7 @@ def test_strays_of_this_owner_are_removed_others_kept(tmp_path):
     with control_plane(tmp_path) as cp:
         hid, agent = cp.add_host()
         owner = cp.client.app.state.weft.owner  # type: ignore[attr-defined]
-        from controlplane.agent import schemas as A
+        from controlplane.contract import schemas as A
 
         for name, who in (("stray", owner), ("foreign", "someone-else")):
             agent.containers[name] = A.ContainerState(

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.images.base import BaseImageError, apt_mirror
-from controlplane.images.build import IMAGES, image_ref
-from controlplane.images.wheels import requirements
+from controlplane.build.base import BaseImageError, apt_mirror
+from controlplane.build.images import IMAGES, image_ref
+from controlplane.build.wheels import requirements
 
 DEB822 = """\
 Types: deb
@@ -61,7 +61,7 @@ def test_images_are_tagged_with_the_project_version() -> None:
 
 
 def test_every_dockerfile_names_a_registry_default_base() -> None:
-    from controlplane.images.build import default_base
+    from controlplane.build.images import default_base
 
     defaults = {name: default_base(spec) for name, spec in IMAGES.items()}
     assert all(":" in ref and not ref.startswith("weft/") for ref in defaults.values()), defaults

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from controlplane.agent.api.deps import Engine, LabelFilters, Settings, blocking
 from controlplane.agent.driver import containers as driver
 from controlplane.agent.driver import links
-from controlplane.agent.schemas import (
+from controlplane.contract.schemas import (
     NAME_PATTERN,
     ContainerEnsureResult,
     ContainerSpec,

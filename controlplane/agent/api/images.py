@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 
 from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.driver import images as driver
-from controlplane.agent.schemas import ImageInfo, ImageLoadResult
+from controlplane.contract.schemas import ImageInfo, ImageLoadResult
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 

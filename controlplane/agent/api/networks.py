@@ -6,7 +6,12 @@ from fastapi import APIRouter, Path, Response
 
 from controlplane.agent.api.deps import Engine, LabelFilters, Settings, blocking
 from controlplane.agent.driver import networks as driver
-from controlplane.agent.schemas import NAME_PATTERN, NetworkEnsureResult, NetworkSpec, NetworkState
+from controlplane.contract.schemas import (
+    NAME_PATTERN,
+    NetworkEnsureResult,
+    NetworkSpec,
+    NetworkState,
+)
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 NetworkName = Annotated[str, Path(pattern=NAME_PATTERN)]

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.driver.info import agent_info
-from controlplane.agent.schemas import AgentInfo, Liveness
+from controlplane.contract.schemas import AgentInfo, Liveness
 
 open_router = APIRouter(tags=["system"])
 router = APIRouter(tags=["system"])

@@ -7,13 +7,13 @@ import docker
 from docker.types import Healthcheck
 from docker.types import Mount as DockerMount
 
-from controlplane import labels as L
-from controlplane.agent import linkfiles as F
 from controlplane.agent.driver.engine import NAME_LOCKS, translate
 from controlplane.agent.driver.links import apply_links, inspect_managed, stored_links, write_hosts
 from controlplane.agent.driver.state import to_state
 from controlplane.agent.errors import ImageMissing, NotFound
-from controlplane.agent.schemas import ContainerEnsureResult, ContainerSpec, ContainerState
+from controlplane.contract import labels as L
+from controlplane.contract import linkfiles as F
+from controlplane.contract.schemas import ContainerEnsureResult, ContainerSpec, ContainerState
 
 _NS = 1_000_000_000
 

@@ -7,7 +7,7 @@ import docker.errors
 
 from controlplane.agent.driver.engine import translate
 from controlplane.agent.errors import Invalid, NotFound
-from controlplane.agent.schemas import ImageInfo, ImageLoadResult
+from controlplane.contract.schemas import ImageInfo, ImageLoadResult
 
 _LOADED = "Loaded image: "
 _LOADED_ID = "Loaded image ID: "

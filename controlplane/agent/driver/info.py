@@ -8,7 +8,7 @@ from pyroute2 import IPRoute
 
 from controlplane import __version__
 from controlplane.agent.driver.engine import translate
-from controlplane.agent.schemas import AgentInfo
+from controlplane.contract.schemas import AgentInfo
 
 # Interfaces that carry containers, not the underlay.
 _SKIP_PREFIXES = ("lo", "docker", "br-", "veth", "vx", "weft")

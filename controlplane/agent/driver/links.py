@@ -12,12 +12,12 @@ from typing import Any
 
 import docker
 
-from controlplane import labels as L
-from controlplane.agent import linkfiles as F
 from controlplane.agent.driver.engine import NAME_LOCKS, translate
 from controlplane.agent.driver.files import exec_ok, put_files, read_file
 from controlplane.agent.errors import AgentFailure, Conflict
-from controlplane.agent.schemas import LinksState, LinkTarget
+from controlplane.contract import labels as L
+from controlplane.contract import linkfiles as F
+from controlplane.contract.schemas import LinksState, LinkTarget
 
 log = logging.getLogger(__name__)
 _STAGED_HOSTS = "/etc/weft/hosts"

@@ -5,10 +5,10 @@ from typing import Any
 import docker
 from docker.types import IPAMConfig, IPAMPool
 
-from controlplane import labels as L
 from controlplane.agent.driver.engine import translate
 from controlplane.agent.errors import Conflict, NotFound
-from controlplane.agent.schemas import NetworkEnsureResult, NetworkSpec, NetworkState
+from controlplane.contract import labels as L
+from controlplane.contract.schemas import NetworkEnsureResult, NetworkSpec, NetworkState
 
 BRIDGE_NAME = "com.docker.network.bridge.name"
 MTU = "com.docker.network.driver.mtu"

@@ -4,8 +4,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from controlplane import labels as L
-from controlplane.agent.schemas import ContainerState, NetworkEndpoint, PortBinding
+from controlplane.contract import labels as L
+from controlplane.contract.schemas import ContainerState, NetworkEndpoint, PortBinding
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _FRACTION = re.compile(r"\.(\d{1,9})")

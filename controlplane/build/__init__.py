@@ -1,0 +1,1 @@
+"""Images built offline (debootstrap bases, wheels) and the local world stack."""

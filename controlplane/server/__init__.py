@@ -1,0 +1,1 @@
+"""The control plane: REST API, domain services, reconcilers, models and store."""

@@ -1,0 +1,293 @@
+"""The control plane's httpx client for host agents: auth, timeouts, retries, errors.
+
+Errors are translated once, here: the agent answered with an error → `AgentError`
+(with `status` and the parsed `problem`; `AgentAuthError` for 401/403,
+`AgentNotFound` for 404, `AgentConflict` for 409); the agent could not be reached
+or did not answer in time → `AgentUnavailable`. Every agent verb is idempotent,
+so transport failures are retried (`retries` times, exponential backoff) for
+every method, except the streamed image upload which cannot be replayed.
+
+Tests swap the network for `httpx.MockTransport` through `transport=`.
+"""
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from controlplane.contract.schemas import (
+    AgentInfo,
+    ContainerEnsureResult,
+    ContainerSpec,
+    ContainerState,
+    ImageInfo,
+    ImageLoadResult,
+    LinksSpec,
+    LinksState,
+    LinkTarget,
+    Logs,
+    NetworkEnsureResult,
+    NetworkSpec,
+    NetworkState,
+    Problem,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class AgentClientError(Exception):
+    """Base of every error this client raises."""
+
+
+class AgentUnavailable(AgentClientError):
+    """The agent could not be reached, or did not answer in time."""
+
+
+class AgentError(AgentClientError):
+    """The agent answered with an error; `problem` is its problem+json body."""
+
+    def __init__(self, status: int, problem: Problem) -> None:
+        super().__init__(f"agent: {status} {problem.title}: {problem.detail or ''}".rstrip(": "))
+        self.status = status
+        self.problem = problem
+
+
+class AgentAuthError(AgentError):
+    """The agent rejected the credential (401/403)."""
+
+
+class AgentNotFound(AgentError):
+    """The object does not exist on the host (404)."""
+
+
+class AgentConflict(AgentError):
+    """The host's state conflicts with the request (409), e.g. a network still in use."""
+
+
+def _problem(response: httpx.Response) -> Problem:
+    try:
+        return Problem.model_validate(response.json())
+    except (ValueError, ValidationError):
+        text = response.text[:500] if response.content else None
+        return Problem(
+            title=response.reason_phrase or "error", status=response.status_code, detail=text
+        )
+
+
+def raise_for_problem(response: httpx.Response) -> None:
+    """Raise the matching `AgentError` if the response is an error."""
+    if response.is_success:
+        return
+    problem = _problem(response)
+    cls: type[AgentError] = AgentError
+    if response.status_code in (401, 403):
+        cls = AgentAuthError
+    elif response.status_code == 404:
+        cls = AgentNotFound
+    elif response.status_code == 409:
+        cls = AgentConflict
+    raise cls(response.status_code, problem)
+
+
+class AgentClient:
+    """Async client of one agent. Use as `async with AgentClient(url, token) as agent:`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            transport=transport,
+            verify=ssl_context if ssl_context is not None else True,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: httpx.QueryParams | None = None,
+        content: AsyncIterable[bytes] | bytes | None = None,
+        retry: bool = True,
+        read_timeout: float | None = None,
+    ) -> httpx.Response:
+        attempts = 1 + (self.retries if retry else 0)
+        extra: dict[str, Any] = {}
+        if read_timeout is not None:
+            extra["timeout"] = read_timeout
+        for attempt in range(attempts):
+            try:
+                response = await self._http.request(
+                    method, path, json=json, params=params, content=content, **extra
+                )
+            except httpx.TransportError as exc:  # connect, read, timeouts, protocol
+                if attempt + 1 >= attempts:
+                    raise AgentUnavailable(f"{self.base_url}: {type(exc).__name__}: {exc}") from exc
+                await asyncio.sleep(self.backoff * 2**attempt)
+                continue
+            raise_for_problem(response)
+            return response
+        raise AssertionError("unreachable")
+
+    async def _get(self, path: str, model: type[M], **kw: Any) -> M:
+        return model.model_validate((await self._request("GET", path, **kw)).json())
+
+    @staticmethod
+    def _seg(name: str) -> str:
+        return quote(name, safe="")
+
+    # --- verbs ----------------------------------------------------------------------
+
+    async def healthz(self) -> bool:
+        """True when the agent process answers its open liveness probe."""
+        await self._request("GET", "/healthz")
+        return True
+
+    async def info(self) -> AgentInfo:
+        """Host name, Docker version, addresses, capacity; also verifies the token."""
+        return await self._get("/v1/info", AgentInfo)
+
+    async def ensure_network(self, name: str, spec: NetworkSpec) -> NetworkEnsureResult:
+        """Create the bridge network, or confirm it is as asked (409 if in use and differs)."""
+        r = await self._request(
+            "PUT", f"/v1/networks/{self._seg(name)}", json=spec.model_dump(mode="json")
+        )
+        return NetworkEnsureResult.model_validate(r.json())
+
+    async def get_network(self, name: str) -> NetworkState | None:
+        """The network, or None if absent."""
+        try:
+            return await self._get(f"/v1/networks/{self._seg(name)}", NetworkState)
+        except AgentNotFound:
+            return None
+
+    async def list_networks(self, labels: Mapping[str, str] | None = None) -> list[NetworkState]:
+        """Networks weft manages on the host, optionally filtered by labels."""
+        r = await self._request("GET", "/v1/networks", params=_label_params(labels))
+        return [NetworkState.model_validate(n) for n in r.json()]
+
+    async def delete_network(self, name: str) -> None:
+        """Remove the network; absent is success (409 while containers are attached)."""
+        await self._request("DELETE", f"/v1/networks/{self._seg(name)}")
+
+    async def ensure_container(self, name: str, spec: ContainerSpec) -> ContainerEnsureResult:
+        """Create/start the container, leave it, or recreate it if its spec hash changed."""
+        r = await self._request(
+            "PUT", f"/v1/containers/{self._seg(name)}", json=spec.model_dump(mode="json")
+        )
+        return ContainerEnsureResult.model_validate(r.json())
+
+    async def list_containers(
+        self, labels: Mapping[str, str] | None = None
+    ) -> list[ContainerState]:
+        """Containers weft manages on the host (label weft.managed=true), filtered by labels."""
+        r = await self._request("GET", "/v1/containers", params=_label_params(labels))
+        return [ContainerState.model_validate(c) for c in r.json()]
+
+    async def get_container(self, name: str) -> ContainerState | None:
+        """The managed container's state, or None if absent."""
+        try:
+            return await self._get(f"/v1/containers/{self._seg(name)}", ContainerState)
+        except AgentNotFound:
+            return None
+
+    async def delete_container(self, name: str) -> None:
+        """Stop and remove the container; absent is success."""
+        await self._request("DELETE", f"/v1/containers/{self._seg(name)}")
+
+    async def restart_container(self, name: str) -> ContainerState:
+        """Restart (or start) the container; its links are re-applied."""
+        r = await self._request("POST", f"/v1/containers/{self._seg(name)}/restart")
+        return ContainerState.model_validate(r.json())
+
+    async def container_logs(self, name: str, tail: int | None = 100) -> str:
+        """The container's last `tail` log lines (all if None), stdout and stderr."""
+        params = httpx.QueryParams({"tail": tail}) if tail is not None else None
+        logs = await self._get(f"/v1/containers/{self._seg(name)}/logs", Logs, params=params)
+        return logs.text
+
+    async def set_links(self, name: str, links: list[LinkTarget]) -> LinksState:
+        """Replace the container's link set: hosts block, links.env (no restart)."""
+        body = LinksSpec(links=links).model_dump(mode="json")
+        r = await self._request("PUT", f"/v1/containers/{self._seg(name)}/links", json=body)
+        return LinksState.model_validate(r.json())
+
+    async def get_links(self, name: str) -> LinksState:
+        """The link set stored in the container."""
+        return await self._get(f"/v1/containers/{self._seg(name)}/links", LinksState)
+
+    async def load_image(
+        self, tarball: AsyncIterable[bytes] | bytes, read_timeout: float = 600.0
+    ) -> ImageLoadResult:
+        """Upload a `docker save` tarball (streamed when an async iterable); returns tags."""
+        r = await self._request(
+            "PUT",
+            "/v1/images",
+            content=tarball,
+            retry=isinstance(tarball, bytes),
+            read_timeout=read_timeout,
+        )
+        return ImageLoadResult.model_validate(r.json())
+
+    async def get_image(self, ref: str) -> ImageInfo | None:
+        """The image if the host has it, else None."""
+        try:
+            return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
+        except AgentNotFound:
+            return None
+
+    async def image_exists(self, ref: str) -> bool:
+        """Whether the host has the image."""
+        return await self.get_image(ref) is not None
+
+
+def _label_params(labels: Mapping[str, str] | None) -> httpx.QueryParams | None:
+    if not labels:
+        return None
+    return httpx.QueryParams([("label", f"{k}={v}") for k, v in labels.items()])
+
+
+async def file_chunks(path: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """Read a file in chunks for `load_image`, without blocking the event loop."""
+    import anyio
+
+    async with await anyio.open_file(path, "rb") as f:
+        while chunk := await f.read(chunk_size):
+            yield chunk

@@ -1,0 +1,70 @@
+"""/networks: bridge networks, one host each."""
+
+from fastapi import APIRouter, Response, status
+
+from controlplane.server.api.deps import Caller, Session, State
+from controlplane.server.models import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+from controlplane.server.services import networks as svc
+from controlplane.server.services.waiting import settled, wait_pass
+
+router = APIRouter(prefix="/networks", tags=["networks"])
+
+
+async def _settled(state: State, net: Network, wait: bool) -> NetworkPublic:
+    if wait:
+        net = await settled(
+            state.sessions, state.reconcilers, net, state.settings.wait_timeout, svc.get_network
+        )
+    return NetworkPublic.model_validate(net)
+
+
+@router.get("", response_model=list[NetworkPublic])
+async def list_networks(
+    session: Session, _: Caller, host_id: int | None = None
+) -> list[NetworkPublic]:
+    """Networks, optionally of one host."""
+    return [NetworkPublic.model_validate(n) for n in await svc.list_networks(session, host_id)]
+
+
+@router.post("", response_model=NetworkPublic, status_code=status.HTTP_201_CREATED)
+async def create_network(
+    data: NetworkCreate, session: Session, state: State, _: Caller, wait: bool = False
+) -> NetworkPublic:
+    """Record a bridge network; the host's reconciler creates it.
+
+    The gateway must lie inside the subnet and not be its network or broadcast
+    address (422); a subnet overlapping another network of the host is a 409.
+    With `wait=true` the answer comes once it converged or failed (or at the timeout,
+    still `pending` with the reason).
+    """
+    net = await svc.create_network(session, data)
+    state.reconcilers.kick(net.host_id)
+    return await _settled(state, net, wait)
+
+
+@router.get("/{network_id}", response_model=NetworkPublic)
+async def get_network(network_id: int, session: Session, _: Caller) -> NetworkPublic:
+    """One network."""
+    return NetworkPublic.model_validate(await svc.get_network(session, network_id))
+
+
+@router.patch("/{network_id}", response_model=NetworkPublic)
+async def update_network(
+    network_id: int, data: NetworkUpdate, session: Session, state: State, _: Caller
+) -> NetworkPublic:
+    """Change a network's labels."""
+    net = await svc.update_network(session, network_id, data)
+    state.reconcilers.kick(net.host_id)
+    return NetworkPublic.model_validate(net)
+
+
+@router.delete("/{network_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_network(
+    network_id: int, session: Session, state: State, _: Caller, wait: bool = False
+) -> Response:
+    """Forget a network; the reconciler removes it from the host. 409 while in use."""
+    net = await svc.delete_network(session, network_id)
+    state.reconcilers.kick(net.host_id)
+    if wait:
+        await wait_pass(state.reconcilers, net.host_id, state.settings.wait_timeout)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

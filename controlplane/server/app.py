@@ -1,0 +1,124 @@
+"""`weft server`: the app factory and its lifespan (engine, agents, reconcilers)."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from controlplane import __version__
+from controlplane.server.agentclient import AgentClient
+from controlplane.server.api import containers, events, hosts, links, networks, problem
+from controlplane.server.api.deps import AppState, Caller, State
+from controlplane.server.auth import ensure_admin_token, ensure_identity
+from controlplane.server.db import make_engine, make_sessionmaker, upgrade
+from controlplane.server.reconcile.runner import AgentFactory, Context
+from controlplane.server.reconcile.supervisor import Reconcilers
+from controlplane.server.services.events import EventBus, Recorder
+from controlplane.server.services.retention import prune_forever, retention_of
+from controlplane.server.settings import Settings
+
+log = logging.getLogger("weft.server")
+
+
+def agent_factory(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> AgentFactory:
+    """Clients of agents (bearer token, plus TLS settings); tests pass a MockTransport."""
+    ssl_context = settings.agents_ssl_context()
+
+    def make(url: str, token: str) -> AgentClient:
+        return AgentClient(
+            url,
+            token,
+            transport=transport,
+            timeout=settings.agent_timeout,
+            retries=1,
+            backoff=0.2,
+            ssl_context=ssl_context,
+        )
+
+    return make
+
+
+def create_app(
+    settings: Settings | None = None, agent_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The control plane's FastAPI app."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.db_url)
+        await upgrade(engine)
+        sessions = make_sessionmaker(engine)
+        if await ensure_admin_token(sessions, settings.admin_token_file):
+            log.warning("admin token written to %s", settings.admin_token_file)
+        owner = await ensure_identity(sessions)
+        bus = EventBus()
+        recorder = Recorder(sessions, bus)
+        agents = agent_factory(settings, agent_transport)
+        reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
+        app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        await reconcilers.start()
+        pruner = asyncio.create_task(
+            prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
+            name="weft-event-pruner",
+        )
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+            await reconcilers.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="weft control plane",
+        version=__version__,
+        description="Desired state for Docker hosts: hosts, bridge networks, containers, "
+        "links and events. Bearer token auth (the admin token is written to "
+        "<state-dir>/admin.token on first start).",
+        lifespan=lifespan,
+    )
+    problem.install(app)
+    for module in (hosts, networks, containers, links, events):
+        app.include_router(module.router)
+
+    @app.get("/info", tags=["health"])
+    async def info(state: State, _: Caller) -> dict[str, str]:
+        """This control plane's version and id (the `weft.owner` label on what it creates)."""
+        return {"version": __version__, "owner": state.owner}
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Liveness (no token needed)."""
+        return {"status": "ok"}
+
+    return app
+
+
+SHUTDOWN_GRACE = 5  # seconds open requests get on SIGTERM before they are cut
+
+
+def serve(listen: str, settings: Settings) -> None:
+    """Run the control plane with uvicorn on host:port."""
+    import uvicorn
+
+    host, _, port = listen.rpartition(":")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per agent call is noise
+    uvicorn.run(
+        create_app(settings),
+        host=host.strip("[]") or "127.0.0.1",
+        port=int(port),
+        log_level="info",
+        # An /events/stream follower never hangs up by itself; without a bound,
+        # SIGTERM would wait for it forever. Followers resume by Last-Event-ID.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )

@@ -1,0 +1,47 @@
+"""SQLModel tables and the API schemas of the control plane."""
+
+from controlplane.server.models.auth import ApiToken, Meta
+from controlplane.server.models.containers import (
+    Container,
+    ContainerCreate,
+    ContainerObserved,
+    ContainerPublic,
+    ContainerSpec,
+    ContainerUpdate,
+    HealthCheck,
+    NetworkAttachment,
+    PortBinding,
+    RestartPolicy,
+)
+from controlplane.server.models.events import Event, EventPublic
+from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
+from controlplane.server.models.links import Link, LinkCreate, LinkPublic
+from controlplane.server.models.networks import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+
+__all__ = [
+    "ApiToken",
+    "Container",
+    "ContainerCreate",
+    "ContainerObserved",
+    "ContainerPublic",
+    "ContainerSpec",
+    "ContainerUpdate",
+    "Event",
+    "EventPublic",
+    "HealthCheck",
+    "Host",
+    "HostCreate",
+    "HostPublic",
+    "HostUpdate",
+    "Link",
+    "LinkCreate",
+    "LinkPublic",
+    "Meta",
+    "Network",
+    "NetworkAttachment",
+    "NetworkCreate",
+    "NetworkPublic",
+    "NetworkUpdate",
+    "PortBinding",
+    "RestartPolicy",
+]

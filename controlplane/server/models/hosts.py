@@ -1,0 +1,60 @@
+"""Hosts: a Docker host and the agent that drives it."""
+
+from datetime import datetime
+
+from pydantic import AnyHttpUrl
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+from controlplane.server.models.common import Name, utcnow
+
+
+class HostBase(SQLModel):
+    """What a user says about a host."""
+
+    name: Name = Field(max_length=63, unique=True, index=True)
+    agent_url: str = Field(max_length=255, description="Base URL of the host's weft agent.")
+    labels: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Host(HostBase, table=True):
+    """A registered host (the agent credential is stored, never returned)."""
+
+    __tablename__ = "hosts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_token: str = Field(max_length=512)
+    status: str = Field(default="ready", max_length=16)
+    status_reason: str | None = Field(default=None, max_length=1000)
+    last_seen: datetime | None = None
+    hostname: str | None = Field(default=None, max_length=255)
+    docker_version: str | None = Field(default=None, max_length=64)
+    addresses: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class HostCreate(HostBase):
+    """POST /hosts: the agent is called with this URL and token before anything is stored."""
+
+    agent_url: AnyHttpUrl  # type: ignore[assignment]
+    agent_token: str = Field(min_length=1, max_length=512)
+
+
+class HostUpdate(SQLModel):
+    """PATCH /hosts/{id}."""
+
+    labels: dict[str, str] | None = None
+    agent_token: str | None = Field(default=None, min_length=1, max_length=512)
+
+
+class HostPublic(HostBase):
+    """A host as the API shows it."""
+
+    id: int
+    status: str
+    status_reason: str | None
+    last_seen: datetime | None
+    hostname: str | None
+    docker_version: str | None
+    addresses: list[str]
+    created_at: datetime

@@ -1,0 +1,88 @@
+"""Networks: a bridge network on one host, with subnet and gateway."""
+
+import ipaddress
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationInfo, field_validator
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from controlplane.server.models.common import Name, utcnow
+
+
+def check_gateway(subnet: str, gateway: str) -> str:
+    """The gateway must be a usable host address inside subnet (not network/broadcast)."""
+    net = ipaddress.ip_network(subnet, strict=True)
+    gw = ipaddress.ip_address(gateway)
+    if gw not in net:
+        raise ValueError(f"gateway {gw} is not inside subnet {net}")
+    if net.num_addresses > 2 and gw in (net.network_address, net.broadcast_address):
+        raise ValueError(f"gateway {gw} is the network or broadcast address of {net}")
+    return str(gw)
+
+
+class NetworkBase(SQLModel):
+    """What a user says about a network."""
+
+    name: Name = Field(max_length=63)
+    host_id: int = Field(foreign_key="hosts.id", index=True)
+    driver: Literal["bridge"] = Field(default="bridge", sa_type=String(16))
+    subnet: str = Field(max_length=64, description="IPv4 CIDR, e.g. 10.42.0.0/24.")
+    gateway: str | None = Field(
+        default=None, max_length=64, description="Defaults to the subnet's first address."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Network(NetworkBase, table=True):
+    """A network's desired state plus what the reconciler last saw."""
+
+    __tablename__ = "networks"
+    __table_args__ = (UniqueConstraint("host_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="pending", max_length=16)
+    status_reason: str | None = Field(default=None, max_length=1000)
+    # Bumped on every write: the reconciler only records a status for the generation it saw.
+    generation: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NetworkCreate(NetworkBase):
+    """POST /networks."""
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet(cls, value: str) -> str:
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"not a network address with prefix: {exc}") from None
+        if net.version != 4 or net.prefixlen > 30:
+            raise ValueError("an IPv4 subnet of /30 or larger is required")
+        return str(net)
+
+    @field_validator("gateway")
+    @classmethod
+    def _gateway(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or "subnet" not in info.data:
+            return value
+        return check_gateway(info.data["subnet"], value)
+
+
+class NetworkUpdate(SQLModel):
+    """PATCH /networks/{id}: only labels may change (subnets are fixed at creation)."""
+
+    labels: dict[str, str] | None = None
+
+
+class NetworkPublic(NetworkBase):
+    """A network as the API shows it."""
+
+    id: int
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,199 @@
+"""The pure planner: desired state + what the agent reports -> ordered actions.
+
+No I/O here. The runner observes, calls `plan`, executes the actions in order and
+observes again; an empty plan means the host has converged. Every action is
+idempotent on the agent side, so re-running a half-done plan (after an agent or
+control-plane crash) creates nothing twice: container names are deterministic.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from controlplane.contract.schemas import (
+    ContainerSpec,
+    ContainerState,
+    LinkTarget,
+    NetworkSpec,
+    NetworkState,
+)
+
+
+@dataclass(frozen=True)
+class DesiredNetwork:
+    """A network as the database says it should be on the host."""
+
+    id: int
+    name: str
+    spec: NetworkSpec
+
+
+@dataclass(frozen=True)
+class DesiredContainer:
+    """A container as the database says it should be, with its current link set."""
+
+    id: int
+    name: str
+    spec: ContainerSpec
+    # The link set last pushed to the agent (None: unknown, push it).
+    applied_links: list[LinkTarget] | None = None
+    # Restarts asked for (POST .../restart bumps it) and the last one carried out.
+    restart_generation: int = 0
+    restarted: int = 0
+
+
+@dataclass(frozen=True)
+class EnsureNetwork:
+    """Create the network, or reconfigure it."""
+
+    id: int
+    name: str
+    spec: NetworkSpec
+    verb: Literal["create", "update"]
+    kind: str = "network"
+
+
+@dataclass(frozen=True)
+class RemoveNetwork:
+    """Remove a weft network of this control plane that is no longer desired."""
+
+    name: str
+    id: int | None = None
+    kind: str = "network"
+    verb: str = "remove"
+
+
+@dataclass(frozen=True)
+class EnsureContainer:
+    """Create, recreate (spec hash changed) or start (created, never started) a container."""
+
+    id: int
+    name: str
+    spec: ContainerSpec
+    verb: Literal["create", "recreate", "start"]
+    kind: str = "container"
+
+
+@dataclass(frozen=True)
+class RestartContainer:
+    """Restart a container in place (docker restart: same container, links re-applied)."""
+
+    id: int
+    name: str
+    generation: int
+    kind: str = "container"
+    verb: str = "restart"
+
+
+@dataclass(frozen=True)
+class RemoveContainer:
+    """Remove a weft container of this control plane that is no longer desired."""
+
+    name: str
+    id: int | None = None
+    kind: str = "container"
+    verb: str = "remove"
+
+
+@dataclass(frozen=True)
+class SetLinks:
+    """Push a container's link set (hosts block and links.env) without recreating it."""
+
+    id: int
+    name: str
+    links: list[LinkTarget]
+    kind: str = "container"
+    verb: str = "links"
+
+
+Action = (
+    EnsureNetwork | RemoveNetwork | EnsureContainer | RestartContainer | RemoveContainer | SetLinks
+)
+
+
+@dataclass
+class Plan:
+    """Actions in the order they must run."""
+
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when the host already matches the desired state."""
+        return not self.actions
+
+    def for_resource(self, kind: str, rid: int) -> list[Action]:
+        """The actions that touch one resource."""
+        return [a for a in self.actions if a.kind == kind and getattr(a, "id", None) == rid]
+
+
+def _network_differs(spec: NetworkSpec, seen: NetworkState) -> bool:
+    if spec.subnet != seen.subnet:
+        return True
+    return spec.gateway is not None and spec.gateway != seen.gateway
+
+
+def _mode_order(c: DesiredContainer) -> tuple[int, str]:
+    # container:<x> needs x to exist first; everything else in name order.
+    return (1 if c.spec.network_mode.startswith("container:") else 0, c.name)
+
+
+def _joined_a_gone_namespace(
+    ctr: DesiredContainer, seen: ContainerState, seen_ctr: dict[str, ContainerState]
+) -> bool:
+    # The engine pins container:X to X's id: once X is recreated, a container that
+    # joined the old X sits in a namespace nobody owns until it is recreated too.
+    mode = ctr.spec.network_mode
+    if not mode.startswith("container:") or not seen.network_mode:
+        return False
+    owner = seen_ctr.get(mode.split(":", 1)[1])
+    if owner is None:
+        return False
+    return seen.network_mode not in (f"container:{owner.id}", f"container:{owner.name}")
+
+
+def plan(
+    networks: Sequence[DesiredNetwork],
+    containers: Sequence[DesiredContainer],
+    seen_networks: Sequence[NetworkState],
+    seen_containers: Sequence[ContainerState],
+) -> Plan:
+    """Plan one host: `seen_*` are what the agent lists as owned by this control plane."""
+    out = Plan()
+    seen_net = {n.name: n for n in seen_networks}
+    seen_ctr = {c.name: c for c in seen_containers}
+    wanted_nets = {n.name for n in networks}
+    wanted_ctrs = {c.name for c in containers}
+
+    for net in sorted(networks, key=lambda n: n.name):
+        seen = seen_net.get(net.name)
+        if seen is None:
+            out.actions.append(EnsureNetwork(net.id, net.name, net.spec, "create"))
+        elif _network_differs(net.spec, seen):
+            out.actions.append(EnsureNetwork(net.id, net.name, net.spec, "update"))
+
+    # Strays go before creates: a stray may hold a port or fixed address a new one needs.
+    for name in sorted(set(seen_ctr) - wanted_ctrs):
+        out.actions.append(RemoveContainer(name))
+
+    for ctr in sorted(containers, key=_mode_order):
+        seen_c = seen_ctr.get(ctr.name)
+        if seen_c is None:
+            out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "create"))
+        elif seen_c.spec_hash != ctr.spec.computed_hash():
+            out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
+        elif _joined_a_gone_namespace(ctr, seen_c, seen_ctr):
+            # Same spec: the agent's ensure sees the stale namespace and recreates.
+            out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
+        elif seen_c.status == "created":
+            out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "start"))
+        elif ctr.restart_generation > ctr.restarted:
+            out.actions.append(RestartContainer(ctr.id, ctr.name, ctr.restart_generation))
+        elif ctr.applied_links != ctr.spec.links:
+            # A freshly ensured container got its links in the spec; only a running
+            # one whose targets moved needs a push.
+            out.actions.append(SetLinks(ctr.id, ctr.name, ctr.spec.links))
+
+    for name in sorted(set(seen_net) - wanted_nets):
+        out.actions.append(RemoveNetwork(name))
+    return out

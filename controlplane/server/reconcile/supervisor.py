@@ -1,0 +1,64 @@
+"""All hosts' runners: started with the server, added and stopped with hosts."""
+
+import asyncio
+import contextlib
+
+from sqlmodel import select
+
+from controlplane.server.models import Host
+from controlplane.server.reconcile.runner import Context, HostRunner
+
+
+class Reconcilers:
+    """Owns one runner task per host."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        ctx.on_addresses_changed = self._addresses_changed
+        self.runners: dict[int, HostRunner] = {}
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        """Start a runner for every registered host."""
+        async with self.ctx.sessions() as session:
+            ids = [h.id for h in await session.exec(select(Host)) if h.id is not None]
+        for host_id in ids:
+            self.ensure(host_id)
+
+    def ensure(self, host_id: int) -> HostRunner:
+        """The host's runner, started if needed."""
+        runner = self.runners.get(host_id)
+        if runner is None or self.tasks[host_id].done():  # ended: its host was deleted
+            runner = self.runners[host_id] = HostRunner(host_id, self.ctx)
+            self.tasks[host_id] = asyncio.create_task(runner.run(), name=f"reconcile-{host_id}")
+        return runner
+
+    def kick(self, host_id: int) -> None:
+        """Reconcile that host now."""
+        self.ensure(host_id).kick()
+
+    async def wait_pass(self, host_id: int, timeout: float) -> bool:
+        """Wait for a full pass of that host begun after now; False on timeout."""
+        return await self.ensure(host_id).next_pass(timeout)
+
+    def _addresses_changed(self, host_id: int) -> None:
+        # Links from containers on other hosts may point at the container that moved.
+        for other, runner in self.runners.items():
+            if other != host_id:
+                runner.kick()
+
+    async def stop(self, host_id: int) -> None:
+        """Stop the host's runner (the host is being removed)."""
+        task = self.tasks.pop(host_id, None)
+        runner = self.runners.pop(host_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if runner is not None:
+            await runner.close()
+
+    async def close(self) -> None:
+        """Stop every runner."""
+        for host_id in list(self.runners):
+            await self.stop(host_id)
