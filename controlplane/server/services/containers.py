@@ -17,7 +17,8 @@ from controlplane.server.models import (
 )
 from controlplane.server.models.common import utcnow
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid, NotFound
-from controlplane.server.services.hosts import AgentFactory, get_host, host_for_write
+from controlplane.server.services.hosts import get_host, host_for_write
+from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 WILDCARDS = frozenset({"0.0.0.0", "::"})
 
@@ -109,8 +110,10 @@ async def get_container(session: AsyncSession, container_id: int) -> Container:
     return row
 
 
-async def create_container(session: AsyncSession, data: ContainerCreate) -> Container:
-    """Record a new container after checking it against the host's others."""
+async def create_container(
+    session: AsyncSession, rt: Runtime, data: ContainerCreate, wait: bool
+) -> Container:
+    """Record a new container after checking it against the host's others; converge it."""
     await host_for_write(session, data.host_id, ["body", "host_id"])
     taken = await session.exec(
         select(Container).where(Container.host_id == data.host_id, Container.name == data.name)
@@ -135,11 +138,11 @@ async def create_container(session: AsyncSession, data: ContainerCreate) -> Cont
         session.add(Link(from_id=row.id or 0, to_id=k.to, alias=k.alias))
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
 async def update_container(
-    session: AsyncSession, container_id: int, data: ContainerUpdate
+    session: AsyncSession, rt: Runtime, container_id: int, data: ContainerUpdate, wait: bool
 ) -> Container:
     """Replace the given spec fields; the reconciler recreates the container if they differ."""
     row = await get_container(session, container_id)
@@ -154,20 +157,24 @@ async def update_container(
     _bump(row)
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
-async def restart_container(session: AsyncSession, container_id: int) -> Container:
+async def restart_container(
+    session: AsyncSession, rt: Runtime, container_id: int, wait: bool
+) -> Container:
     """Ask for a restart in place (docker restart); links to it follow a new address."""
     row = await get_container(session, container_id)
     row.restart_generation += 1
     _bump(row)
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
-async def delete_container(session: AsyncSession, container_id: int) -> Container:
+async def delete_container(
+    session: AsyncSession, rt: Runtime, container_id: int, wait: bool
+) -> None:
     """Forget a container and its links (the reconciler removes it from the host)."""
     row = await get_container(session, container_id)
     rows = await session.exec(select(Container).where(Container.host_id == row.host_id))
@@ -179,7 +186,7 @@ async def delete_container(session: AsyncSession, container_id: int) -> Containe
     )
     await session.delete(row)
     await session.commit()
-    return row
+    await converge_host(rt, row.host_id, wait)
 
 
 def _bump(row: Container) -> None:
@@ -187,11 +194,9 @@ def _bump(row: Container) -> None:
     row.status, row.status_reason, row.updated_at = "pending", None, utcnow()
 
 
-async def container_logs(
-    session: AsyncSession, container_id: int, agents: AgentFactory, tail: int
-) -> str:
+async def container_logs(session: AsyncSession, rt: Runtime, container_id: int, tail: int) -> str:
     """The container's recent logs, asked of its host's agent."""
     row = await get_container(session, container_id)
     host = await get_host(session, row.host_id)
-    async with agents(host.agent_url, host.agent_token) as agent:
+    async with rt.agents(host.agent_url, host.agent_token) as agent:
         return await agent.container_logs(row.name, tail)

@@ -7,26 +7,37 @@ from controlplane.contract.linkfiles import link_env
 from controlplane.server.models import Container, Host, Link, LinkCreate, LinkPublic, Network
 from controlplane.server.reconcile.linkplan import LinkWorld, link_address, link_target
 from controlplane.server.services.errors import AlreadyExists, Invalid, NotFound
+from controlplane.server.services.runtime import Runtime, converge_host
 
 
-async def list_links(session: AsyncSession, container_id: int | None = None) -> list[Link]:
-    """Links, optionally those from or to one container."""
+async def list_links(session: AsyncSession, container_id: int | None = None) -> list[LinkPublic]:
+    """Links, optionally those from or to one container, with `to`'s current address."""
     query = select(Link).order_by(col(Link.id))
     if container_id is not None:
         query = query.where((Link.from_id == container_id) | (Link.to_id == container_id))
-    return list(await session.exec(query))
+    return [await link_public(session, k) for k in await session.exec(query)]
 
 
-async def get_link(session: AsyncSession, link_id: int) -> Link:
-    """The link, or NotFound."""
+async def _get_link(session: AsyncSession, link_id: int) -> Link:
     link = await session.get(Link, link_id)
     if link is None:
         raise NotFound(f"no link {link_id}")
     return link
 
 
-async def create_link(session: AsyncSession, data: LinkCreate) -> Link:
-    """Record a link; `to` need not run yet, and links may be circular."""
+async def get_link(session: AsyncSession, link_id: int) -> LinkPublic:
+    """The link with `to`'s current address, or NotFound."""
+    return await link_public(session, await _get_link(session, link_id))
+
+
+async def create_link(
+    session: AsyncSession, rt: Runtime, data: LinkCreate, wait: bool
+) -> LinkPublic:
+    """Record a link; `to` need not run yet, and links may be circular.
+
+    With `wait`, the answer comes after `from`'s host has pushed the link (one
+    reconcile pass), with the address as it is then.
+    """
     if await session.get(Container, data.from_id) is None:
         raise Invalid(f"no container {data.from_id}", loc=["body", "from"])
     if await session.get(Container, data.to_id) is None:
@@ -44,19 +55,22 @@ async def create_link(session: AsyncSession, data: LinkCreate) -> Link:
     session.add(link)
     await session.commit()
     await session.refresh(link)
-    return link
+    await converge_host(rt, await _host_of(session, link.from_id), wait)
+    if not wait:
+        return await link_public(session, link)
+    async with rt.sessions() as fresh:
+        return await get_link(fresh, link.id or 0)
 
 
-async def delete_link(session: AsyncSession, link_id: int) -> Link:
+async def delete_link(session: AsyncSession, rt: Runtime, link_id: int) -> None:
     """Forget a link (the reconciler pushes `from`'s new link set)."""
-    link = await get_link(session, link_id)
+    link = await _get_link(session, link_id)
     await session.delete(link)
     await session.commit()
-    return link
+    await converge_host(rt, await _host_of(session, link.from_id), False)
 
 
-async def host_of(session: AsyncSession, container_id: int) -> int:
-    """The host of a container (for kicking its reconciler)."""
+async def _host_of(session: AsyncSession, container_id: int) -> int:
     row = await session.get(Container, container_id)
     if row is None:
         raise NotFound(f"no container {container_id}")

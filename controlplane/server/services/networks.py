@@ -9,6 +9,7 @@ from controlplane.server.models import Container, Network, NetworkCreate, Networ
 from controlplane.server.models.common import utcnow
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid, NotFound
 from controlplane.server.services.hosts import host_for_write
+from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 # Docker's predefined networks: a weft network cannot take their names.
 RESERVED_NAMES = frozenset({"bridge", "host", "none", "default"})
@@ -44,8 +45,10 @@ async def get_network(session: AsyncSession, network_id: int) -> Network:
     return net
 
 
-async def create_network(session: AsyncSession, data: NetworkCreate) -> Network:
-    """Record a new bridge network (409 on a taken name or an overlapping subnet)."""
+async def create_network(
+    session: AsyncSession, rt: Runtime, data: NetworkCreate, wait: bool
+) -> Network:
+    """Record a new bridge network (409 on a taken name or an overlapping subnet); converge it."""
     await host_for_write(session, data.host_id, ["body", "host_id"])
     if data.name in RESERVED_NAMES:
         raise Invalid(f"{data.name} is a Docker network name", loc=["body", "name"])
@@ -65,10 +68,12 @@ async def create_network(session: AsyncSession, data: NetworkCreate) -> Network:
     session.add(net)
     await session.commit()
     await session.refresh(net)
-    return net
+    return await converge(rt, net, wait, get_network)
 
 
-async def update_network(session: AsyncSession, network_id: int, data: NetworkUpdate) -> Network:
+async def update_network(
+    session: AsyncSession, rt: Runtime, network_id: int, data: NetworkUpdate
+) -> Network:
     """Change a network's labels."""
     net = await get_network(session, network_id)
     if data.labels is not None:
@@ -77,10 +82,10 @@ async def update_network(session: AsyncSession, network_id: int, data: NetworkUp
         net.status, net.updated_at = "pending", utcnow()
     await session.commit()
     await session.refresh(net)
-    return net
+    return await converge(rt, net, False, get_network)
 
 
-async def delete_network(session: AsyncSession, network_id: int) -> Network:
+async def delete_network(session: AsyncSession, rt: Runtime, network_id: int, wait: bool) -> None:
     """Forget a network (the reconciler removes it); refused while containers use it."""
     net = await get_network(session, network_id)
     rows = await session.exec(select(Container).where(Container.host_id == net.host_id))
@@ -89,4 +94,4 @@ async def delete_network(session: AsyncSession, network_id: int) -> Network:
         raise Conflict(f"network {net.name} is used by containers: {', '.join(sorted(users))}")
     await session.delete(net)
     await session.commit()
-    return net
+    await converge_host(rt, net.host_id, wait)
