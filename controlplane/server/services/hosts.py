@@ -7,35 +7,24 @@ from controlplane.contract import labels as L
 from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
 from controlplane.server.models.common import utcnow
+from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import (
     AlreadyExists,
     Conflict,
     HostUnavailable,
     Invalid,
-    NotFound,
 )
 from controlplane.server.services.runtime import Runtime
 
 
 async def list_hosts(session: AsyncSession) -> list[Host]:
     """Every host, by id."""
-    return list(await session.exec(select(Host).order_by(col(Host.id))))
+    return await list_rows(session, Host)
 
 
 async def get_host(session: AsyncSession, host_id: int) -> Host:
     """The host, or NotFound."""
-    host = await session.get(Host, host_id)
-    if host is None:
-        raise NotFound(f"no host {host_id}")
-    return host
-
-
-async def host_for_write(session: AsyncSession, host_id: int, loc: list[str | int]) -> Host:
-    """The host a new resource names in its body (422 naming the field if absent)."""
-    host = await session.get(Host, host_id)
-    if host is None:
-        raise Invalid(f"no host {host_id}", loc=loc)
-    return host
+    return await get_row(session, Host, host_id)
 
 
 async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) -> Host:

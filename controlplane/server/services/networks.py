@@ -5,10 +5,10 @@ import ipaddress
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.server.models import Container, Network, NetworkCreate, NetworkUpdate
+from controlplane.server.models import Container, Host, Network, NetworkCreate, NetworkUpdate
 from controlplane.server.models.common import utcnow
-from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid, NotFound
-from controlplane.server.services.hosts import host_for_write
+from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 # Docker's predefined networks: a weft network cannot take their names.
@@ -31,25 +31,20 @@ def default_gateway(subnet: str) -> str:
 
 async def list_networks(session: AsyncSession, host_id: int | None = None) -> list[Network]:
     """Networks, optionally of one host."""
-    query = select(Network).order_by(col(Network.id))
-    if host_id is not None:
-        query = query.where(Network.host_id == host_id)
-    return list(await session.exec(query))
+    mine = col(Network.host_id) == host_id if host_id is not None else None
+    return await list_rows(session, Network, mine)
 
 
 async def get_network(session: AsyncSession, network_id: int) -> Network:
     """The network, or NotFound."""
-    net = await session.get(Network, network_id)
-    if net is None:
-        raise NotFound(f"no network {network_id}")
-    return net
+    return await get_row(session, Network, network_id)
 
 
 async def create_network(
     session: AsyncSession, rt: Runtime, data: NetworkCreate, wait: bool
 ) -> Network:
     """Record a new bridge network (409 on a taken name or an overlapping subnet); converge it."""
-    await host_for_write(session, data.host_id, ["body", "host_id"])
+    await get_row(session, Host, data.host_id, ["body", "host_id"])
     if data.name in RESERVED_NAMES:
         raise Invalid(f"{data.name} is a Docker network name", loc=["body", "name"])
     same_host = await list_networks(session, data.host_id)
