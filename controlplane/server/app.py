@@ -10,15 +10,16 @@ import httpx
 from fastapi import FastAPI
 
 from controlplane import __version__
-from controlplane.server.agentclient import AgentClient
+from controlplane.server.agentclient import AgentClient, AgentFactory
 from controlplane.server.api import containers, events, hosts, links, networks, problem
-from controlplane.server.api.deps import AppState, Caller, State
+from controlplane.server.api.deps import Caller, RuntimeDep
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
-from controlplane.server.reconcile.runner import AgentFactory, Context
+from controlplane.server.eventlog import EventBus, Recorder
+from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
-from controlplane.server.services.events import EventBus, Recorder
 from controlplane.server.services.retention import prune_forever, retention_of
+from controlplane.server.services.runtime import Runtime
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.server")
@@ -63,7 +64,7 @@ def create_app(
         recorder = Recorder(sessions, bus)
         agents = agent_factory(settings, agent_transport)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
-        app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        app.state.weft = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         await reconcilers.start()
         pruner = asyncio.create_task(
             prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
@@ -91,9 +92,9 @@ def create_app(
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])
-    async def info(state: State, _: Caller) -> dict[str, str]:
+    async def info(rt: RuntimeDep, _: Caller) -> dict[str, str]:
         """This control plane's version and id (the `weft.owner` label on what it creates)."""
-        return {"version": __version__, "owner": state.owner}
+        return {"version": __version__, "owner": rt.owner}
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -15,20 +15,20 @@ from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
     AgentError,
+    AgentFactory,
     AgentUnavailable,
 )
 from controlplane.server.db import SessionMaker
+from controlplane.server.eventlog import Recorder
 from controlplane.server.models import Container, Host, Link, Network
 from controlplane.server.models.common import utcnow
 from controlplane.server.reconcile import planner as P
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld
-from controlplane.server.services.events import Recorder
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
 
-AgentFactory = Callable[[str, str], AgentClient]
 # Observe/plan/act rounds per pass: an action's effect (a new address) is seen next round.
 MAX_ROUNDS = 4
 
