@@ -10,38 +10,21 @@ import httpx
 from fastapi import FastAPI
 
 from controlplane import __version__
-from controlplane.server.agentclient import AgentClient
+from controlplane.server.agents import Agents
 from controlplane.server.api import containers, events, hosts, links, networks, problem
 from controlplane.server.api.deps import AppState, Caller, State
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
-from controlplane.server.reconcile.runner import AgentFactory, Context
+from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
+from controlplane.server.sealing import load_box
 from controlplane.server.services.events import EventBus, Recorder
+from controlplane.server.services.hosts import seal_stored_tokens
 from controlplane.server.services.retention import prune_forever, retention_of
 from controlplane.server.settings import Settings
+from controlplane.server.statedir import secure_state
 
 log = logging.getLogger("weft.server")
-
-
-def agent_factory(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> AgentFactory:
-    """Clients of agents (bearer token, plus TLS settings); tests pass a MockTransport."""
-    ssl_context = settings.agents_ssl_context()
-
-    def make(url: str, token: str) -> AgentClient:
-        return AgentClient(
-            url,
-            token,
-            transport=transport,
-            timeout=settings.agent_timeout,
-            retries=1,
-            backoff=0.2,
-            ssl_context=ssl_context,
-        )
-
-    return make
 
 
 def create_app(
@@ -52,16 +35,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        secure_state(settings.state_dir, settings.db_url)
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         sessions = make_sessionmaker(engine)
+        agents = Agents(settings, load_box(settings.agent_token_key), agent_transport)
+        async with sessions() as session:
+            if sealed := await seal_stored_tokens(session, agents):
+                log.warning("sealed %d agent tokens stored in plaintext", sealed)
         if await ensure_admin_token(sessions, settings.admin_token_file):
             log.warning("admin token written to %s", settings.admin_token_file)
         owner = await ensure_identity(sessions)
         bus = EventBus()
         recorder = Recorder(sessions, bus)
-        agents = agent_factory(settings, agent_transport)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
         app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
         await reconcilers.start()

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from controlplane.server.agents import Agents
 from controlplane.server.auth import authenticate, authorize
 from controlplane.server.db import SessionMaker
 from controlplane.server.models import ApiToken
-from controlplane.server.reconcile.runner import AgentFactory
 from controlplane.server.reconcile.supervisor import Reconcilers
 from controlplane.server.services.events import EventBus, Recorder
 from controlplane.server.settings import Settings
@@ -23,7 +23,7 @@ class AppState:
     settings: Settings
     sessions: SessionMaker
     owner: str
-    agents: AgentFactory
+    agents: Agents
     bus: EventBus
     events: Recorder
     reconcilers: Reconcilers

@@ -46,7 +46,7 @@ async def update_host(
     host_id: int, data: HostUpdate, session: Session, state: State, _: Caller
 ) -> HostPublic:
     """Change a host's labels or its agent token."""
-    host = await svc.update_host(session, host_id, data)
+    host = await svc.update_host(session, host_id, data, state.agents)
     state.reconcilers.kick(host_id)
     return HostPublic.model_validate(host)
 

@@ -1,19 +1,14 @@
 """Hosts: registration (verified against the agent), updates, removal."""
 
-from collections.abc import Callable
-
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract import labels as L
-from controlplane.server.agentclient import (
-    AgentAuthError,
-    AgentClient,
-    AgentError,
-    AgentUnavailable,
-)
+from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
+from controlplane.server.agents import Agents
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
 from controlplane.server.models.common import utcnow
+from controlplane.server.sealing import is_sealed
 from controlplane.server.services.errors import (
     AlreadyExists,
     Conflict,
@@ -22,7 +17,8 @@ from controlplane.server.services.errors import (
     NotFound,
 )
 
-AgentFactory = Callable[[str, str], AgentClient]
+# Clients of agents from (URL, sealed token); `seal` turns an API token into the stored form.
+AgentFactory = Agents
 
 
 async def list_hosts(session: AsyncSession) -> list[Host]:
@@ -53,7 +49,8 @@ async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFa
         raise AlreadyExists(f"a host named {data.name} exists", loc=["body", "name"])
     if (await session.exec(select(Host).where(Host.agent_url == url))).first():
         raise AlreadyExists(f"a host with agent {url} exists", loc=["body", "agent_url"])
-    async with agents(url, data.agent_token) as agent:
+    sealed = agents.seal(data.agent_token)
+    async with agents(url, sealed) as agent:
         try:
             info = await agent.info()
         except AgentAuthError as exc:
@@ -67,7 +64,7 @@ async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFa
     host = Host(
         name=data.name,
         agent_url=url,
-        agent_token=data.agent_token,
+        agent_token=sealed,
         labels=data.labels,
         status="ready",
         last_seen=utcnow(),
@@ -81,13 +78,24 @@ async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFa
     return host
 
 
-async def update_host(session: AsyncSession, host_id: int, data: HostUpdate) -> Host:
-    """Change a host's labels or agent token."""
+async def seal_stored_tokens(session: AsyncSession, agents: AgentFactory) -> int:
+    """Seal the agent tokens a database from before sealing holds in plaintext; how many."""
+    rows = [h for h in await session.exec(select(Host)) if not is_sealed(h.agent_token)]
+    for host in rows:
+        host.agent_token = agents.seal(host.agent_token)
+    await session.commit()
+    return len(rows)
+
+
+async def update_host(
+    session: AsyncSession, host_id: int, data: HostUpdate, agents: AgentFactory
+) -> Host:
+    """Change a host's labels or agent token (stored sealed)."""
     host = await get_host(session, host_id)
     if data.labels is not None:
         host.labels = data.labels
     if data.agent_token is not None:
-        host.agent_token = data.agent_token
+        host.agent_token = agents.seal(data.agent_token)
     await session.commit()
     await session.refresh(host)
     return host
