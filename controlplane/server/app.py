@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from controlplane import __version__
 from controlplane.server.agents import Agents
-from controlplane.server.api import containers, events, hosts, links, networks, problem
+from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
 from controlplane.server.api.deps import AppState, Caller, State
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
@@ -73,7 +73,7 @@ def create_app(
         lifespan=lifespan,
     )
     problem.install(app)
-    for module in (hosts, networks, containers, links, events):
+    for module in (hosts, networks, containers, links, events, tokens):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])
