@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from controlplane import __version__
+from controlplane.contract import offline_docs
 from controlplane.server.agents import Agents
 from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
 from controlplane.server.api.deps import AppState, Caller, State
@@ -71,7 +72,9 @@ def create_app(
         "links and events. Bearer token auth (the admin token is written to "
         "<state-dir>/admin.token on first start).",
         lifespan=lifespan,
+        **offline_docs.NO_DEFAULT_DOCS,
     )
+    offline_docs.install(app)
     problem.install(app)
     for module in (hosts, networks, containers, links, events, tokens):
         app.include_router(module.router)
