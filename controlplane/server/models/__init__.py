@@ -1,6 +1,6 @@
 """SQLModel tables and the API schemas of the control plane."""
 
-from controlplane.server.models.auth import ApiToken, Meta
+from controlplane.server.models.auth import ApiToken, Meta, TokenCreate, TokenCreated, TokenPublic
 from controlplane.server.models.containers import (
     Container,
     ContainerCreate,
@@ -44,4 +44,7 @@ __all__ = [
     "NetworkUpdate",
     "PortBinding",
     "RestartPolicy",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenPublic",
 ]
