@@ -125,7 +125,7 @@ def test_every_option_gives_a_body_the_api_schema_accepts() -> None:
         )
     )
     spec = ContainerCreate.model_validate(body)
-    assert spec.all_exposed() == ["80/tcp", "3306/tcp"]
+    assert spec.all_exposed() == [(80, "tcp"), (3306, "tcp")]
     assert spec.healthcheck is not None and spec.healthcheck.start_period_s == 1.0
     assert spec.entrypoint == ["/bin/sh"] and spec.stop_timeout_s == 3
     assert [(k.to, k.alias) for k in spec.links] == [(2, "MYDB")]

@@ -10,6 +10,7 @@ from controlplane.server.models.containers import (
     ContainerUpdate,
     HealthCheck,
     NetworkAttachment,
+    ObservedRecord,
     PortBinding,
     RestartPolicy,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "NetworkCreate",
     "NetworkPublic",
     "NetworkUpdate",
+    "ObservedRecord",
     "PortBinding",
     "RestartPolicy",
 ]

@@ -13,7 +13,7 @@ from controlplane.server.agentclient import (
     AgentUnavailable,
 )
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
-from controlplane.server.models.common import utcnow
+from controlplane.server.models.common import HostStatus, utcnow
 from controlplane.server.services.errors import (
     AlreadyExists,
     Conflict,
@@ -69,7 +69,7 @@ async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFa
         agent_url=url,
         agent_token=data.agent_token,
         labels=data.labels,
-        status="ready",
+        status=HostStatus.ready,
         last_seen=utcnow(),
         hostname=info.hostname,
         docker_version=info.docker_version,
