@@ -1,19 +1,17 @@
 """SQLModel tables and the API schemas of the control plane."""
 
-from controlplane.server.models.auth import ApiToken, Meta
-from controlplane.server.models.containers import (
-    Container,
+from controlplane.contract.apitypes import (
     ContainerCreate,
     ContainerObserved,
-    ContainerPublic,
     ContainerSpec,
     ContainerUpdate,
     HealthCheck,
     NetworkAttachment,
-    ObservedRecord,
     PortBinding,
     RestartPolicy,
 )
+from controlplane.server.models.auth import ApiToken, Meta
+from controlplane.server.models.containers import Container, ContainerPublic, ObservedRecord
 from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic

@@ -11,37 +11,9 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from controlplane.contract.apitypes import (
-    ContainerCreate,
-    ContainerObserved,
-    ContainerSpec,
-    ContainerUpdate,
-    HealthCheck,
-    InlineLink,
-    NetworkAttachment,
-    PortBinding,
-    ResourceStatus,
-    RestartPolicy,
-    parse_port,
-)
+from controlplane.contract.apitypes import ContainerObserved, ContainerSpec, ResourceStatus
 from controlplane.contract.schemas import LinkTarget
 from controlplane.server.models.common import enum_column, json_column, utcnow
-
-__all__ = [
-    "Container",
-    "ContainerCreate",
-    "ContainerObserved",
-    "ContainerPublic",
-    "ContainerSpec",
-    "ContainerUpdate",
-    "HealthCheck",
-    "InlineLink",
-    "NetworkAttachment",
-    "ObservedRecord",
-    "PortBinding",
-    "RestartPolicy",
-    "parse_port",
-]
 
 
 class ObservedRecord(ContainerObserved):

@@ -18,8 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controlplane.contract.schemas import LinkTarget, PortSpec
-from controlplane.server.models import Container, Host, Network
-from controlplane.server.models.containers import ContainerSpec
+from controlplane.server.models import Container, ContainerSpec, Host, Network
 
 LOOPBACK = "127.0.0.1"
 # container:X chains longer than this are taken as a cycle (Docker refuses them anyway).
