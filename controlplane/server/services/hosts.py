@@ -7,7 +7,7 @@ from controlplane.contract import labels as L
 from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
 from controlplane.server.agents import Agents
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
-from controlplane.server.models.common import utcnow
+from controlplane.server.models.common import HostStatus, utcnow
 from controlplane.server.sealing import is_sealed
 from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import (
@@ -56,7 +56,7 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
         agent_url=url,
         agent_token=sealed,
         labels=data.labels,
-        status="ready",
+        status=HostStatus.ready,
         last_seen=utcnow(),
         hostname=info.hostname,
         docker_version=info.docker_version,
