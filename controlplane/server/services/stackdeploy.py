@@ -184,11 +184,11 @@ async def _ensure_container(
                 {**want.spec.model_dump(), "name": want.name, "host_id": host.id}
             )
             await container_svc.create_container(session, rt, data, wait=False)
-            await _event(rt, stack, want, "create")
+            await _event(rt, stack, want, "created")
         elif current.spec != want.spec:
             changes = ContainerUpdate.model_validate(want.spec.model_dump())
             await container_svc.update_container(session, rt, current.id or 0, changes, False)
-            await _event(rt, stack, want, "update")
+            await _event(rt, stack, want, "updated")
     except DomainError as exc:
         raise DeployFailed(f"{want.service}: {exc.detail}") from None
 
@@ -336,12 +336,12 @@ async def _note_waiting(rt: Runtime, row: Stack, what: str) -> None:
     )
 
 
-async def _event(rt: Runtime, stack: Stack, want: DesiredContainer, action: str) -> None:
+async def _event(rt: Runtime, stack: Stack, want: DesiredContainer, result: str) -> None:
     """A stack event for one replica written (the stack's event stream shows progress)."""
     await rt.events.emit(
         "stack",
-        action,
-        "done",
+        "container",
+        result,
         resource_id=stack.id,
         resource_name=stack.name,
         reason=f"{want.name}: {want.service} replica {want.replica} on {want.host}",
