@@ -163,8 +163,10 @@ def db_upgrade(
 
     from controlplane.server.db import make_engine, upgrade
     from controlplane.server.settings import Settings
+    from controlplane.server.statedir import secure_state
 
     settings = Settings(state_dir=state_dir) if state_dir else Settings()
+    secure_state(settings.state_dir, settings.db_url)
 
     async def run() -> None:
         engine = make_engine(settings.db_url)

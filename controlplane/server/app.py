@@ -10,39 +10,23 @@ import httpx
 from fastapi import FastAPI
 
 from controlplane import __version__
-from controlplane.server.agentclient import AgentClient, AgentFactory
-from controlplane.server.api import containers, events, hosts, links, networks, problem
+from controlplane.contract import offline_docs
+from controlplane.server.agents import Agents
+from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
 from controlplane.server.api.deps import Caller, RuntimeDep
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
 from controlplane.server.eventlog import EventBus, Recorder
 from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
+from controlplane.server.sealing import load_box
+from controlplane.server.services.hosts import seal_stored_tokens
 from controlplane.server.services.retention import prune_forever, retention_of
 from controlplane.server.services.runtime import Runtime
 from controlplane.server.settings import Settings
+from controlplane.server.statedir import secure_state
 
 log = logging.getLogger("weft.server")
-
-
-def agent_factory(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> AgentFactory:
-    """Clients of agents (bearer token, plus TLS settings); tests pass a MockTransport."""
-    ssl_context = settings.agents_ssl_context()
-
-    def make(url: str, token: str) -> AgentClient:
-        return AgentClient(
-            url,
-            token,
-            transport=transport,
-            timeout=settings.agent_timeout,
-            retries=1,
-            backoff=0.2,
-            ssl_context=ssl_context,
-        )
-
-    return make
 
 
 def create_app(
@@ -53,16 +37,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        secure_state(settings.state_dir, settings.db_url)
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         sessions = make_sessionmaker(engine)
+        agents = Agents(settings, load_box(settings.agent_token_key), agent_transport)
+        async with sessions() as session:
+            if sealed := await seal_stored_tokens(session, agents):
+                log.warning("sealed %d agent tokens stored in plaintext", sealed)
         if await ensure_admin_token(sessions, settings.admin_token_file):
             log.warning("admin token written to %s", settings.admin_token_file)
         owner = await ensure_identity(sessions)
         bus = EventBus()
         recorder = Recorder(sessions, bus)
-        agents = agent_factory(settings, agent_transport)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
         app.state.weft = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         await reconcilers.start()
@@ -86,9 +73,11 @@ def create_app(
         "links and events. Bearer token auth (the admin token is written to "
         "<state-dir>/admin.token on first start).",
         lifespan=lifespan,
+        **offline_docs.NO_DEFAULT_DOCS,
     )
+    offline_docs.install(app)
     problem.install(app)
-    for module in (hosts, networks, containers, links, events):
+    for module in (hosts, networks, containers, links, events, tokens):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])

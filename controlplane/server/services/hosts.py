@@ -5,8 +5,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract import labels as L
 from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
+from controlplane.server.agents import Agents
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
-from controlplane.server.models.common import utcnow
+from controlplane.server.models.common import HostStatus, utcnow
+from controlplane.server.sealing import is_sealed
 from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import (
     AlreadyExists,
@@ -37,7 +39,8 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
         raise AlreadyExists(f"a host named {data.name} exists", loc=["body", "name"])
     if (await session.exec(select(Host).where(Host.agent_url == url))).first():
         raise AlreadyExists(f"a host with agent {url} exists", loc=["body", "agent_url"])
-    async with rt.agents(url, data.agent_token) as agent:
+    sealed = rt.agents.seal(data.agent_token)
+    async with rt.agents(url, sealed) as agent:
         try:
             info = await agent.info()
         except AgentAuthError as exc:
@@ -51,9 +54,9 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
     host = Host(
         name=data.name,
         agent_url=url,
-        agent_token=data.agent_token,
+        agent_token=sealed,
         labels=data.labels,
-        status="ready",
+        status=HostStatus.ready,
         last_seen=utcnow(),
         hostname=info.hostname,
         docker_version=info.docker_version,
@@ -69,13 +72,22 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
     return host
 
 
+async def seal_stored_tokens(session: AsyncSession, agents: Agents) -> int:
+    """Seal the agent tokens a database from before sealing holds in plaintext; how many."""
+    rows = [h for h in await session.exec(select(Host)) if not is_sealed(h.agent_token)]
+    for host in rows:
+        host.agent_token = agents.seal(host.agent_token)
+    await session.commit()
+    return len(rows)
+
+
 async def update_host(session: AsyncSession, rt: Runtime, host_id: int, data: HostUpdate) -> Host:
-    """Change a host's labels or agent token."""
+    """Change a host's labels or agent token (stored sealed)."""
     host = await get_host(session, host_id)
     if data.labels is not None:
         host.labels = data.labels
     if data.agent_token is not None:
-        host.agent_token = data.agent_token
+        host.agent_token = rt.agents.seal(data.agent_token)
     await session.commit()
     await session.refresh(host)
     rt.reconcilers.kick(host_id)

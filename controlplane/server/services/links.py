@@ -77,7 +77,7 @@ async def link_public(session: AsyncSession, link: Link) -> LinkPublic:
             await session.exec(select(Network).where(Network.host_id == frm.host_id)),
         )
         address = link_address(frm, to, world)
-        env = link_env(frm.name, [link_target(link.alias, to.name, to.container_spec(), address)])
+        env = link_env(frm.name, [link_target(link.alias, to.name, to.spec, address)])
     return LinkPublic(
         id=link.id or 0,
         from_id=link.from_id,

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.server.models import Container, Host, Network, NetworkCreate, NetworkUpdate
-from controlplane.server.models.common import utcnow
+from controlplane.server.models.common import ResourceStatus, utcnow
 from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.runtime import Runtime, converge, converge_host
@@ -74,7 +74,7 @@ async def update_network(
     if data.labels is not None:
         net.labels = data.labels
         net.generation += 1
-        net.status, net.updated_at = "pending", utcnow()
+        net.status, net.updated_at = ResourceStatus.pending, utcnow()
     await session.commit()
     await session.refresh(net)
     return await converge(rt, net, False, get_network)
@@ -84,7 +84,7 @@ async def delete_network(session: AsyncSession, rt: Runtime, network_id: int, wa
     """Forget a network (the reconciler removes it); refused while containers use it."""
     net = await get_network(session, network_id)
     rows = await session.exec(select(Container).where(Container.host_id == net.host_id))
-    users = [c.name for c in rows if any(a["network"] == net.name for a in c.spec["networks"])]
+    users = [c.name for c in rows if any(a.network == net.name for a in c.spec.networks)]
     if users:
         raise Conflict(f"network {net.name} is used by containers: {', '.join(sorted(users))}")
     await session.delete(net)

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.server.agentclient import AgentFactory
+from controlplane.server.agents import Agents
 from controlplane.server.db import SessionMaker
 from controlplane.server.eventlog import EventBus, Recorder
 from controlplane.server.models import Container, Network
@@ -31,7 +31,7 @@ class Runtime:
     settings: Settings
     sessions: SessionMaker
     owner: str
-    agents: AgentFactory
+    agents: Agents
     bus: EventBus
     events: Recorder
     reconcilers: Reconcilers
