@@ -81,4 +81,3 @@ async def upgrade(engine: AsyncEngine) -> None:
     """Apply every migration up to head on engine's database."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
-
