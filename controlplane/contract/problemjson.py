@@ -23,20 +23,30 @@ class ProblemException(Exception):
     """Base of the errors raised on purpose: `status`, `title`, `type` per class.
 
     `detail` says what went wrong; `loc`, when given, is the field or path at fault
-    (pydantic style, e.g. ["body", "ports", 0]).
+    (pydantic style, e.g. ["body", "ports", 0]); `errors`, when given, are several
+    faults at once (a compose file's problems), each with its path.
     """
 
     status = 500
     title = "Error"
     type = "about:blank"
 
-    def __init__(self, detail: str, loc: Sequence[str | int] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        loc: Sequence[str | int] | None = None,
+        *,
+        errors: Sequence[tuple[Sequence[str | int], str]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.loc = list(loc) if loc is not None else None
+        self.faults = [ProblemError(loc=list(where), msg=msg) for where, msg in errors or ()]
 
-    def errors(self) -> list[ProblemError]:
-        """The field at fault as the problem's `errors` (none when no `loc`)."""
+    def problem_errors(self) -> list[ProblemError]:
+        """The problem's `errors`: the faults given, else the field at fault (none without)."""
+        if self.faults:
+            return self.faults
         return [ProblemError(loc=self.loc, msg=self.detail)] if self.loc is not None else []
 
 
@@ -64,7 +74,7 @@ def invalid_fields(exc: RequestValidationError) -> tuple[str, list[ProblemError]
 
 async def _raised(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemException)
-    return problem_response(exc.status, exc.title, exc.detail, exc.errors(), exc.type)
+    return problem_response(exc.status, exc.title, exc.detail, exc.problem_errors(), exc.type)
 
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:

@@ -30,6 +30,13 @@ class AlreadyExists(Conflict):
     title = "Already exists"
 
 
+class TooLarge(DomainError):
+    """The request is over a size limit (a body, or what a compose file expands to)."""
+
+    status = 413
+    title = "Too large"
+
+
 class Invalid(DomainError):
     """Well-formed but not acceptable (a reference to nothing, a value that cannot work)."""
 
