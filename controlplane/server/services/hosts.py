@@ -5,7 +5,7 @@ from collections.abc import Callable
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.contract import labels as L
+from controlplane.contract import labels
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
@@ -124,9 +124,9 @@ async def delete_host(
     nets = list(await session.exec(select(Network).where(Network.host_id == host_id)))
     try:
         async with agents(host.agent_url, host.agent_token) as agent:
-            for c in await agent.list_containers({L.OWNER: owner}):
+            for c in await agent.list_containers({labels.OWNER: owner}):
                 await agent.delete_container(c.name)
-            for n in await agent.list_networks({L.OWNER: owner}):
+            for n in await agent.list_networks({labels.OWNER: owner}):
                 await agent.delete_network(n.name)
     except AgentUnavailable as exc:
         if (rows or nets) and not forget:
