@@ -8,6 +8,7 @@ from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.api.objects import ObjectName, add_object_routes
 from controlplane.agent.driver import containers as driver
 from controlplane.agent.driver import links
+from controlplane.agent.policy import check_spec
 from controlplane.contract.schemas import (
     ContainerEnsureResult,
     ContainerSpec,
@@ -26,7 +27,12 @@ async def ensure_container(
 ) -> ContainerEnsureResult:
     """Ensure the container: create+start if absent, leave it if its spec hash matches
     (start it if stopped), else stop, remove and recreate it. `links` never recreate:
-    they are applied in place (see PUT /v1/containers/{name}/links)."""
+    they are applied in place (see PUT /v1/containers/{name}/links).
+
+    Refused (403, naming the mount) without touching the engine: a bind mount from
+    outside the host's allowed directories (WEFT_AGENT_BIND_ALLOW, plus the agent's
+    data dir), or over the agent's token or the Docker socket."""
+    check_spec(spec, settings)
     return await blocking(driver.ensure_container, engine, name, spec, settings.owner)
 
 

@@ -10,7 +10,7 @@ from controlplane.contract.apitypes import (
     PortBinding,
     RestartPolicy,
 )
-from controlplane.server.models.auth import ApiToken, Meta
+from controlplane.server.models.auth import ApiToken, Meta, TokenCreate, TokenCreated, TokenPublic
 from controlplane.server.models.containers import Container, ContainerPublic, ObservedRecord
 from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
@@ -44,4 +44,7 @@ __all__ = [
     "ObservedRecord",
     "PortBinding",
     "RestartPolicy",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenPublic",
 ]

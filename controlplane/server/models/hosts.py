@@ -23,7 +23,8 @@ class Host(HostBase, table=True):
     __tablename__ = "hosts"
 
     id: int | None = Field(default=None, primary_key=True)
-    agent_token: str = Field(max_length=512)
+    # Sealed (see controlplane.server.sealing): a 512-character token takes ~790.
+    agent_token: str = Field(max_length=1024)
     status: HostStatus = Field(default=HostStatus.ready, sa_type=enum_column(HostStatus))
     status_reason: str | None = Field(default=None, max_length=1000)
     last_seen: datetime | None = None

@@ -5,7 +5,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
@@ -16,9 +15,11 @@ from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
     AgentError,
+    AgentFactory,
     AgentUnavailable,
 )
 from controlplane.server.db import SessionMaker
+from controlplane.server.eventlog import Recorder
 from controlplane.server.models import Container, Host, Link, Network, ObservedRecord
 from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
@@ -28,27 +29,8 @@ from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
 
-AgentFactory = Callable[[str, str], AgentClient]
 # Observe/plan/act rounds per pass: an action's effect (a new address) is seen next round.
 MAX_ROUNDS = 4
-
-
-class EventSink(Protocol):
-    """Where the runner records what it did (services.events.Recorder in the server)."""
-
-    async def emit(
-        self,
-        resource: str,
-        action: str,
-        result: str,
-        *,
-        resource_id: int | None = None,
-        resource_name: str | None = None,
-        host_id: int | None = None,
-        reason: str | None = None,
-    ) -> object:
-        """Store one event and publish it."""
-        ...
 
 
 @dataclass
@@ -59,7 +41,7 @@ class Context:
     owner: str
     settings: Settings
     agent_factory: AgentFactory
-    events: EventSink
+    events: Recorder
     # Called when a container's addresses changed (links on other hosts may follow it).
     on_addresses_changed: Callable[[int], None] = lambda host_id: None
 

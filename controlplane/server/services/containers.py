@@ -12,12 +12,14 @@ from controlplane.server.models import (
     ContainerCreate,
     ContainerSpec,
     ContainerUpdate,
+    Host,
     Link,
     Network,
 )
 from controlplane.server.models.common import ResourceStatus, utcnow
-from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid, NotFound
-from controlplane.server.services.hosts import AgentFactory, get_host, host_for_write
+from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
+from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 WILDCARDS = frozenset({"0.0.0.0", "::"})
 
@@ -94,23 +96,20 @@ async def check_spec(
 
 async def list_containers(session: AsyncSession, host_id: int | None = None) -> list[Container]:
     """Containers, optionally of one host."""
-    query = select(Container).order_by(col(Container.id))
-    if host_id is not None:
-        query = query.where(Container.host_id == host_id)
-    return list(await session.exec(query))
+    mine = col(Container.host_id) == host_id if host_id is not None else None
+    return await list_rows(session, Container, mine)
 
 
 async def get_container(session: AsyncSession, container_id: int) -> Container:
     """The container, or NotFound."""
-    row = await session.get(Container, container_id)
-    if row is None:
-        raise NotFound(f"no container {container_id}")
-    return row
+    return await get_row(session, Container, container_id)
 
 
-async def create_container(session: AsyncSession, data: ContainerCreate) -> Container:
-    """Record a new container after checking it against the host's others."""
-    await host_for_write(session, data.host_id, ["body", "host_id"])
+async def create_container(
+    session: AsyncSession, rt: Runtime, data: ContainerCreate, wait: bool
+) -> Container:
+    """Record a new container after checking it against the host's others; converge it."""
+    await get_row(session, Host, data.host_id, ["body", "host_id"])
     taken = await session.exec(
         select(Container).where(Container.host_id == data.host_id, Container.name == data.name)
     )
@@ -122,8 +121,7 @@ async def create_container(session: AsyncSession, data: ContainerCreate) -> Cont
     await check_spec(session, data.host_id, spec, None)
     aliases = [k.alias for k in data.links]
     for i, k in enumerate(data.links):
-        if await session.get(Container, k.to) is None:
-            raise Invalid(f"no container {k.to}", loc=["body", "links", i, "to"])
+        await get_row(session, Container, k.to, ["body", "links", i, "to"])
         if aliases.index(k.alias) != i:
             raise Conflict(f"alias {k.alias} is given twice", loc=["body", "links", i, "alias"])
     row = Container(name=data.name, host_id=data.host_id, spec=spec)
@@ -134,11 +132,11 @@ async def create_container(session: AsyncSession, data: ContainerCreate) -> Cont
         session.add(Link(from_id=row.id or 0, to_id=k.to, alias=k.alias))
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
 async def update_container(
-    session: AsyncSession, container_id: int, data: ContainerUpdate
+    session: AsyncSession, rt: Runtime, container_id: int, data: ContainerUpdate, wait: bool
 ) -> Container:
     """Replace the given spec fields; the reconciler recreates the container if they differ."""
     row = await get_container(session, container_id)
@@ -152,20 +150,24 @@ async def update_container(
     _bump(row)
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
-async def restart_container(session: AsyncSession, container_id: int) -> Container:
+async def restart_container(
+    session: AsyncSession, rt: Runtime, container_id: int, wait: bool
+) -> Container:
     """Ask for a restart in place (docker restart); links to it follow a new address."""
     row = await get_container(session, container_id)
     row.restart_generation += 1
     _bump(row)
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
-async def delete_container(session: AsyncSession, container_id: int) -> Container:
+async def delete_container(
+    session: AsyncSession, rt: Runtime, container_id: int, wait: bool
+) -> None:
     """Forget a container and its links (the reconciler removes it from the host)."""
     row = await get_container(session, container_id)
     rows = await session.exec(select(Container).where(Container.host_id == row.host_id))
@@ -177,7 +179,7 @@ async def delete_container(session: AsyncSession, container_id: int) -> Containe
     )
     await session.delete(row)
     await session.commit()
-    return row
+    await converge_host(rt, row.host_id, wait)
 
 
 def _bump(row: Container) -> None:
@@ -185,11 +187,9 @@ def _bump(row: Container) -> None:
     row.status, row.status_reason, row.updated_at = ResourceStatus.pending, None, utcnow()
 
 
-async def container_logs(
-    session: AsyncSession, container_id: int, agents: AgentFactory, tail: int
-) -> str:
+async def container_logs(session: AsyncSession, rt: Runtime, container_id: int, tail: int) -> str:
     """The container's recent logs, asked of its host's agent."""
     row = await get_container(session, container_id)
-    host = await get_host(session, row.host_id)
-    async with agents(host.agent_url, host.agent_token) as agent:
+    host = await get_row(session, Host, row.host_id)
+    async with rt.agents(host.agent_url, host.agent_token) as agent:
         return await agent.container_logs(row.name, tail)
