@@ -124,3 +124,13 @@ def test_spec_observed_and_status_columns_are_typed_both_ways(tmp_path: Path) ->
     assert row.spec == FULL
     assert row.observed.addresses == {"n1": "10.1.0.9"} and row.observed.restarted == 2
     assert row.status is ResourceStatus.pending
+
+
+def test_observed_record_keeps_what_was_applied_until_told_otherwise() -> None:
+    link = agent.LinkTarget(alias="DB", name="db", address="10.1.0.2")
+    seen = ObservedRecord(state="running", links=[link], restarted=1)
+    assert seen.after(None, None) == seen
+    assert seen.after([], None).links == [] and seen.after([], None).restarted == 1
+    assert seen.after(None, 2).restarted == 2 and seen.after(None, 2).links == [link]
+    # The API shows what was seen, not the reconciler's bookkeeping.
+    assert "links" not in seen.shown().model_dump() and seen.shown().state == "running"

@@ -268,12 +268,7 @@ class HostRunner:
             if row is None:
                 return
             record = observed_record(state, row.observed) if state else row.observed
-            done: dict[str, object] = {}
-            if links is not None:
-                done["links"] = links
-            if restarted is not None:
-                done["restarted"] = restarted
-            row.observed = record.model_copy(update=done)
+            row.observed = record.after(links, restarted)
             await session.commit()
 
     async def _set_status(
