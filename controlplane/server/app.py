@@ -11,11 +11,14 @@ from fastapi import FastAPI
 
 from controlplane import __version__
 from controlplane.contract import offline_docs
+from controlplane.contract.httpmetrics import MetricsMiddleware
 from controlplane.server.agents import Agents
 from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
+from controlplane.server.api import metrics as metrics_api
 from controlplane.server.api.deps import AppState, Caller, State
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
+from controlplane.server.metrics import ServerMetrics
 from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
 from controlplane.server.sealing import load_box
@@ -51,6 +54,7 @@ def create_app(
         recorder = Recorder(sessions, bus)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
         app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        metrics.watch(reconcilers, bus)
         await reconcilers.start()
         pruner = asyncio.create_task(
             prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
@@ -74,9 +78,12 @@ def create_app(
         lifespan=lifespan,
         **offline_docs.NO_DEFAULT_DOCS,
     )
+    metrics = ServerMetrics()
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     offline_docs.install(app)
     problem.install(app)
-    for module in (hosts, networks, containers, links, events, tokens):
+    for module in (hosts, networks, containers, links, events, tokens, metrics_api):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])
