@@ -5,9 +5,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import httpx
+
 T = TypeVar("T")
-# What a check may raise while the system is still getting there (retried, not fatal).
-PENDING: tuple[type[BaseException], ...] = (AssertionError, OSError, ConnectionError)
+# What a check may raise while the system is still getting there (retried, not fatal):
+# a failed assertion, or a server that does not answer yet.
+PENDING: tuple[type[BaseException], ...] = (AssertionError, OSError, httpx.HTTPError)
 
 
 def eventually(

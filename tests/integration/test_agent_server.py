@@ -7,7 +7,6 @@ import ssl
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from controlplane.server.agentclient import (
     AgentUnavailable,
     file_chunks,
 )
+from tests.eventually import eventually
 from tests.harness import ROOT, unique
 
 pytestmark = pytest.mark.integration
@@ -48,14 +48,15 @@ def _agent_process(workdir: Path, *args: str) -> Iterator[str]:
     log_path = workdir / "agent.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+        def listening() -> bool:
+            if proc.poll() is not None:  # died: no point waiting (not retried)
+                raise RuntimeError(log_path.read_text())
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+
         try:
-            for _ in range(150):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-                assert proc.poll() is None, log_path.read_text()
+            eventually(listening, timeout=30, every=0.1)
             yield f"{scheme}://127.0.0.1:{port}"
         finally:
             proc.terminate()
