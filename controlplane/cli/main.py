@@ -4,12 +4,18 @@ Each command imports its implementation lazily, so `weft --help` stays fast and
 a host that only runs the agent needs none of the control plane's modules.
 """
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
 from controlplane.cli.commands import register as register_api_commands
+from controlplane.cli.commands.common import EXIT_API, fail
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 app = typer.Typer(
     help="weft: weave Docker hosts together and deploy stacks across them.", no_args_is_help=True
@@ -26,6 +32,29 @@ db_app = typer.Typer(help="The control plane's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 # hosts, networks, containers, links, events: the control plane's API (--url/--token options).
 register_api_commands(app)
+
+
+def building(func: Callable[P, R]) -> Callable[P, R]:
+    """The builders' errors, or an engine that does not answer: the reason on stderr, exit 1.
+
+    A build log's tail, when there is one, follows the reason, indented; no traceback.
+    """
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        import docker.errors
+
+        from controlplane.build.errors import BuildError
+
+        try:
+            return func(*args, **kwargs)
+        except BuildError as exc:
+            log = "".join(f"\n  {line}" for line in exc.log.splitlines())
+            raise fail(exc.reason + log, EXIT_API) from None
+        except docker.errors.DockerException as exc:
+            raise fail("Docker engine: " + " ".join(str(exc).split()), EXIT_API) from None
+
+    return run
 
 
 @app.command()
@@ -69,6 +98,7 @@ def agent(
 
 
 @images_app.command("build")
+@building
 def images_build(
     only: Annotated[list[str] | None, typer.Option(help="Build only these images.")] = None,
     pull: Annotated[
@@ -86,6 +116,7 @@ def images_build(
 
 
 @world_app.command("up")
+@building
 def world_up(
     port: Annotated[int, typer.Option(help="Host port of the search API.")] = 8080,
 ) -> None:
@@ -96,6 +127,7 @@ def world_up(
 
 
 @world_app.command("down")
+@building
 def world_down() -> None:
     """Remove everything `weft world up` created."""
     from controlplane.build.world import down

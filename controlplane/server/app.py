@@ -15,16 +15,17 @@ from controlplane.contract.httpmetrics import MetricsMiddleware
 from controlplane.server.agents import Agents
 from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
 from controlplane.server.api import metrics as metrics_api
-from controlplane.server.api.deps import AppState, Caller, State
+from controlplane.server.api.deps import Caller, RuntimeDep
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
+from controlplane.server.eventlog import EventBus, Recorder
 from controlplane.server.metrics import ServerMetrics
 from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
 from controlplane.server.sealing import load_box
-from controlplane.server.services.events import EventBus, Recorder
 from controlplane.server.services.hosts import seal_stored_tokens
 from controlplane.server.services.retention import prune_forever, retention_of
+from controlplane.server.services.runtime import Runtime
 from controlplane.server.settings import Settings
 from controlplane.server.statedir import secure_state
 
@@ -53,7 +54,7 @@ def create_app(
         bus = EventBus()
         recorder = Recorder(sessions, bus)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
-        app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        app.state.weft = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         metrics.watch(reconcilers, bus)
         await reconcilers.start()
         pruner = asyncio.create_task(
@@ -87,9 +88,9 @@ def create_app(
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])
-    async def info(state: State, _: Caller) -> dict[str, str]:
+    async def info(rt: RuntimeDep, _: Caller) -> dict[str, str]:
         """This control plane's version and id (the `weft.owner` label on what it creates)."""
-        return {"version": __version__, "owner": state.owner}
+        return {"version": __version__, "owner": rt.owner}
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

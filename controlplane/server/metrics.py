@@ -14,9 +14,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract.httpmetrics import RequestMetrics
+from controlplane.server.eventlog import EventBus
 from controlplane.server.models import Container, Event, Host, Network
 from controlplane.server.reconcile.supervisor import Reconcilers
-from controlplane.server.services.events import EventBus
 
 PREFIX = "weft_server"
 

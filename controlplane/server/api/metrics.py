@@ -2,14 +2,14 @@
 
 from fastapi import APIRouter, Request, Response
 
-from controlplane.server.api.deps import Caller, Session
+from controlplane.server.api.deps import Caller, SessionDep
 from controlplane.server.metrics import ServerMetrics
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(request: Request, session: Session, _: Caller) -> Response:
+async def metrics(request: Request, session: SessionDep, _: Caller) -> Response:
     """Requests by route and status; reconcile passes, failures and backoff per host;
     hosts and resources by status; events written; event-stream subscribers."""
     registry: ServerMetrics = request.app.state.metrics
