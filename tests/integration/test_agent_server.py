@@ -9,12 +9,14 @@ import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
 import httpx
 import pytest
 
+from controlplane.contract import labels as L
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
@@ -188,3 +190,32 @@ async def test_mutual_tls(tmp_path: Path, system: None) -> None:
             async with AgentClient(url, TOKEN, ssl_context=context(cert), retries=0) as agent:
                 with pytest.raises(AgentUnavailable):
                     await agent.info()
+
+
+def test_weft_agent_bind_allow_option(
+    tmp_path: Path, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "greeting").write_text("hi\n")
+    name = unique()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    spec: dict[str, Any] = {"image": base_python_image, "command": ["sleep", "infinity"],
+                            "init": True, "labels": {L.TEST: "1"}}  # fmt: skip
+
+    def bind(source: Path) -> dict[str, Any]:
+        return {**spec, "mounts": [{"type": "bind", "source": str(source), "target": "/mnt"}]}
+
+    with _agent_process(tmp_path, "--bind-allow", str(allowed)) as url:
+        try:
+            r = httpx.put(f"{url}/v1/containers/{name}", headers=headers, json=bind(Path("/")))
+            assert r.status_code == 403, r.text
+            r = httpx.put(
+                f"{url}/v1/containers/{name}", headers=headers, json=bind(allowed), timeout=120
+            )
+            assert r.status_code == 200, r.text
+            out = docker_client.containers.get(name).exec_run(["cat", "/mnt/greeting"])
+            assert out.output == b"hi\n"
+        finally:
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client.containers.get(name).remove(force=True)
