@@ -26,6 +26,8 @@ class FakeAgent:
     token: str = TOKEN
     down: bool = False
     missing_images: set[str] = field(default_factory=set)
+    # Images whose health check fails (others with a check report healthy at once).
+    unhealthy_images: set[str] = field(default_factory=set)
     networks: dict[str, A.NetworkState] = field(default_factory=dict)
     containers: dict[str, A.ContainerState] = field(default_factory=dict)
     specs: dict[str, A.ContainerSpec] = field(default_factory=dict)
@@ -142,12 +144,17 @@ class FakeAgent:
         }
         if not spec.networks and spec.network_mode == "bridge":
             nets["bridge"] = A.NetworkEndpoint(ip_address=self._address("bridge", None))
+        checked = spec.healthcheck is not None and spec.healthcheck.test != ["NONE"]
+        health = "none" if not checked else "healthy"
+        if checked and spec.image in self.unhealthy_images:
+            health = "unhealthy"
         state = A.ContainerState(
             name=name,
             id=f"id-{name}-{len(self.calls)}",
             image=spec.image,
-            status="running",
+            status="running" if health == "none" else health,
             running=True,
+            health=health,
             spec_hash=h,
             network_mode=spec.network_mode,
             networks=nets,

@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
         hosts,
         links,
         networks,
+        stacks,
         tokens,
     )
 
@@ -21,4 +22,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(containers.app, name="containers")
     app.add_typer(links.app, name="links")
     app.add_typer(events.app, name="events")
+    app.add_typer(stacks.app, name="stack")
     app.add_typer(tokens.app, name="tokens")

@@ -16,6 +16,13 @@ from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic
 from controlplane.server.models.networks import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+from controlplane.server.models.stacks import (
+    ServiceState,
+    Stack,
+    StackCreate,
+    StackPublic,
+    StackStatus,
+)
 
 __all__ = [
     "ApiToken",
@@ -44,6 +51,11 @@ __all__ = [
     "ObservedRecord",
     "PortBinding",
     "RestartPolicy",
+    "ServiceState",
+    "Stack",
+    "StackCreate",
+    "StackPublic",
+    "StackStatus",
     "TokenCreate",
     "TokenCreated",
     "TokenPublic",
