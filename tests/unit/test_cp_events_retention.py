@@ -146,19 +146,24 @@ def test_max_age_days_zero_keeps_events_of_any_age(
     monkeypatch.setenv("WEFT_EVENTS_PRUNE_INTERVAL", "0.05")
     settings = fast_settings(tmp_path)
     assert settings.events_max_age_days == float(max_age_days)
-    with TestClient(create_app(settings, Agents().transport())) as client:
-        client.headers["Authorization"] = f"Bearer {settings.admin_token_file.read_text().strip()}"
-        sessions = client.app.state.weft.sessions  # type: ignore[attr-defined]
-        long_ago = datetime.now(UTC) - timedelta(days=1000)
+    long_ago = datetime.now(UTC) - timedelta(days=1000)
 
-        async def store() -> None:
-            async with sessions() as session:
+    async def store() -> None:
+        # Stored before the server starts: its pruner sees all seven at once.
+        engine = make_engine(settings.db_url)
+        try:
+            await upgrade(engine)
+            async with make_sessionmaker(engine)() as session:
                 for name in ("new1", "new2", "new3", "new4", "old5", "old6", "new7"):
                     at = long_ago if name.startswith("old") else datetime.now(UTC)
                     session.add(Event(resource="wefttest", action=name, result="ok", at=at))
                     await session.commit()  # one by one: ids follow the names
+        finally:
+            await engine.dispose()
 
-        client.portal.call(store)  # type: ignore[union-attr]
+    asyncio.run(store())
+    with TestClient(create_app(settings, Agents().transport())) as client:
+        client.headers["Authorization"] = f"Bearer {settings.admin_token_file.read_text().strip()}"
 
         def actions() -> list[str]:
             return [e["action"] for e in client.get("/events", params={"limit": 1000}).json()]
