@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract.httpmetrics import RequestMetrics
 from controlplane.server.eventlog import EventBus
-from controlplane.server.models import Container, Event, Host, Network
+from controlplane.server.models import Container, Event, Host, Network, Stack
 from controlplane.server.reconcile.supervisor import Reconcilers
 
 PREFIX = "weft_server"
@@ -34,14 +34,16 @@ class Counts:
         self.hosts = await _by_status(session, Host)
         nets = await _by_status(session, Network)
         ctrs = await _by_status(session, Container)
+        stacks = await _by_status(session, Stack)
         self.resources = {("network", s): n for s, n in nets.items()}
         self.resources |= {("container", s): n for s, n in ctrs.items()}
+        self.resources |= {("stack", s): n for s, n in stacks.items()}
         newest = (await session.exec(select(func.max(col(Event.id))))).one()
         self.last_event_id = int(newest or 0)
 
 
 async def _by_status(
-    session: AsyncSession, table: type[Host | Network | Container]
+    session: AsyncSession, table: type[Host | Network | Container | Stack]
 ) -> dict[str, int]:
     status = col(table.status)
     rows = await session.exec(select(status, func.count()).group_by(status))
@@ -79,7 +81,9 @@ class ServerCollector(Collector):
         for status, n in sorted(self.counts.hosts.items()):
             hosts.add_metric([status], n)
         resources = GaugeMetricFamily(
-            f"{PREFIX}_resources", "Networks and containers by status", labels=["kind", "status"]
+            f"{PREFIX}_resources",
+            "Networks, containers and stacks by status",
+            labels=["kind", "status"],
         )
         for (kind, status), n in sorted(self.counts.resources.items()):
             resources.add_metric([kind, status], n)
