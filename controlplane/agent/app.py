@@ -15,6 +15,7 @@ from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
 from controlplane.contract import offline_docs
+from controlplane.contract.httpmetrics import MetricsMiddleware, RequestMetrics
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
 engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
@@ -50,6 +51,8 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         **offline_docs.NO_DEFAULT_DOCS,
     )
     app.state.settings = settings
+    app.state.metrics = RequestMetrics("weft_agent")
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
     if engine is not None:
         app.state.docker = engine

@@ -86,6 +86,13 @@ def agent(
     tls_ca: Annotated[
         Path | None, typer.Option(help="CA of client certificates: requires mutual TLS.")
     ] = None,
+    bind_allow: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A host directory containers may bind-mount from (repeatable; replaces "
+            "WEFT_AGENT_BIND_ALLOW). Nothing else is allowed but the agent's data dir."
+        ),
+    ] = None,
 ) -> None:
     """Run the host agent (options override WEFT_AGENT_* variables)."""
     from controlplane.agent.main import serve
@@ -98,6 +105,7 @@ def agent(
         "tls_cert": tls_cert,
         "tls_key": tls_key,
         "tls_ca": tls_ca,
+        "bind_allow": bind_allow,
     }
     serve(AgentSettings().model_copy(update={k: v for k, v in given.items() if v is not None}))
 

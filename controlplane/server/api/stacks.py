@@ -30,8 +30,11 @@ BODY_DOC = {
 }
 
 
-async def stack_body(request: Request) -> StackCreate:
-    """The request body: StackCreate as JSON, or the compose file itself as YAML."""
+async def stack_body(request: Request, _: Caller) -> StackCreate:
+    """The request body: StackCreate as JSON, or the compose file itself as YAML.
+
+    Only for an authorised caller: the body is read and parsed after the token check.
+    """
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
