@@ -3,25 +3,29 @@
 # found, and only what is missing is installed (as root, through apt) and
 # started. Idempotent.
 #
-#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap]
+#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap] [cluster]
 #
 #   docker       a Docker engine that answers (docker.io + iptables; dockerd started)
 #   mariadb      a MariaDB server that answers, with the tests' account
 #   postgres     a PostgreSQL server on 127.0.0.1:5432, with the tests' role
 #   debootstrap  the tool that builds base images offline
+#   cluster      what the multi-host test cluster uses: iproute2, iptables, nsenter,
+#                wireguard-go + wireguard-tools (userspace WireGuard), tcpdump, iperf3
 set -euo pipefail
 
 want_docker=0
 want_mariadb=0
 want_postgres=0
 want_debootstrap=0
+want_cluster=0
 for arg in "$@"; do
   case "$arg" in
     docker) want_docker=1 ;;
     mariadb) want_mariadb=1 ;;
     postgres) want_postgres=1 ;;
     debootstrap) want_debootstrap=1 ;;
-    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap]" >&2; exit 2 ;;
+    cluster) want_cluster=1 ;;
+    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap] [cluster]" >&2; exit 2 ;;
   esac
 done
 
@@ -153,6 +157,7 @@ SQL
 }
 
 [ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
+[ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3
 [ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb
 [ "$want_postgres" -eq 1 ] && ensure_postgres

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from controlplane.cli.commands import register as register_api_commands
+from controlplane.cli.dev import dev_app
 
 app = typer.Typer(
     help="weft: weave Docker hosts together and deploy stacks across them.", no_args_is_help=True
@@ -24,6 +25,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(world_app, name="world")
 db_app = typer.Typer(help="The control plane's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(dev_app, name="dev")
 # hosts, networks, containers, links, events: the control plane's API (--url/--token options).
 register_api_commands(app)
 
