@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from controlplane import __version__
 from controlplane.agent import errors
-from controlplane.agent.api import containers, images, networks, system
+from controlplane.agent.api import containers, images, networks, overlays, system
 from controlplane.agent.auth import read_token, require_token
 from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
@@ -58,4 +58,5 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(networks.router, dependencies=secured)
     app.include_router(containers.router, dependencies=secured)
     app.include_router(images.router, dependencies=secured)
+    app.include_router(overlays.router, dependencies=secured)
     return app
