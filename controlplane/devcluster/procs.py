@@ -111,6 +111,10 @@ def start_agent(host: HostLayout, token_file: Path) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
     env["WEFT_AGENT_ADVERTISE_ADDRESSES"] = f'["{host.address}"]'
     env["WEFT_AGENT_SPOOL_DIR"] = str(host.dir)
+    env["WEFT_AGENT_STATE_DIR"] = str(host.dir)
+    # *.weave.local on every address of the host; other names have nowhere to go (no uplink).
+    env["WEFT_AGENT_DNS_LISTEN"] = "0.0.0.0:53"
+    env["WEFT_AGENT_DNS_UPSTREAMS"] = "[]"
     pid = _spawn(args, host.dir / "agent.log", env)
     host.agent_pidfile.write_text(f"{pid}\n")
     return pid

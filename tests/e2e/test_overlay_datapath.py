@@ -8,6 +8,7 @@ cuts the path, putting it back restores it.
 """
 
 import random
+import time
 from collections.abc import Iterator
 
 import docker
@@ -83,7 +84,15 @@ def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(
     server = e2.containers.run(
         base_python_image, ["python3", "-c", SERVER, "h2"], network=name, detach=True
     )
-    client = e1.containers.run(base_python_image, IDLE, network=name, detach=True)
+    # h1's agent is the client's DNS server (through its gateway), as the control plane sets it.
+    client = e1.containers.run(
+        base_python_image,
+        IDLE,
+        network=name,
+        dns=["10.44.1.1"],
+        dns_search=["weave.local"],
+        detach=True,
+    )
     try:
         server.reload()
         client.reload()
@@ -98,6 +107,17 @@ def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(
             return code == 0 and out.decode().strip() == ("h2" * SIZE)[:SIZE]
 
         wait_until(fetched, 30)
+
+        # By name: h1's agent answers srv.weave.local; a move is answered at once.
+        _dns(cluster, h1, {"srv": [server_ip]})
+        code, out = client.exec_run(_fetch("srv"))
+        assert code == 0 and out.decode().strip() == ("h2" * SIZE)[:SIZE], out[-300:]
+        assert client.exec_run(_fetch("srv.weave.local")).exit_code == 0
+        _dns(cluster, h1, {"srv": ["10.44.2.250"]})
+        started = time.monotonic()
+        code, out = client.exec_run(["getent", "hosts", "srv.weave.local"])
+        assert time.monotonic() - started < 1 and out.decode().split()[0] == "10.44.2.250"
+        _dns(cluster, h1, {"srv": [server_ip]})
 
         # h1 forgets h2: its flood entry and the learned ones toward h2 go, the path is cut.
         cut = _put(cluster, h1, name, _spec(vni, h1, []))
@@ -123,6 +143,13 @@ def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(
             assert agent.get(f"/v1/overlays/{name}").status_code == 404
         assert not engine.networks.list(names=[name])
         assert _links(engine, host, f"weftv{vni}") == []
+
+
+def _dns(cluster: Cluster, host: HostLayout, records: dict[str, list[str]]) -> None:
+    body = {"records": [{"name": k, "addresses": v} for k, v in records.items()]}
+    with cluster.agent(host) as agent:
+        r = agent.put("/v1/dns", json=body)
+    assert r.status_code == 200, r.text
 
 
 def _links(engine: docker.DockerClient, host: HostLayout, device: str) -> list[str]:
