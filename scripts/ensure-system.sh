@@ -3,14 +3,20 @@
 # found, and only what is missing is installed (as root, through apt) and
 # started. Idempotent.
 #
-#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap] [cluster]
+#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap] [chromium] [cluster]
 #
 #   docker       a Docker engine that answers (docker.io + iptables; dockerd started)
 #   mariadb      a MariaDB server that answers, with the tests' account
 #   postgres     a PostgreSQL server on 127.0.0.1:5432, with the tests' role
 #   debootstrap  the tool that builds base images offline
+#   chromium     a headless browser (the test that /docs renders without a network)
 #   cluster      what the multi-host test cluster uses: iproute2, iptables, nsenter,
 #                wireguard-go + wireguard-tools (userspace WireGuard), tcpdump, iperf3
+#
+# A server is found by its socket or its pid file, never by its executable's
+# path: containers' processes share the host's process table, so the worlddb
+# container's mariadbd would pass for the host's (start-stop-daemon --exec,
+# pidof and pgrep all fall for it).
 set -euo pipefail
 
 want_docker=0
@@ -18,6 +24,7 @@ want_mariadb=0
 want_postgres=0
 want_debootstrap=0
 want_cluster=0
+want_chromium=0
 for arg in "$@"; do
   case "$arg" in
     docker) want_docker=1 ;;
@@ -25,7 +32,8 @@ for arg in "$@"; do
     postgres) want_postgres=1 ;;
     debootstrap) want_debootstrap=1 ;;
     cluster) want_cluster=1 ;;
-    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap] [cluster]" >&2; exit 2 ;;
+    chromium) want_chromium=1 ;;
+    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap] [chromium] [cluster]" >&2; exit 2 ;;
   esac
 done
 
@@ -56,6 +64,11 @@ apt_install() {
 
 docker_answers() { docker info >/dev/null 2>&1; }
 
+pid_alive() {
+  # True when the pid file names a live process (the file is the only identity used).
+  [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null
+}
+
 ensure_docker() {
   if docker_answers; then return 0; fi
   if ! command -v dockerd >/dev/null 2>&1; then
@@ -64,11 +77,15 @@ ensure_docker() {
   command -v docker >/dev/null 2>&1 || apt_install docker.io
   is_root || die "no Docker engine answers; start dockerd or run as root so weft can start it"
   # A pid file left by a dockerd that was killed keeps the next one from starting.
-  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+  if [ -f /var/run/docker.pid ] && ! pid_alive /var/run/docker.pid; then
     rm -f /var/run/docker.pid
   fi
-  log "starting dockerd (log: /var/log/weft-dockerd.log)"
-  setsid nohup dockerd >/var/log/weft-dockerd.log 2>&1 < /dev/null &
+  if pid_alive /var/run/docker.pid; then
+    log "dockerd $(cat /var/run/docker.pid) is starting; waiting for it"
+  else
+    log "starting dockerd (log: /var/log/weft-dockerd.log)"
+    setsid nohup dockerd --pidfile /var/run/docker.pid >/var/log/weft-dockerd.log 2>&1 < /dev/null &
+  fi
   for _ in $(seq 1 120); do
     docker_answers && { log "dockerd is up"; return 0; }
     sleep 0.5
@@ -78,6 +95,8 @@ ensure_docker() {
 }
 
 mariadb_answers() { mariadb-admin --protocol=socket ping >/dev/null 2>&1; }
+
+MARIADB_PID=/run/mysqld/mysqld.pid
 
 ensure_mariadb() {
   if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
@@ -90,13 +109,20 @@ ensure_mariadb() {
     if [ ! -d /var/lib/mysql/mysql ]; then
       mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
     fi
-    log "starting MariaDB"
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+    if pid_alive "$MARIADB_PID"; then
+      log "MariaDB $(cat "$MARIADB_PID") is starting; waiting for it"
+    else
+      rm -f "$MARIADB_PID"
+      log "starting MariaDB (log: /var/log/weft-mariadbd.log)"
+      setsid nohup /usr/sbin/mariadbd --user=mysql --pid-file="$MARIADB_PID" \
+        >/var/log/weft-mariadbd.log 2>&1 < /dev/null &
+    fi
     for _ in $(seq 1 120); do
       mariadb_answers && break
       sleep 0.5
     done
-    mariadb_answers || die "MariaDB did not answer within 60 s"
+    mariadb_answers || { tail -n 20 /var/log/weft-mariadbd.log >&2 || true;
+      die "MariaDB did not answer within 60 s (see /var/log/weft-mariadbd.log)"; }
   fi
   # The tests' account: every test database is named weft_test_*.
   mariadb --protocol=socket -e "
@@ -156,8 +182,13 @@ $$;
 SQL
 }
 
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+}
+
 [ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
 [ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3
+[ "$want_chromium" -eq 1 ] && ensure_chromium
 [ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb
 [ "$want_postgres" -eq 1 ] && ensure_postgres

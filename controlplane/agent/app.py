@@ -15,9 +15,10 @@ from controlplane.agent.dns.server import start_dns
 from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
+from controlplane.contract import offline_docs
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
-engine. Every verb is idempotent. Every call but `GET /healthz` needs
+engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
 `Authorization: Bearer <token>`. Errors are `application/problem+json`.
 The raw Docker API is never exposed. Links: see `PUT /v1/containers/{name}/links`."""
 
@@ -50,6 +51,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        **offline_docs.NO_DEFAULT_DOCS,
     )
     app.state.settings = settings
     app.state.token = token
@@ -59,6 +61,8 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     errors.install(app)
     app.include_router(system.open_router)
     secured = [Depends(require_token)]
+    # The agent's API description is for its callers only, like the API itself.
+    offline_docs.install(app, secured)
     app.include_router(system.router, dependencies=secured)
     app.include_router(networks.router, dependencies=secured)
     app.include_router(containers.router, dependencies=secured)

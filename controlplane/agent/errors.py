@@ -34,6 +34,14 @@ class Unauthenticated(AgentFailure):
     title = "Unauthenticated"
 
 
+class NotPermitted(AgentFailure):
+    """The request is well-formed but this host's policy refuses it (a host bind mount)."""
+
+    status = 403
+    title = "Not permitted"
+    type = "urn:weft:problem:not-permitted"
+
+
 class NotFound(AgentFailure):
     """The named object does not exist on this host."""
 

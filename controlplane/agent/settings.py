@@ -25,6 +25,11 @@ class AgentSettings(BaseSettings):
     watch_events: bool = True
     # Where uploaded image tarballs are spooled before `docker load`.
     spool_dir: Path | None = None
+    # Host paths containers may bind-mount (each with everything under it), besides
+    # data_dir. Nothing else: a bind of / or /etc would make an agent token root.
+    bind_allow: list[Path] = Field(default_factory=list)
+    # weft's own host-side files for its containers; always bind-mountable.
+    data_dir: Path = Path("/var/lib/weft-agent")
     # Addresses reported by /v1/info; empty: the host's global addresses.
     advertise_addresses: list[str] = Field(default_factory=list)
     # The *.weave.local responder (UDP and TCP), e.g. 0.0.0.0:53; None: off.

@@ -21,6 +21,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from controlplane.build.errors import BuildError
+
 log = logging.getLogger(__name__)
 
 SUITE = "bookworm"
@@ -28,7 +30,7 @@ DEFAULT_CACHE = Path(os.environ.get("WEFT_CACHE_DIR", "/var/cache/weft"))
 SOURCES_FILES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 
 
-class BaseImageError(RuntimeError):
+class BaseImageError(BuildError):
     """A base image could not be built."""
 
 
@@ -174,4 +176,4 @@ def _run(cmd: list[str]) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-20:])
-        raise BaseImageError(f"{cmd[0]} failed ({done.returncode}):\n{tail}")
+        raise BaseImageError(f"{cmd[0]} failed ({done.returncode})", tail)

@@ -24,6 +24,7 @@ import docker.errors
 
 from controlplane import __version__
 from controlplane.build.base import DEFAULT_CACHE, ensure_base, image_exists
+from controlplane.build.errors import BuildError
 from controlplane.build.wheels import dependency_wheels, project_wheel, requirements
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ HASH_LABEL = "weft.build-hash"
 SOURCE_DIRS = ("controlplane", "searchapi")
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(BuildError):
     """An image build failed; the message carries the builder's last output."""
 
 
@@ -148,7 +149,7 @@ def _stream_build(client: docker.DockerClient, **kwargs: Any) -> None:
     tail: list[str] = []
     for chunk in client.api.build(rm=True, forcerm=True, decode=True, **kwargs):
         if "error" in chunk:
-            raise ImageBuildError(f"{kwargs['tag']}: {chunk['error']}\n" + "".join(tail[-20:]))
+            raise ImageBuildError(f"{kwargs['tag']}: {chunk['error']}", "".join(tail[-20:]))
         line = chunk.get("stream", "")
         if line:
             tail.append(line)

@@ -17,6 +17,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from controlplane.build.errors import BuildError
 from controlplane.build.images import image_ref
 
 LABEL = "weft.world"
@@ -46,7 +47,7 @@ class Names:
         return f"{self.prefix}-searchapi"
 
 
-class WorldError(RuntimeError):
+class WorldError(BuildError):
     """The world stack did not come up; the message says which part and why."""
 
 
@@ -121,7 +122,8 @@ def _wait_healthy(container: Container, timeout: float) -> None:
     checks = state.get("Health", {}).get("Log") or [{}]
     raise WorldError(
         f"{container.name} did not become healthy (state {state.get('Status')}, "
-        f"health check said: {checks[-1].get('Output', '').strip()!r})\n{logs}"
+        f"health check said: {checks[-1].get('Output', '').strip()!r})",
+        logs,
     )
 
 

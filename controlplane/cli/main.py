@@ -4,13 +4,19 @@ Each command imports its implementation lazily, so `weft --help` stays fast and
 a host that only runs the agent needs none of the control plane's modules.
 """
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
 from controlplane.cli.commands import register as register_api_commands
+from controlplane.cli.commands.common import EXIT_API, fail
 from controlplane.cli.dev import dev_app
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 app = typer.Typer(
     help="weft: weave Docker hosts together and deploy stacks across them.", no_args_is_help=True
@@ -28,6 +34,29 @@ app.add_typer(db_app, name="db")
 app.add_typer(dev_app, name="dev")
 # hosts, networks, containers, links, events: the control plane's API (--url/--token options).
 register_api_commands(app)
+
+
+def building(func: Callable[P, R]) -> Callable[P, R]:
+    """The builders' errors, or an engine that does not answer: the reason on stderr, exit 1.
+
+    A build log's tail, when there is one, follows the reason, indented; no traceback.
+    """
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        import docker.errors
+
+        from controlplane.build.errors import BuildError
+
+        try:
+            return func(*args, **kwargs)
+        except BuildError as exc:
+            log = "".join(f"\n  {line}" for line in exc.log.splitlines())
+            raise fail(exc.reason + log, EXIT_API) from None
+        except docker.errors.DockerException as exc:
+            raise fail("Docker engine: " + " ".join(str(exc).split()), EXIT_API) from None
+
+    return run
 
 
 @app.command()
@@ -71,6 +100,7 @@ def agent(
 
 
 @images_app.command("build")
+@building
 def images_build(
     only: Annotated[list[str] | None, typer.Option(help="Build only these images.")] = None,
     pull: Annotated[
@@ -88,6 +118,7 @@ def images_build(
 
 
 @world_app.command("up")
+@building
 def world_up(
     port: Annotated[int, typer.Option(help="Host port of the search API.")] = 8080,
 ) -> None:
@@ -98,6 +129,7 @@ def world_up(
 
 
 @world_app.command("down")
+@building
 def world_down() -> None:
     """Remove everything `weft world up` created."""
     from controlplane.build.world import down
@@ -133,8 +165,10 @@ def db_upgrade(
 
     from controlplane.server.db import make_engine, upgrade
     from controlplane.server.settings import Settings
+    from controlplane.server.statedir import secure_state
 
     settings = Settings(state_dir=state_dir) if state_dir else Settings()
+    secure_state(settings.state_dir, settings.db_url)
 
     async def run() -> None:
         engine = make_engine(settings.db_url)

@@ -12,7 +12,7 @@ Tests swap the network for `httpx.MockTransport` through `transport=`.
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -276,6 +276,10 @@ class AgentClient:
     async def image_exists(self, ref: str) -> bool:
         """Whether the host has the image."""
         return await self.get_image(ref) is not None
+
+
+# How the control plane gets a client of one agent: (agent URL, token) -> client.
+AgentFactory = Callable[[str, str], AgentClient]
 
 
 def _label_params(labels: Mapping[str, str] | None) -> httpx.QueryParams | None:

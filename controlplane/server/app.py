@@ -10,38 +10,23 @@ import httpx
 from fastapi import FastAPI
 
 from controlplane import __version__
-from controlplane.server.agentclient import AgentClient
-from controlplane.server.api import containers, events, hosts, links, networks, problem
-from controlplane.server.api.deps import AppState, Caller, State
+from controlplane.contract import offline_docs
+from controlplane.server.agents import Agents
+from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
+from controlplane.server.api.deps import Caller, RuntimeDep
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
-from controlplane.server.reconcile.runner import AgentFactory, Context
+from controlplane.server.eventlog import EventBus, Recorder
+from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
-from controlplane.server.services.events import EventBus, Recorder
+from controlplane.server.sealing import load_box
+from controlplane.server.services.hosts import seal_stored_tokens
 from controlplane.server.services.retention import prune_forever, retention_of
+from controlplane.server.services.runtime import Runtime
 from controlplane.server.settings import Settings
+from controlplane.server.statedir import secure_state
 
 log = logging.getLogger("weft.server")
-
-
-def agent_factory(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> AgentFactory:
-    """Clients of agents (bearer token, plus TLS settings); tests pass a MockTransport."""
-    ssl_context = settings.agents_ssl_context()
-
-    def make(url: str, token: str) -> AgentClient:
-        return AgentClient(
-            url,
-            token,
-            transport=transport,
-            timeout=settings.agent_timeout,
-            retries=1,
-            backoff=0.2,
-            ssl_context=ssl_context,
-        )
-
-    return make
 
 
 def create_app(
@@ -52,18 +37,21 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        secure_state(settings.state_dir, settings.db_url)
         engine = make_engine(settings.db_url)
         await upgrade(engine)
         sessions = make_sessionmaker(engine)
+        agents = Agents(settings, load_box(settings.agent_token_key), agent_transport)
+        async with sessions() as session:
+            if sealed := await seal_stored_tokens(session, agents):
+                log.warning("sealed %d agent tokens stored in plaintext", sealed)
         if await ensure_admin_token(sessions, settings.admin_token_file):
             log.warning("admin token written to %s", settings.admin_token_file)
         owner = await ensure_identity(sessions)
         bus = EventBus()
         recorder = Recorder(sessions, bus)
-        agents = agent_factory(settings, agent_transport)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
-        app.state.weft = AppState(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        app.state.weft = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         await reconcilers.start()
         pruner = asyncio.create_task(
             prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
@@ -85,15 +73,17 @@ def create_app(
         "links and events. Bearer token auth (the admin token is written to "
         "<state-dir>/admin.token on first start).",
         lifespan=lifespan,
+        **offline_docs.NO_DEFAULT_DOCS,
     )
+    offline_docs.install(app)
     problem.install(app)
-    for module in (hosts, networks, containers, links, events):
+    for module in (hosts, networks, containers, links, events, tokens):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])
-    async def info(state: State, _: Caller) -> dict[str, str]:
+    async def info(rt: RuntimeDep, _: Caller) -> dict[str, str]:
         """This control plane's version and id (the `weft.owner` label on what it creates)."""
-        return {"version": __version__, "owner": state.owner}
+        return {"version": __version__, "owner": rt.owner}
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

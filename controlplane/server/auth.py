@@ -39,7 +39,7 @@ async def create_token(session: AsyncSession, name: str, role: str) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     if (await session.exec(select(ApiToken).where(ApiToken.name == name))).first():
-        raise AlreadyExists(f"a token named {name} exists")
+        raise AlreadyExists(f"a token named {name} exists", loc=["body", "name"])
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, token_sha256=token_sha256(token), role=role))
     await session.commit()

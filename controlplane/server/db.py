@@ -7,12 +7,34 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+# How each database says "duplicate key": SQLite's extended result codes (Python
+# 3.11 exposes their names), PostgreSQL's SQLSTATE (asyncpg), MariaDB's error
+# numbers (asyncmy: ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME).
+SQLITE_DUPLICATE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+POSTGRES_DUPLICATE = "23505"
+MARIADB_DUPLICATE = frozenset({1062, 1586})
+
+
+def is_duplicate(exc: IntegrityError) -> bool:
+    """Whether a unique constraint (or primary key) refused the write, on any of the three.
+
+    Foreign-key, NOT NULL and CHECK violations are not: they are bugs, not races.
+    """
+    orig = exc.orig
+    if getattr(orig, "sqlite_errorname", None) in SQLITE_DUPLICATE:
+        return True
+    if getattr(orig, "sqlstate", None) == POSTGRES_DUPLICATE:
+        return True
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] in MARIADB_DUPLICATE
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     events_max_count: int = Field(default=10_000, ge=0)
     events_max_age_days: float = Field(default=7.0, ge=0)
     events_prune_interval: float = Field(default=300.0, gt=0)
+    # The key that seals agent tokens in the database (0600; made on first start).
+    # Control planes sharing one DATABASE_URL must share this file too.
+    token_key_file: Path | None = None
 
     def agents_ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for agent calls (None: the system defaults)."""
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalise_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.state_dir / 'weft.db'}"
+
+    @property
+    def agent_token_key(self) -> Path:
+        """The key file sealing agent tokens: token_key_file, else <state-dir>/agent-tokens.key."""
+        return self.token_key_file or self.state_dir / "agent-tokens.key"
 
     @property
     def admin_token_file(self) -> Path:

@@ -6,7 +6,7 @@ import pytest
 import typer
 
 from controlplane.cli.commands.runspec import (
-    RunOptions,
+    SpecOptions,
     parse_attachment,
     parse_duration,
     parse_link,
@@ -14,7 +14,7 @@ from controlplane.cli.commands.runspec import (
     parse_restart,
     run_body,
 )
-from controlplane.server.models import ContainerCreate
+from controlplane.contract.apitypes import ContainerCreate, InlineLink
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ from controlplane.server.models import ContainerCreate
     ],
 )
 def test_publish_forms(text: str, binding: dict[str, object]) -> None:
-    assert parse_publish(text) == binding
+    assert parse_publish(text).model_dump(exclude_unset=True) == binding
 
 
 @pytest.mark.parametrize("text", ["", "x", "80/sctp", "0", "70000", "a:b:c:d", "x:80", "[::1"])
@@ -45,8 +45,11 @@ def test_bad_publish_is_a_usage_error(text: str) -> None:
 
 
 def test_restart_policies() -> None:
-    assert parse_restart("always") == {"name": "always"}
-    assert parse_restart("on-failure:5") == {"name": "on-failure", "maximum_retry_count": 5}
+    assert parse_restart("always").model_dump(exclude_unset=True) == {"name": "always"}
+    assert parse_restart("on-failure:5").model_dump(exclude_unset=True) == {
+        "name": "on-failure",
+        "maximum_retry_count": 5,
+    }
     for bad in ("sometimes", "always:3", "on-failure:x"):
         with pytest.raises(typer.BadParameter):
             parse_restart(bad)
@@ -63,31 +66,39 @@ def test_durations() -> None:
 
 
 def test_attachment() -> None:
-    assert parse_attachment("net") == {"network": "net", "aliases": []}
-    assert parse_attachment("net:a,b") == {"network": "net", "aliases": ["a", "b"]}
+    assert parse_attachment("net").model_dump() == {
+        "network": "net",
+        "aliases": [],
+        "ipv4_address": None,
+    }
+    assert parse_attachment("net:a,b", "10.0.0.9").model_dump() == {
+        "network": "net",
+        "aliases": ["a", "b"],
+        "ipv4_address": "10.0.0.9",
+    }
     with pytest.raises(typer.BadParameter):
         parse_attachment(":a")
 
 
-def opts(**given: Any) -> RunOptions:
-    """Options for container c on host 1 from image img, plus given."""
-    return RunOptions(name="c", host_id=1, image="img", **given)
+def body(**given: Any) -> dict[str, Any]:
+    """The JSON body for container c on host 1 from image img, with the options given."""
+    return run_body(SpecOptions(**given), "c", 1, "img").model_dump(exclude_unset=True)
 
 
 def test_net_modes_and_network_names() -> None:
-    assert run_body(opts(net="host"))["network_mode"] == "host"
-    assert run_body(opts(net="container:db"))["network_mode"] == "container:db"
+    assert body(net="host")["network_mode"] == "host"
+    assert body(net="container:db")["network_mode"] == "container:db"
     # `--net NAME` attaches to that network, as Docker does; --ip goes on the first one.
-    body = run_body(opts(net="front", networks=["back"], ip="10.0.0.9"))
-    assert "network_mode" not in body
-    assert body["networks"] == [
+    sent = body(net="front", network=["back"], ip="10.0.0.9")
+    assert "network_mode" not in sent
+    assert sent["networks"] == [
         {"network": "front", "aliases": [], "ipv4_address": "10.0.0.9"},
         {"network": "back", "aliases": []},
     ]
     with pytest.raises(typer.BadParameter):
-        run_body(opts(ip="10.0.0.9"))
+        body(ip="10.0.0.9")
     with pytest.raises(typer.BadParameter):
-        run_body(opts(health_retries=3))
+        body(health_retries=3)
 
 
 def test_link_forms() -> None:
@@ -99,33 +110,28 @@ def test_link_forms() -> None:
 
 
 def test_every_option_gives_a_body_the_api_schema_accepts() -> None:
-    body = run_body(
-        RunOptions(
-            name="web",
-            host_id=1,
-            image="img",
-            command=["sleep", "1"],
-            networks=["n:a"],
-            publish=["127.0.0.1:8080:80"],
-            env={"A": "1"},
-            expose=["3306"],
-            restart="always",
-            health_cmd="true",
-            health_interval="5s",
-            health_timeout="2s",
-            health_retries=2,
-            health_start_period="1s",
-            dns=["10.0.0.1"],
-            dns_search=["x.local"],
-            labels={"weft.test": "1"},
-            hostname="web1",
-            entrypoint="/bin/sh",
-            stop_timeout=3,
-            links=[{"to": 2, "alias": "MYDB"}],
-        )
+    options = SpecOptions(
+        network=["n:a"],
+        publish=["127.0.0.1:8080:80"],
+        env=["A=1"],
+        expose=["3306"],
+        restart="always",
+        health_cmd="true",
+        health_interval="5s",
+        health_timeout="2s",
+        health_retries=2,
+        health_start_period="1s",
+        dns=["10.0.0.1"],
+        dns_search=["x.local"],
+        label=["weft.test=1"],
+        hostname="web1",
+        entrypoint="/bin/sh",
+        stop_timeout=3,
     )
-    spec = ContainerCreate.model_validate(body)
-    assert spec.all_exposed() == ["80/tcp", "3306/tcp"]
+    links = [InlineLink(to=2, alias="MYDB")]
+    sent = run_body(options, "web", 1, "img", ["sleep", "1"], links)
+    spec = ContainerCreate.model_validate(sent.model_dump(mode="json", exclude_unset=True))
+    assert spec.all_exposed() == [(80, "tcp"), (3306, "tcp")]
     assert spec.healthcheck is not None and spec.healthcheck.start_period_s == 1.0
     assert spec.entrypoint == ["/bin/sh"] and spec.stop_timeout_s == 3
     assert [(k.to, k.alias) for k in spec.links] == [(2, "MYDB")]

@@ -1,6 +1,7 @@
 """Control-plane storage: URL handling, `weft db upgrade`, SQLite in WAL mode."""
 
 import sqlite3
+import stat
 import subprocess
 import sys
 
@@ -37,7 +38,11 @@ def test_weft_db_upgrade_creates_the_schema_in_wal_mode(tmp_path):
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"hosts", "networks", "containers", "links", "events", "api_tokens"} <= tables
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        version = db.execute("SELECT version_num FROM alembic_version").fetchone()
+        assert version == ("0002_hardening",)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        # The state dir and the database are the server's alone (agent tokens live there).
+        assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "weft.db").stat().st_mode) == 0o600
     finally:
         db.close()

@@ -17,8 +17,8 @@ from sqlmodel import col, select
 
 from controlplane.server.app import create_app
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
+from controlplane.server.eventlog import LAGGED, EventBus
 from controlplane.server.models import Event, EventPublic
-from controlplane.server.services.events import LAGGED, EventBus
 from controlplane.server.services.retention import (
     Cutoffs,
     Retention,

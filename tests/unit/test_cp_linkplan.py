@@ -2,18 +2,31 @@
 
 from typing import Any
 
-from controlplane.contract import schemas as A
-from controlplane.server.models import Container, Host, Link, Network
+from controlplane.contract import schemas as agent
+from controlplane.server.models import (
+    Container,
+    ContainerSpec,
+    Host,
+    Link,
+    Network,
+    ObservedRecord,
+)
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld, link_address
 
 _ids = iter(range(1, 1000))
 
 
-def ctr(name: str, host: int = 1, observed: dict[str, Any] | None = None, **spec: Any) -> Container:
+def ctr(
+    name: str, host: int = 1, observed: dict[str, Any] | ObservedRecord | None = None, **spec: Any
+) -> Container:
     """A container row with the given spec fields and observed state."""
     return Container(
-        id=next(_ids), name=name, host_id=host, spec={"image": "i", **spec}, observed=observed or {}
+        id=next(_ids),
+        name=name,
+        host_id=host,
+        spec=ContainerSpec.model_validate({"image": "i", **spec}),
+        observed=ObservedRecord.model_validate(observed or {}),
     )
 
 
@@ -102,16 +115,18 @@ def test_none_mode_on_either_end_has_no_address() -> None:
 
 
 def test_desired_state_carries_mode_aware_addresses_and_gateways_are_observed() -> None:
-    state = A.ContainerState(
+    state = agent.ContainerState(
         name="web",
         id="d1",
         image="i",
         status="running",
         running=True,
-        networks={"n1": A.NetworkEndpoint(ip_address="10.1.0.5", gateway="10.1.0.1")},
+        networks={"n1": agent.NetworkEndpoint(ip_address="10.1.0.5", gateway="10.1.0.1")},
     )
-    web = ctr("web", networks=[{"network": "n1"}], observed=observed_record(state, {}))
-    assert web.observed["gateways"] == {"n1": "10.1.0.1"}
+    web = ctr(
+        "web", networks=[{"network": "n1"}], observed=observed_record(state, ObservedRecord())
+    )
+    assert web.observed.gateways == {"n1": "10.1.0.1"}
     x = ctr("x", networks=[{"network": "n1"}], observed=on("n1", "10.1.0.9"))
     side = ctr("side", network_mode="container:x", exposed_ports=["9000"])
     api = ctr("api", network_mode="host", exposed_ports=["8080"])

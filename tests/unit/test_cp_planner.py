@@ -5,7 +5,14 @@ from hypothesis import strategies as st
 
 from controlplane.contract import labels as L
 from controlplane.contract import schemas as A
-from controlplane.server.models import Container, ContainerSpec, Link, Network
+from controlplane.server.models import (
+    Container,
+    ContainerSpec,
+    Link,
+    Network,
+    NetworkAttachment,
+    ObservedRecord,
+)
 from controlplane.server.reconcile import planner as P
 from controlplane.server.reconcile.desired import container_spec, desired_state, network_spec
 from controlplane.server.reconcile.linkplan import LinkWorld, link_target, target_address
@@ -188,11 +195,16 @@ def test_desired_state_labels_and_links_from_rows():
         id=2,
         name="db",
         host_id=1,
-        spec={"image": "i", "exposed_ports": ["3306/tcp"], "networks": [{"network": "n1"}]},
-        observed={"addresses": {"n1": "10.1.0.7"}},
+        spec=ContainerSpec(
+            image="i", exposed_ports=["3306/tcp"], networks=[NetworkAttachment(network="n1")]
+        ),
+        observed=ObservedRecord(addresses={"n1": "10.1.0.7"}),
     )
     web = Container(
-        id=3, name="web", host_id=1, spec={"image": "i", "networks": [{"network": "n1"}]}
+        id=3,
+        name="web",
+        host_id=1,
+        spec=ContainerSpec(image="i", networks=[NetworkAttachment(network="n1")]),
     )
     link = Link(id=1, from_id=3, to_id=2, alias="MYDB")
     nets, ctrs = desired_state([net], [db, web], [link], LinkWorld.of([db, web]), OWNER)

@@ -5,7 +5,15 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add the API's options (--url, --token, --token-file) and sub-commands to `weft`."""
-    from controlplane.cli.commands import common, containers, events, hosts, links, networks
+    from controlplane.cli.commands import (
+        common,
+        containers,
+        events,
+        hosts,
+        links,
+        networks,
+        tokens,
+    )
 
     app.callback()(common.connect)
     app.add_typer(hosts.app, name="hosts")
@@ -13,3 +21,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(containers.app, name="containers")
     app.add_typer(links.app, name="links")
     app.add_typer(events.app, name="events")
+    app.add_typer(tokens.app, name="tokens")

@@ -10,17 +10,25 @@ from controlplane.cli.commands.common import (
     find,
     handled,
     host_id,
-    key_values,
     pick,
     print_json,
     print_table,
     show,
     status_of,
 )
-from controlplane.cli.commands.runspec import RunOptions, parse_link, run_body, update_body
+from controlplane.cli.commands.runspec import (
+    SpecOptions,
+    parse_link,
+    run_body,
+    spec_options,
+    update_body,
+)
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from controlplane.cli.apiclient import ApiClient
+    from controlplane.contract.apitypes import ContainerObserved, InlineLink
 
 app = typer.Typer(
     help="Containers, one host each (`run` takes `docker run` options).", no_args_is_help=True
@@ -33,27 +41,46 @@ WaitOpt = Annotated[
 Strings = list[str] | None
 
 
+def dump(body: "BaseModel") -> Any:
+    """A request body as JSON data: only the fields the command set."""
+    return body.model_dump(mode="json", exclude_unset=True)
+
+
+def _observed(c: dict[str, Any]) -> "ContainerObserved":
+    from controlplane.contract.apitypes import ContainerObserved
+
+    return ContainerObserved.model_validate(c.get("observed") or {})
+
+
 def _state(c: dict[str, Any]) -> str:
-    seen = c.get("observed") or {}
-    state = seen.get("state") or "-"
-    if seen.get("health"):
-        state += f" ({seen['health']})"
-    if state.startswith("exited") and seen.get("exit_code") is not None:
-        state += f" [{seen['exit_code']}]"
+    seen = _observed(c)
+    state = seen.state or "-"
+    if seen.health:
+        state += f" ({seen.health})"
+    if state.startswith("exited") and seen.exit_code is not None:
+        state += f" [{seen.exit_code}]"
     return state
 
 
 def _ports(c: dict[str, Any]) -> str:
-    out = []
-    for p in (c.get("observed") or {}).get("ports") or c.get("ports") or []:
-        host = f"{p.get('host_ip', '0.0.0.0')}:{p.get('host_port') or '?'}"
-        out.append(f"{host}->{p.get('container_port')}/{p.get('protocol', 'tcp')}")
-    return ", ".join(out)
+    from controlplane.contract.apitypes import PortBinding
+
+    bound = _observed(c).ports
+    if bound:
+        return ", ".join(
+            f"{p.host_ip}:{p.host_port}->{p.container_port}/{p.protocol}" for p in bound
+        )
+    asked = [PortBinding.model_validate(p) for p in c.get("ports") or []]
+    return ", ".join(
+        f"{p.host_ip}:{p.host_port or '?'}->{p.container_port}/{p.protocol}" for p in asked
+    )
 
 
-def link_bodies(client: "ApiClient", links: list[str], host: int) -> list[dict[str, Any]]:
+def link_bodies(client: "ApiClient", links: list[str], host: int) -> list["InlineLink"]:
     """`--link NAME[:ALIAS]` items as the API's `links`: NAME (or id) is looked up on the
     container's own host first, then on every host (links may cross hosts)."""
+    from controlplane.contract.apitypes import InlineLink
+
     if not links:
         return []
     rows = client.get("/containers")
@@ -63,7 +90,7 @@ def link_bodies(client: "ApiClient", links: list[str], host: int) -> list[dict[s
         ref, alias = parse_link(item)
         here = any(ref in (str(r.get("id")), r.get("name")) for r in local)
         target = pick("container", ref, local if here else rows)
-        out.append({"to": int(target["id"]), "alias": alias})
+        out.append(InlineLink.model_construct(to=int(target["id"]), alias=alias))
     return out
 
 
@@ -71,32 +98,6 @@ def _summary(c: dict[str, Any]) -> str:
     return f"container {c['name']} (id {c['id']}): {status_of(c)}, {_state(c)}"
 
 
-# `docker run` options, shared by `run` and `update`.
-NetworkOpt = Annotated[
-    Strings, typer.Option("--network", help="NET[:ALIAS,...] to attach to (repeatable).")
-]
-NetOpt = Annotated[
-    str | None,
-    typer.Option("--net", help="bridge | host | none | container:NAME (or a network name)."),
-]
-IpOpt = Annotated[str | None, typer.Option(help="Fixed IPv4 on the first --network.")]
-PublishOpt = Annotated[
-    Strings, typer.Option("--publish", "-p", help="[[HOST_IP:]HOST_PORT:]PORT\\[/PROTO].")
-]
-EnvOpt = Annotated[Strings, typer.Option("--env", "-e", help="KEY=VALUE (repeatable).")]
-ExposeOpt = Annotated[Strings, typer.Option(help="PORT\\[/PROTO] to expose (repeatable).")]
-RestartOpt = Annotated[
-    str | None, typer.Option(help="no | always | unless-stopped | on-failure[:N].")
-]
-HealthCmdOpt = Annotated[str | None, typer.Option(help="Health check (run by a shell).")]
-DurationOpt = Annotated[str | None, typer.Option(help="A duration, e.g. 5s or 1m30s.")]
-RetriesOpt = Annotated[int | None, typer.Option(help="Failures before unhealthy.")]
-DnsOpt = Annotated[Strings, typer.Option(help="DNS server address (repeatable).")]
-DnsSearchOpt = Annotated[Strings, typer.Option(help="DNS search domain (repeatable).")]
-LabelOpt = Annotated[Strings, typer.Option("--label", "-l", help="KEY=VALUE (repeatable).")]
-HostnameOpt = Annotated[str | None, typer.Option("--hostname")]
-EntrypointOpt = Annotated[str | None, typer.Option(help="Override the image's entrypoint.")]
-StopTimeoutOpt = Annotated[int | None, typer.Option(help="Seconds from SIGTERM to SIGKILL.")]
 LinkOpt = Annotated[
     Strings,
     typer.Option(
@@ -109,30 +110,14 @@ LinkOpt = Annotated[
 
 @app.command("run", context_settings={"allow_interspersed_args": False})
 @handled
+@spec_options
 def run(
     ctx: typer.Context,
     image: Annotated[str, typer.Argument(help="Image (it must be on the host already).")],
     host: Annotated[str, typer.Option("--host", help="Host name or id.")],
     name: Annotated[str, typer.Option("--name", help="Container name (unique on its host).")],
+    options: SpecOptions,
     command: Annotated[Strings, typer.Argument(help="Command and its arguments.")] = None,
-    network: NetworkOpt = None,
-    net: NetOpt = None,
-    ip: IpOpt = None,
-    publish: PublishOpt = None,
-    env: EnvOpt = None,
-    expose: ExposeOpt = None,
-    restart: RestartOpt = None,
-    health_cmd: HealthCmdOpt = None,
-    health_interval: DurationOpt = None,
-    health_timeout: DurationOpt = None,
-    health_retries: RetriesOpt = None,
-    health_start_period: DurationOpt = None,
-    dns: DnsOpt = None,
-    dns_search: DnsSearchOpt = None,
-    label: LabelOpt = None,
-    hostname: HostnameOpt = None,
-    entrypoint: EntrypointOpt = None,
-    stop_timeout: StopTimeoutOpt = None,
     link: LinkOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
@@ -140,63 +125,24 @@ def run(
     """Record a container; the host's reconciler creates and starts it."""
     with api(ctx) as client:
         hid = host_id(client, host)
-        options = RunOptions(
-            name=name,
-            host_id=hid,
-            image=image,
-            command=list(command or []),
-            networks=list(network or []),
-            net=net,
-            ip=ip,
-            publish=list(publish or []),
-            env=key_values(env, "env"),
-            expose=list(expose or []),
-            restart=restart,
-            health_cmd=health_cmd,
-            health_interval=health_interval,
-            health_timeout=health_timeout,
-            health_retries=health_retries,
-            health_start_period=health_start_period,
-            dns=list(dns or []),
-            dns_search=list(dns_search or []),
-            labels=key_values(label),
-            hostname=hostname,
-            entrypoint=entrypoint,
-            stop_timeout=stop_timeout,
-            links=link_bodies(client, list(link or []), hid),
-        )
-        row = client.post("/containers", run_body(options), {"wait": wait or None})
+        links = link_bodies(client, list(link or []), hid)
+        body = run_body(options, name, hid, image, command or [], links)
+        row = client.post("/containers", dump(body), {"wait": wait or None})
     show(row, as_json, _summary(row), wait)
 
 
 @app.command("update")
 @handled
+@spec_options
 def update(
     ctx: typer.Context,
     container: Annotated[str, typer.Argument(help="Container name or id.")],
+    options: SpecOptions,
     host: HostOpt = None,
     image: Annotated[str | None, typer.Option(help="A new image.")] = None,
     cmd: Annotated[
         str | None, typer.Option("--cmd", help="A new command, split like a shell does.")
     ] = None,
-    network: NetworkOpt = None,
-    net: NetOpt = None,
-    ip: IpOpt = None,
-    publish: PublishOpt = None,
-    env: EnvOpt = None,
-    expose: ExposeOpt = None,
-    restart: RestartOpt = None,
-    health_cmd: HealthCmdOpt = None,
-    health_interval: DurationOpt = None,
-    health_timeout: DurationOpt = None,
-    health_retries: RetriesOpt = None,
-    health_start_period: DurationOpt = None,
-    dns: DnsOpt = None,
-    dns_search: DnsSearchOpt = None,
-    label: LabelOpt = None,
-    hostname: HostnameOpt = None,
-    entrypoint: EntrypointOpt = None,
-    stop_timeout: StopTimeoutOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -204,36 +150,14 @@ def update(
     -p ...); the container is recreated when its spec changed."""
     import shlex
 
-    options = RunOptions(
-        name="",
-        host_id=0,
-        image=image or "",
-        command=shlex.split(cmd) if cmd else [],
-        networks=list(network or []),
-        net=net,
-        ip=ip,
-        publish=list(publish or []),
-        env=key_values(env, "env"),
-        expose=list(expose or []),
-        restart=restart,
-        health_cmd=health_cmd,
-        health_interval=health_interval,
-        health_timeout=health_timeout,
-        health_retries=health_retries,
-        health_start_period=health_start_period,
-        dns=list(dns or []),
-        dns_search=list(dns_search or []),
-        labels=key_values(label),
-        hostname=hostname,
-        entrypoint=entrypoint,
-        stop_timeout=stop_timeout,
-    )
-    body = update_body(options)
-    if not body:
+    body = update_body(options, image, shlex.split(cmd) if cmd else [])
+    if not body.model_fields_set:
         raise typer.BadParameter("nothing to change: give at least one option")
     with api(ctx) as client:
         row = find(client, "container", container, host)
-        row = client.request("PATCH", f"/containers/{row['id']}", {"wait": wait or None}, body)
+        row = client.request(
+            "PATCH", f"/containers/{row['id']}", {"wait": wait or None}, dump(body)
+        )
     show(row, as_json, _summary(row), wait)
 
 
@@ -289,7 +213,7 @@ def restart(
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replace the container with a fresh one from its spec (links to it follow)."""
+    """Restart the container in place (`docker restart`); links to it follow a new address."""
     with api(ctx) as client:
         row = find(client, "container", container, host)
         row = client.post(f"/containers/{row['id']}/restart", None, {"wait": wait or None})

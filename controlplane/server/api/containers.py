@@ -3,25 +3,16 @@
 from fastapi import APIRouter, Response, status
 from fastapi.responses import PlainTextResponse
 
-from controlplane.server.api.deps import Caller, Session, State
-from controlplane.server.models import Container, ContainerCreate, ContainerPublic, ContainerUpdate
+from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
+from controlplane.server.models import ContainerCreate, ContainerPublic, ContainerUpdate
 from controlplane.server.services import containers as svc
-from controlplane.server.services.waiting import settled, wait_pass
 
 router = APIRouter(prefix="/containers", tags=["containers"])
 
 
-async def _settled(state: State, row: Container, wait: bool) -> ContainerPublic:
-    if wait:
-        row = await settled(
-            state.sessions, state.reconcilers, row, state.settings.wait_timeout, svc.get_container
-        )
-    return ContainerPublic.of(row)
-
-
 @router.get("", response_model=list[ContainerPublic])
 async def list_containers(
-    session: Session, _: Caller, host_id: int | None = None
+    session: SessionDep, _: Caller, host_id: int | None = None
 ) -> list[ContainerPublic]:
     """Containers with their observed state (created/running/healthy/exited, exit code)."""
     return [ContainerPublic.of(c) for c in await svc.list_containers(session, host_id)]
@@ -29,7 +20,7 @@ async def list_containers(
 
 @router.post("", response_model=ContainerPublic, status_code=status.HTTP_201_CREATED)
 async def create_container(
-    data: ContainerCreate, session: Session, state: State, _: Caller, wait: bool = False
+    data: ContainerCreate, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> ContainerPublic:
     """Record a container; the host's reconciler creates and starts it.
 
@@ -37,13 +28,11 @@ async def create_container(
     host_ip), or a fixed address is taken; 422 when a network is not on the host or a
     fixed address is outside its subnet. `wait=true`: answer once converged or failed.
     """
-    row = await svc.create_container(session, data)
-    state.reconcilers.kick(row.host_id)
-    return await _settled(state, row, wait)
+    return ContainerPublic.of(await svc.create_container(session, rt, data, wait))
 
 
 @router.get("/{container_id}", response_model=ContainerPublic)
-async def get_container(container_id: int, session: Session, _: Caller) -> ContainerPublic:
+async def get_container(container_id: int, session: SessionDep, _: Caller) -> ContainerPublic:
     """One container."""
     return ContainerPublic.of(await svc.get_container(session, container_id))
 
@@ -52,48 +41,41 @@ async def get_container(container_id: int, session: Session, _: Caller) -> Conta
 async def update_container(
     container_id: int,
     data: ContainerUpdate,
-    session: Session,
-    state: State,
+    session: SessionDep,
+    rt: RuntimeDep,
     _: Caller,
     wait: bool = False,
 ) -> ContainerPublic:
     """Change the spec; the container is recreated when its spec hash changes."""
-    row = await svc.update_container(session, container_id, data)
-    state.reconcilers.kick(row.host_id)
-    return await _settled(state, row, wait)
+    return ContainerPublic.of(await svc.update_container(session, rt, container_id, data, wait))
 
 
 @router.post(
     "/{container_id}/restart", response_model=ContainerPublic, status_code=status.HTTP_202_ACCEPTED
 )
 async def restart_container(
-    container_id: int, session: Session, state: State, _: Caller, wait: bool = False
+    container_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> ContainerPublic:
     """Restart the container in place (`docker restart`: same container, same spec).
 
     Links from other containers follow it if it comes back with a new address;
     its own links are re-applied to its /etc/hosts.
     """
-    row = await svc.restart_container(session, container_id)
-    state.reconcilers.kick(row.host_id)
-    return await _settled(state, row, wait)
+    return ContainerPublic.of(await svc.restart_container(session, rt, container_id, wait))
 
 
 @router.get("/{container_id}/logs", response_class=PlainTextResponse)
 async def container_logs(
-    container_id: int, session: Session, state: State, _: Caller, tail: int = 100
+    container_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, tail: int = 100
 ) -> str:
     """The container's last `tail` log lines, from the agent."""
-    return await svc.container_logs(session, container_id, state.agents, tail)
+    return await svc.container_logs(session, rt, container_id, tail)
 
 
 @router.delete("/{container_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_container(
-    container_id: int, session: Session, state: State, _: Caller, wait: bool = False
+    container_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> Response:
     """Forget a container and its links; the reconciler removes it from the host."""
-    row = await svc.delete_container(session, container_id)
-    state.reconcilers.kick(row.host_id)
-    if wait:
-        await wait_pass(state.reconcilers, row.host_id, state.settings.wait_timeout)
+    await svc.delete_container(session, rt, container_id, wait)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,55 +1,37 @@
-"""Shared dependencies: app state, a session per request, the caller's token."""
+"""Shared dependencies: the runtime, a session per request, the caller's token."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.server.auth import authenticate, authorize
-from controlplane.server.db import SessionMaker
 from controlplane.server.models import ApiToken
-from controlplane.server.reconcile.runner import AgentFactory
-from controlplane.server.reconcile.supervisor import Reconcilers
-from controlplane.server.services.events import EventBus, Recorder
-from controlplane.server.settings import Settings
+from controlplane.server.services.runtime import Runtime
 
 
-@dataclass
-class AppState:
-    """Everything the lifespan creates and the routes use."""
-
-    settings: Settings
-    sessions: SessionMaker
-    owner: str
-    agents: AgentFactory
-    bus: EventBus
-    events: Recorder
-    reconcilers: Reconcilers
+def get_runtime(request: Request) -> Runtime:
+    """What the lifespan created (settings, sessions, agents, events, reconcilers)."""
+    rt: Runtime = request.app.state.weft
+    return rt
 
 
-def get_state(request: Request) -> AppState:
-    """The app's state."""
-    state: AppState = request.app.state.weft
-    return state
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-State = Annotated[AppState, Depends(get_state)]
-
-
-async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+async def get_session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """One session per request."""
-    async with state.sessions() as session:
+    async with rt.sessions() as session:
         yield session
 
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 async def caller(
     request: Request,
-    session: Session,
+    session: SessionDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> ApiToken:
     """The caller's token; writes need the admin role."""

@@ -1,20 +1,16 @@
 """/events: what the control plane did (resource, action, result, reason)."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
-from controlplane.server.api.deps import AppState, Caller, Session, State
+from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import EventPublic
 from controlplane.server.services import events as svc
 
 router = APIRouter(prefix="/events", tags=["events"])
-
-KEEPALIVE_S = 15.0
-REPLAY_PAGE = 500
 
 
 def _filters(
@@ -33,7 +29,7 @@ Filters = Annotated[svc.EventFilter, Depends(_filters)]
 
 @router.get("", response_model=list[EventPublic])
 async def list_events(
-    session: Session,
+    session: SessionDep,
     _: Caller,
     filters: Filters,
     after: int | None = Query(None, description="Only events with a larger id."),
@@ -49,60 +45,13 @@ async def list_events(
     return [EventPublic.model_validate(e) for e in rows]
 
 
-def _sse(event: EventPublic) -> str:
-    return f"id: {event.id}\nevent: {event.resource}\ndata: {event.model_dump_json()}\n\n"
-
-
-async def _replay(
-    state: AppState, filters: svc.EventFilter, after: int
-) -> AsyncIterator[EventPublic]:
-    """Stored events after id `after` that match, oldest first, read in pages."""
-    while True:
-        async with state.sessions() as session:
-            page = await svc.events_after(session, filters, after, REPLAY_PAGE)
-        for row in page:
-            yield EventPublic.model_validate(row)
-        if len(page) < REPLAY_PAGE:
-            return
-        after = page[-1].id or after
-
-
-async def _stream(
-    state: AppState, filters: svc.EventFilter, after: int | None
-) -> AsyncIterator[str]:
-    # Subscribed before replaying, so nothing emitted meanwhile is missed. Everything
-    # up to `floor` has been handled; `replayed` is what the last replay sent beyond
-    # it, which may arrive live as well and is not sent twice. `cursor`: the newest
-    # id handled, where a replay after lagging (the bus dropped events) starts.
-    async with state.bus.subscribe() as queue:
-        if after is None:
-            async with state.sessions() as session:
-                floor = await svc.newest_id(session)
+async def _sse(items: AsyncIterator[EventPublic | svc.Pause]) -> AsyncIterator[str]:
+    # An event: id, event (its resource), data; a pause: an SSE comment line.
+    async for item in items:
+        if isinstance(item, svc.Pause):
+            yield f": {item.value}\n\n"
         else:
-            floor = after
-        cursor, replayed = floor, set[int]()
-        if after is not None:
-            async for event in _replay(state, filters, floor):
-                replayed.add(event.id)
-                cursor = max(cursor, event.id)
-                yield _sse(event)
-        yield ": subscribed\n\n"
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            if item is None:  # svc.LAGGED: this subscriber lost events; re-read them
-                floor, replayed = cursor, set()
-                async for event in _replay(state, filters, floor):
-                    replayed.add(event.id)
-                    cursor = max(cursor, event.id)
-                    yield _sse(event)
-                continue
-            cursor = max(cursor, item.id)
-            if item.id > floor and item.id not in replayed and filters.matches(item):
-                yield _sse(item)
+            yield f"id: {item.id}\nevent: {item.resource}\ndata: {item.model_dump_json()}\n\n"
 
 
 @router.get(
@@ -111,7 +60,7 @@ async def _stream(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream_events(
-    state: State,
+    rt: RuntimeDep,
     _: Caller,
     filters: Filters,
     after: int | None = Query(None, description="Replay stored events after this id first."),
@@ -132,7 +81,7 @@ async def stream_events(
     """
     start = last_event_id if last_event_id is not None else after
     return StreamingResponse(
-        _stream(state, filters, start),
+        _sse(svc.follow(rt.sessions, rt.bus, filters, start)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache"},
     )

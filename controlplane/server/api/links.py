@@ -26,20 +26,19 @@ in `none` mode, no address. `from` in `container:Y` mode sees through Y's networ
 
 from fastapi import APIRouter, Response, status
 
-from controlplane.server.api.deps import Caller, Session, State
+from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import LinkCreate, LinkPublic
 from controlplane.server.services import links as svc
-from controlplane.server.services.waiting import wait_pass
 
 router = APIRouter(prefix="/links", tags=["links"])
 
 
 @router.get("", response_model=list[LinkPublic], response_model_by_alias=True)
 async def list_links(
-    session: Session, _: Caller, container_id: int | None = None
+    session: SessionDep, _: Caller, container_id: int | None = None
 ) -> list[LinkPublic]:
     """Links, optionally those from or to one container, with `to`'s current address."""
-    return [await svc.link_public(session, k) for k in await svc.list_links(session, container_id)]
+    return await svc.list_links(session, container_id)
 
 
 @router.post(
@@ -50,28 +49,20 @@ async def list_links(
     description=__doc__,
 )
 async def create_link(
-    data: LinkCreate, session: Session, state: State, _: Caller, wait: bool = False
+    data: LinkCreate, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> LinkPublic:
     """Link `from` to `to` as `alias` (either end may not run yet; cycles are fine)."""
-    link = await svc.create_link(session, data)
-    host_id = await svc.host_of(session, link.from_id)
-    state.reconcilers.kick(host_id)
-    if not wait:
-        return await svc.link_public(session, link)
-    await wait_pass(state.reconcilers, host_id, state.settings.wait_timeout)
-    async with state.sessions() as fresh:
-        return await svc.link_public(fresh, await svc.get_link(fresh, link.id or 0))
+    return await svc.create_link(session, rt, data, wait)
 
 
 @router.get("/{link_id}", response_model=LinkPublic, response_model_by_alias=True)
-async def get_link(link_id: int, session: Session, _: Caller) -> LinkPublic:
+async def get_link(link_id: int, session: SessionDep, _: Caller) -> LinkPublic:
     """One link, with `to`'s current address and the env vars `from` sees."""
-    return await svc.link_public(session, await svc.get_link(session, link_id))
+    return await svc.get_link(session, link_id)
 
 
 @router.delete("/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_link(link_id: int, session: Session, state: State, _: Caller) -> Response:
+async def delete_link(link_id: int, session: SessionDep, rt: RuntimeDep, _: Caller) -> Response:
     """Forget a link; `from`'s hosts entry and variables for it go at the next push."""
-    link = await svc.delete_link(session, link_id)
-    state.reconcilers.kick(await svc.host_of(session, link.from_id))
+    await svc.delete_link(session, rt, link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,25 +2,16 @@
 
 from fastapi import APIRouter, Response, status
 
-from controlplane.server.api.deps import Caller, Session, State
-from controlplane.server.models import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
+from controlplane.server.models import NetworkCreate, NetworkPublic, NetworkUpdate
 from controlplane.server.services import networks as svc
-from controlplane.server.services.waiting import settled, wait_pass
 
 router = APIRouter(prefix="/networks", tags=["networks"])
 
 
-async def _settled(state: State, net: Network, wait: bool) -> NetworkPublic:
-    if wait:
-        net = await settled(
-            state.sessions, state.reconcilers, net, state.settings.wait_timeout, svc.get_network
-        )
-    return NetworkPublic.model_validate(net)
-
-
 @router.get("", response_model=list[NetworkPublic])
 async def list_networks(
-    session: Session, _: Caller, host_id: int | None = None
+    session: SessionDep, _: Caller, host_id: int | None = None
 ) -> list[NetworkPublic]:
     """Networks, optionally of one host."""
     return [NetworkPublic.model_validate(n) for n in await svc.list_networks(session, host_id)]
@@ -28,7 +19,7 @@ async def list_networks(
 
 @router.post("", response_model=NetworkPublic, status_code=status.HTTP_201_CREATED)
 async def create_network(
-    data: NetworkCreate, session: Session, state: State, _: Caller, wait: bool = False
+    data: NetworkCreate, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> NetworkPublic:
     """Record a bridge network; the host's reconciler creates it.
 
@@ -37,34 +28,27 @@ async def create_network(
     With `wait=true` the answer comes once it converged or failed (or at the timeout,
     still `pending` with the reason).
     """
-    net = await svc.create_network(session, data)
-    state.reconcilers.kick(net.host_id)
-    return await _settled(state, net, wait)
+    return NetworkPublic.model_validate(await svc.create_network(session, rt, data, wait))
 
 
 @router.get("/{network_id}", response_model=NetworkPublic)
-async def get_network(network_id: int, session: Session, _: Caller) -> NetworkPublic:
+async def get_network(network_id: int, session: SessionDep, _: Caller) -> NetworkPublic:
     """One network."""
     return NetworkPublic.model_validate(await svc.get_network(session, network_id))
 
 
 @router.patch("/{network_id}", response_model=NetworkPublic)
 async def update_network(
-    network_id: int, data: NetworkUpdate, session: Session, state: State, _: Caller
+    network_id: int, data: NetworkUpdate, session: SessionDep, rt: RuntimeDep, _: Caller
 ) -> NetworkPublic:
     """Change a network's labels."""
-    net = await svc.update_network(session, network_id, data)
-    state.reconcilers.kick(net.host_id)
-    return NetworkPublic.model_validate(net)
+    return NetworkPublic.model_validate(await svc.update_network(session, rt, network_id, data))
 
 
 @router.delete("/{network_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_network(
-    network_id: int, session: Session, state: State, _: Caller, wait: bool = False
+    network_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> Response:
     """Forget a network; the reconciler removes it from the host. 409 while in use."""
-    net = await svc.delete_network(session, network_id)
-    state.reconcilers.kick(net.host_id)
-    if wait:
-        await wait_pass(state.reconcilers, net.host_id, state.settings.wait_timeout)
+    await svc.delete_network(session, rt, network_id, wait)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controlplane.contract.problemjson import invalid_fields, problem_response
 from controlplane.server.agentclient import AgentError, AgentUnavailable
+from controlplane.server.db import is_duplicate
 from controlplane.server.services.errors import DomainError, Unauthenticated
 
 
@@ -44,7 +45,11 @@ async def _agent(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
     # The services check names, subnets and ports first; a unique constraint that still
-    # fires means a concurrent request won the race.
+    # fires means a concurrent request won the race. Any other integrity error (a
+    # foreign key, a NOT NULL) is a bug: raised on, it is logged and answered as a 500.
+    assert isinstance(exc, IntegrityError)
+    if not is_duplicate(exc):
+        raise exc
     return problem(409, "Conflict", "conflicts with a concurrent change; retry the request")
 
 

@@ -1,11 +1,8 @@
 """SQLModel tables and the API schemas of the control plane."""
 
-from controlplane.server.models.auth import ApiToken, Meta
-from controlplane.server.models.containers import (
-    Container,
+from controlplane.contract.apitypes import (
     ContainerCreate,
     ContainerObserved,
-    ContainerPublic,
     ContainerSpec,
     ContainerUpdate,
     HealthCheck,
@@ -13,6 +10,8 @@ from controlplane.server.models.containers import (
     PortBinding,
     RestartPolicy,
 )
+from controlplane.server.models.auth import ApiToken, Meta, TokenCreate, TokenCreated, TokenPublic
+from controlplane.server.models.containers import Container, ContainerPublic, ObservedRecord
 from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic
@@ -42,6 +41,10 @@ __all__ = [
     "NetworkCreate",
     "NetworkPublic",
     "NetworkUpdate",
+    "ObservedRecord",
     "PortBinding",
     "RestartPolicy",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenPublic",
 ]

@@ -1,10 +1,13 @@
 """API tokens (stored hashed) and the control plane's own identity."""
 
 from datetime import datetime
+from typing import Literal
 
 from sqlmodel import Field, SQLModel
 
-from controlplane.server.models.common import utcnow
+from controlplane.server.models.common import Name, utcnow
+
+Role = Literal["admin", "reader"]
 
 
 class ApiToken(SQLModel, table=True):
@@ -17,6 +20,28 @@ class ApiToken(SQLModel, table=True):
     token_sha256: str = Field(max_length=64, unique=True, index=True)
     role: str = Field(default="admin", max_length=16, description="admin | reader")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class TokenCreate(SQLModel):
+    """POST /tokens: a named token with a role (readers may only read)."""
+
+    name: Name = Field(max_length=63)
+    role: Role = "reader"
+
+
+class TokenPublic(SQLModel):
+    """A token as the API lists it: never the secret, which is not stored."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+
+
+class TokenCreated(TokenPublic):
+    """The answer to POST /tokens: the only time the token itself is shown."""
+
+    token: str
 
 
 class Meta(SQLModel, table=True):

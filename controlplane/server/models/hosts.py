@@ -6,7 +6,7 @@ from pydantic import AnyHttpUrl
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from controlplane.server.models.common import Name, utcnow
+from controlplane.server.models.common import HostStatus, Name, enum_column, utcnow
 
 
 class HostBase(SQLModel):
@@ -23,8 +23,9 @@ class Host(HostBase, table=True):
     __tablename__ = "hosts"
 
     id: int | None = Field(default=None, primary_key=True)
-    agent_token: str = Field(max_length=512)
-    status: str = Field(default="ready", max_length=16)
+    # Sealed (see controlplane.server.sealing): a 512-character token takes ~790.
+    agent_token: str = Field(max_length=1024)
+    status: HostStatus = Field(default=HostStatus.ready, sa_type=enum_column(HostStatus))
     status_reason: str | None = Field(default=None, max_length=1000)
     last_seen: datetime | None = None
     hostname: str | None = Field(default=None, max_length=255)
@@ -51,7 +52,7 @@ class HostPublic(HostBase):
     """A host as the API shows it."""
 
     id: int
-    status: str
+    status: HostStatus
     status_reason: str | None
     last_seen: datetime | None
     hostname: str | None

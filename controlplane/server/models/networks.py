@@ -8,7 +8,7 @@ from pydantic import ValidationInfo, field_validator
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from controlplane.server.models.common import Name, utcnow
+from controlplane.server.models.common import Name, ResourceStatus, enum_column, utcnow
 
 
 def check_gateway(subnet: str, gateway: str) -> str:
@@ -42,7 +42,9 @@ class Network(NetworkBase, table=True):
     __table_args__ = (UniqueConstraint("host_id", "name"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    status: str = Field(default="pending", max_length=16)
+    status: ResourceStatus = Field(
+        default=ResourceStatus.pending, sa_type=enum_column(ResourceStatus)
+    )
     status_reason: str | None = Field(default=None, max_length=1000)
     # Bumped on every write: the reconciler only records a status for the generation it saw.
     generation: int = 0
@@ -82,7 +84,7 @@ class NetworkPublic(NetworkBase):
     """A network as the API shows it."""
 
     id: int
-    status: str
+    status: ResourceStatus
     status_reason: str | None
     created_at: datetime
     updated_at: datetime

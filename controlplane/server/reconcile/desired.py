@@ -1,38 +1,56 @@
-"""Pure translation of database rows into the agent's specs (the planner's input)."""
+"""Pure translation of database rows into the agent's specs (the planner's input).
 
-from collections.abc import Mapping, Sequence
+`container_spec` is the one mapping from what a user asked for (the API's
+`ContainerSpec`) to what the agent is sent (the wire's `agent.ContainerSpec`):
+the two differ on purpose (the wire adds weft's labels and the link set, and
+keeps its own stability rules), and nothing else converts between them.
+"""
 
-from controlplane.contract import labels as L
-from controlplane.contract import schemas as A
-from controlplane.server.models import Container, Link, Network
-from controlplane.server.models.containers import parse_port
+from collections.abc import Sequence
+
+from controlplane.contract import labels
+from controlplane.contract import schemas as agent
+from controlplane.contract.apitypes import BoundPort, HealthCheck, parse_port
+from controlplane.server.models import Container, Link, Network, ObservedRecord
 from controlplane.server.reconcile.linkplan import LinkWorld, link_address, link_target
 from controlplane.server.reconcile.planner import DesiredContainer, DesiredNetwork
 
 
-def network_spec(net: Network, owner: str) -> A.NetworkSpec:
+def network_spec(net: Network, owner: str) -> agent.NetworkSpec:
     """The agent spec of a weft bridge network."""
-    labels = {**net.labels, L.OWNER: owner, L.NETWORK_ID: str(net.id)}
-    return A.NetworkSpec(subnet=net.subnet, gateway=net.gateway, labels=labels)
+    tags = {**net.labels, labels.OWNER: owner, labels.NETWORK_ID: str(net.id)}
+    return agent.NetworkSpec(subnet=net.subnet, gateway=net.gateway, labels=tags)
 
 
-def container_spec(row: Container, owner: str, links: list[A.LinkTarget]) -> A.ContainerSpec:
+def _healthcheck(check: HealthCheck | None) -> agent.HealthCheck | None:
+    if check is None:
+        return None
+    return agent.HealthCheck(
+        test=check.test,
+        interval_s=check.interval_s,
+        timeout_s=check.timeout_s,
+        retries=check.retries,
+        start_period_s=check.start_period_s,
+    )
+
+
+def container_spec(
+    row: Container, owner: str, links: list[agent.LinkTarget]
+) -> agent.ContainerSpec:
     """The agent spec of a container; labels tie it to this control plane and row."""
-    spec = row.container_spec()
-    labels = {**spec.labels, L.OWNER: owner, L.CONTAINER_ID: str(row.id)}
-    exposed = []
-    for item in spec.exposed_ports:
-        port, proto = parse_port(item)
-        exposed.append(A.PortSpec(port=port, protocol=proto))
-    return A.ContainerSpec(
+    spec = row.spec
+    return agent.ContainerSpec(
         image=spec.image,
         command=spec.command,
         entrypoint=spec.entrypoint,
         env=spec.env,
-        labels=labels,
-        exposed_ports=exposed,
+        labels={**spec.labels, labels.OWNER: owner, labels.CONTAINER_ID: str(row.id)},
+        exposed_ports=[
+            agent.PortSpec(port=port, protocol=proto)
+            for port, proto in map(parse_port, spec.exposed_ports)
+        ],
         published_ports=[
-            A.PublishedPort(
+            agent.PublishedPort(
                 container_port=p.container_port,
                 protocol=p.protocol,
                 host_ip="" if p.host_ip == "0.0.0.0" else p.host_ip,
@@ -41,12 +59,15 @@ def container_spec(row: Container, owner: str, links: list[A.LinkTarget]) -> A.C
             for p in spec.ports
         ],
         networks=[
-            A.NetworkAttachment(name=a.network, aliases=a.aliases, ipv4_address=a.ipv4_address)
+            agent.NetworkAttachment(name=a.network, aliases=a.aliases, ipv4_address=a.ipv4_address)
             for a in spec.networks
         ],
         network_mode=spec.network_mode,
-        restart_policy=A.RestartPolicy(**spec.restart_policy.model_dump()),
-        healthcheck=A.HealthCheck(**spec.healthcheck.model_dump()) if spec.healthcheck else None,
+        restart_policy=agent.RestartPolicy(
+            name=spec.restart_policy.name,
+            maximum_retry_count=spec.restart_policy.maximum_retry_count,
+        ),
+        healthcheck=_healthcheck(spec.healthcheck),
         dns=spec.dns,
         dns_search=spec.dns_search,
         hostname=spec.hostname,
@@ -55,7 +76,7 @@ def container_spec(row: Container, owner: str, links: list[A.LinkTarget]) -> A.C
     )
 
 
-def links_of(row: Container, links: Sequence[Link], world: LinkWorld) -> list[A.LinkTarget]:
+def links_of(row: Container, links: Sequence[Link], world: LinkWorld) -> list[agent.LinkTarget]:
     """The link set of `row`, addresses from the last observed state (by network mode)."""
     out = []
     for link in sorted(links, key=lambda k: k.alias):
@@ -63,16 +84,8 @@ def links_of(row: Container, links: Sequence[Link], world: LinkWorld) -> list[A.
         if link.from_id != row.id or to is None:
             continue
         address = link_address(row, to, world)
-        out.append(link_target(link.alias, to.name, to.container_spec(), address))
+        out.append(link_target(link.alias, to.name, to.spec, address))
     return out
-
-
-def applied_links(row: Container) -> list[A.LinkTarget] | None:
-    """The link set last pushed for `row` (None if never)."""
-    raw = row.observed.get("links")
-    if raw is None:
-        return None
-    return [A.LinkTarget.model_validate(x) for x in raw]
 
 
 def desired_state(
@@ -84,34 +97,40 @@ def desired_state(
 ) -> tuple[list[DesiredNetwork], list[DesiredContainer]]:
     """Everything one host should run, in the planner's terms."""
     nets = [DesiredNetwork(n.id or 0, n.name, network_spec(n, owner)) for n in networks]
-    ctrs = [
+    containers = [
         DesiredContainer(
             c.id or 0,
             c.name,
             container_spec(c, owner, links_of(c, links, world)),
-            applied_links(c),
+            c.observed.links,
             c.restart_generation,
-            int(c.observed.get("restarted") or 0),
+            c.observed.restarted,
         )
         for c in host_containers
     ]
-    return nets, ctrs
+    return nets, containers
 
 
-def observed_record(state: A.ContainerState, previous: Mapping[str, object]) -> dict[str, object]:
-    """What to store as a container's `observed` JSON (keeps what was last applied)."""
-    record: dict[str, object] = {
-        "state": state.status,
-        "health": None if state.health == "none" else state.health,
-        "exit_code": state.exit_code,
-        "docker_id": state.id,
-        "addresses": {n: ep.ip_address for n, ep in state.networks.items() if ep.ip_address},
+def observed_record(state: agent.ContainerState, previous: ObservedRecord) -> ObservedRecord:
+    """What to store as a container's `observed` (keeps what was last applied)."""
+    return ObservedRecord(
+        state=state.status,
+        health=None if state.health == "none" else state.health,
+        exit_code=state.exit_code,
+        docker_id=state.id,
+        addresses={n: ep.ip_address for n, ep in state.networks.items() if ep.ip_address},
         # The host as the container sees it (links to host-mode targets use it).
-        "gateways": {n: ep.gateway for n, ep in state.networks.items() if ep.gateway},
-        "spec_hash": state.spec_hash,
-        "ports": [p.model_dump() for p in state.ports],
-    }
-    for key in ("links", "restarted"):
-        if key in previous:
-            record[key] = previous[key]
-    return record
+        gateways={n: ep.gateway for n, ep in state.networks.items() if ep.gateway},
+        spec_hash=state.spec_hash,
+        ports=[
+            BoundPort(
+                container_port=p.container_port,
+                protocol=p.protocol,
+                host_ip=p.host_ip,
+                host_port=p.host_port,
+            )
+            for p in state.ports
+        ],
+        links=previous.links,
+        restarted=previous.restarted,
+    )

@@ -18,8 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controlplane.contract.schemas import LinkTarget, PortSpec
-from controlplane.server.models import Container, Host, Network
-from controlplane.server.models.containers import ContainerSpec, parse_port
+from controlplane.server.models import Container, ContainerSpec, Host, Network
 
 LOOPBACK = "127.0.0.1"
 # container:X chains longer than this are taken as a cycle (Docker refuses them anyway).
@@ -28,25 +27,14 @@ MAX_SHARED_HOPS = 8
 
 def exposed_port_specs(spec: ContainerSpec) -> list[PortSpec]:
     """The target's exposed ports (published ones included) as agent PortSpecs."""
-    out = []
-    for item in spec.all_exposed():
-        port, proto = parse_port(item)
-        out.append(PortSpec(port=port, protocol=proto))
-    return out
+    return [PortSpec(port=port, protocol=proto) for port, proto in spec.all_exposed()]
 
 
-def attached_networks(spec: ContainerSpec) -> list[str]:
-    """Docker network names a container sits on ("bridge" for the default bridge)."""
-    if spec.networks:
-        return [a.network for a in spec.networks]
-    return ["bridge"] if spec.network_mode == "bridge" else []
-
-
-def target_address(from_spec: ContainerSpec, to_addresses: Mapping[str, str] | None) -> str | None:
-    """`to`'s address as `from` should see it: on a shared network first, else any."""
+def target_address(source_spec: ContainerSpec, to_addresses: Mapping[str, str]) -> str | None:
+    """`to`'s address as the source should see it: on a shared network first, else any."""
     if not to_addresses:
         return None
-    for net in attached_networks(from_spec):
+    for net in source_spec.attached_networks():
         if to_addresses.get(net):
             return to_addresses[net]
     for net in sorted(to_addresses):
@@ -91,10 +79,9 @@ class LinkWorld:
         """The container whose network stack `row` uses (None: X of container:X unknown)."""
         current = row
         for _ in range(MAX_SHARED_HOPS):
-            mode = str(current.spec.get("network_mode") or "bridge")
-            if not mode.startswith("container:"):
+            name = current.spec.shared_stack()
+            if name is None:
                 return current
-            name = mode.split(":", 1)[1]
             owner = next(
                 (
                     c
@@ -110,30 +97,29 @@ class LinkWorld:
 
     def gateway_of(self, row: Container) -> str | None:
         """The gateway of `row`'s first network that has one: the host as `row` sees it."""
-        seen = row.observed.get("gateways") or {}
-        for net in attached_networks(row.container_spec()):
-            gateway = seen.get(net) or self.gateways.get((row.host_id, net))
+        for net in row.spec.attached_networks():
+            gateway = row.observed.gateways.get(net) or self.gateways.get((row.host_id, net))
             # Not running yet, on Docker's default bridge: a neighbour saw its gateway.
             gateway = gateway or next(
                 (
-                    c.observed["gateways"][net]
+                    c.observed.gateways[net]
                     for c in self.containers.values()
-                    if c.host_id == row.host_id and (c.observed.get("gateways") or {}).get(net)
+                    if c.host_id == row.host_id and c.observed.gateways.get(net)
                 ),
                 None,
             )
             if gateway:
-                return str(gateway)
+                return gateway
         return None
 
 
-def link_address(frm: Container, to: Container, world: LinkWorld) -> str | None:
-    """`to`'s address as `from` reaches it, by both ends' network modes (module doc)."""
-    src, dst = world.stack_owner(frm), world.stack_owner(to)
+def link_address(source: Container, to: Container, world: LinkWorld) -> str | None:
+    """`to`'s address as `source` (the link's `from`) reaches it, by both ends' network
+    modes (module doc)."""
+    src, dst = world.stack_owner(source), world.stack_owner(to)
     if src is None or dst is None:
         return None
-    src_mode = str(src.spec.get("network_mode") or "bridge")
-    dst_mode = str(dst.spec.get("network_mode") or "bridge")
+    src_mode, dst_mode = src.spec.network_mode, dst.spec.network_mode
     if dst_mode == "none" or src_mode == "none":
         return None
     if dst_mode == "host":
@@ -141,4 +127,4 @@ def link_address(frm: Container, to: Container, world: LinkWorld) -> str | None:
             addresses = world.host_addresses.get(dst.host_id) or []
             return addresses[0] if addresses else None
         return LOOPBACK if src_mode == "host" else world.gateway_of(src)
-    return target_address(src.container_spec(), dst.observed.get("addresses"))
+    return target_address(src.spec, dst.observed.addresses)

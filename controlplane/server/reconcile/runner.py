@@ -5,32 +5,50 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
-from controlplane.contract import labels as L
+from controlplane.contract import labels
 from controlplane.contract.schemas import ContainerState, LinkTarget, NetworkState
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
     AgentError,
+    AgentFactory,
     AgentUnavailable,
 )
 from controlplane.server.db import SessionMaker
-from controlplane.server.models import Container, Host, Link, Network
-from controlplane.server.models.common import utcnow
-from controlplane.server.reconcile import planner as P
+from controlplane.server.models import Container, Host, Link, Network, ObservedRecord
+from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
+from controlplane.server.reconcile import planner
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld
-from controlplane.server.services.events import Recorder
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
 
-AgentFactory = Callable[[str, str], AgentClient]
 # Observe/plan/act rounds per pass: an action's effect (a new address) is seen next round.
 MAX_ROUNDS = 4
+
+
+class EventSink(Protocol):
+    """Where the runner records what it did (services.events.Recorder in the server)."""
+
+    async def emit(
+        self,
+        resource: str,
+        action: str,
+        result: str,
+        *,
+        resource_id: int | None = None,
+        resource_name: str | None = None,
+        host_id: int | None = None,
+        reason: str | None = None,
+    ) -> object:
+        """Store one event and publish it."""
+        ...
 
 
 @dataclass
@@ -41,7 +59,7 @@ class Context:
     owner: str
     settings: Settings
     agent_factory: AgentFactory
-    events: Recorder
+    events: EventSink
     # Called when a container's addresses changed (links on other hosts may follow it).
     on_addresses_changed: Callable[[int], None] = lambda host_id: None
 
@@ -94,7 +112,7 @@ class HostRunner:
             except HostGone:
                 return
             except (AgentUnavailable, AgentAuthError) as exc:
-                await self._unreachable(exc)
+                await self._mark_unreachable(exc)
                 delay, backoff = backoff, min(backoff * 2, s.backoff_max)
             except asyncio.CancelledError:
                 raise
@@ -135,59 +153,52 @@ class HostRunner:
                     raise HostGone(self.host_id)
             agent = await self._agent(host)
             info = await agent.info()
-            seen_c = await agent.list_containers({L.OWNER: self.ctx.owner})
-            seen_n = await agent.list_networks({L.OWNER: self.ctx.owner})
-            await self._observed(info.hostname, info.docker_version, info.addresses, seen_c)
-            plan, gens = await self._plan(seen_n, seen_c)
+            seen_containers = await agent.list_containers({labels.OWNER: self.ctx.owner})
+            seen_networks = await agent.list_networks({labels.OWNER: self.ctx.owner})
+            await self._record_observed(
+                info.hostname, info.docker_version, info.addresses, seen_containers
+            )
+            plan, generations = await self._plan(seen_networks, seen_containers)
             todo = [a for a in plan.actions if (a.kind, a.name) not in failed]
             if not todo:
-                await self._statuses(plan, gens, failed)
+                await self._record_converged(plan, generations, failed)
                 return not failed
             for action in todo:
                 if not await self._execute(agent, action):
                     failed.add((action.kind, action.name))
         return False
 
-    async def _observed(
+    async def _record_observed(
         self, hostname: str, version: str, addresses: list[str], seen: list[ContainerState]
     ) -> None:
+        """Store what the agent reports: the host's facts, each container's state."""
         by_name = {c.name: c for c in seen}
         moved = False
         async with self.ctx.sessions() as session:
             host = await session.get(Host, self.host_id)
             if host is None:
                 return
-            was_unreachable = host.status != "ready"
-            host.status, host.status_reason, host.last_seen = "ready", None, utcnow()
+            was_unreachable = host.status != HostStatus.ready
+            host.status, host.status_reason, host.last_seen = HostStatus.ready, None, utcnow()
             host.hostname, host.docker_version, host.addresses = hostname, version, addresses
             rows = await session.exec(select(Container).where(Container.host_id == self.host_id))
             for row in rows:
                 state = by_name.get(row.name)
-                record = (
-                    observed_record(state, row.observed)
-                    if state
-                    else {"state": None, "addresses": {}}
-                )
-                if record.get("addresses") != row.observed.get("addresses"):
+                record = observed_record(state, row.observed) if state else ObservedRecord()
+                if record.addresses != row.observed.addresses:
                     moved = True
                 if record != row.observed:
                     row.observed = record
             await session.commit()
         if was_unreachable:  # an event per transition, not per heartbeat
-            await self.ctx.events.emit(
-                "host",
-                "heartbeat",
-                "ok",
-                resource_id=self.host_id,
-                host_id=self.host_id,
-                reason="agent answers again",
-            )
+            await self._heartbeat_event("ok", "agent answers again")
         if moved:
             self.ctx.on_addresses_changed(self.host_id)
 
     async def _plan(
-        self, seen_n: list[NetworkState], seen_c: list[ContainerState]
-    ) -> tuple[P.Plan, dict[tuple[str, int], int]]:
+        self, seen_networks: list[NetworkState], seen_containers: list[ContainerState]
+    ) -> tuple[planner.Plan, dict[tuple[str, int], int]]:
+        """The plan for this host, and the generation of every resource it was made from."""
         async with self.ctx.sessions() as session:
             nets = list(await session.exec(select(Network).where(Network.host_id == self.host_id)))
             everyone = list(await session.exec(select(Container)))
@@ -196,33 +207,40 @@ class HostRunner:
             links = list(await session.exec(select(Link).where(col(Link.from_id).in_(ids))))
             hosts = list(await session.exec(select(Host)))
         world = LinkWorld.of(everyone, hosts, nets)
-        d_nets, d_ctrs = desired_state(nets, mine, links, world, self.ctx.owner)
-        gens = {("network", n.id or 0): n.generation for n in nets}
-        gens.update({("container", c.id or 0): c.generation for c in mine})
-        return P.plan(d_nets, d_ctrs, seen_n, seen_c), gens
+        desired_nets, desired_containers = desired_state(nets, mine, links, world, self.ctx.owner)
+        generations = {("network", n.id or 0): n.generation for n in nets}
+        generations.update({("container", c.id or 0): c.generation for c in mine})
+        plan = planner.plan(desired_nets, desired_containers, seen_networks, seen_containers)
+        return plan, generations
 
-    async def _execute(self, agent: AgentClient, action: P.Action) -> bool:
+    async def _execute(self, agent: AgentClient, action: planner.Action) -> bool:
         """Run one action; record its event and the resource's status. False if it failed."""
         rid = getattr(action, "id", None)
         try:
             match action:
-                case P.EnsureNetwork():
+                case planner.EnsureNetwork():
                     await agent.ensure_network(action.name, action.spec)
-                case P.RemoveNetwork():
+                case planner.RemoveNetwork():
                     await agent.delete_network(action.name)
-                case P.EnsureContainer():
+                case planner.EnsureContainer():
                     result = await agent.ensure_container(action.name, action.spec)
                     # A new container is as fresh as a restart: count any restart asked for.
-                    fresh = await self._restart_asked(action.id) if action.verb != "start" else None
-                    await self._applied(action.id, result.container, action.spec.links, fresh)
-                case P.RestartContainer():
+                    fresh = (
+                        await self._restart_generation(action.id)
+                        if action.verb != "start"
+                        else None
+                    )
+                    await self._record_applied(
+                        action.id, result.container, action.spec.links, fresh
+                    )
+                case planner.RestartContainer():
                     state = await agent.restart_container(action.name)
-                    await self._applied(action.id, state, None, action.generation)
-                case P.RemoveContainer():
+                    await self._record_applied(action.id, state, None, action.generation)
+                case planner.RemoveContainer():
                     await agent.delete_container(action.name)
-                case P.SetLinks():
+                case planner.SetLinks():
                     await agent.set_links(action.name, action.links)
-                    await self._applied(action.id, None, action.links, None)
+                    await self._record_applied(action.id, None, action.links, None)
         except AgentUnavailable:
             raise
         except AgentError as exc:
@@ -237,7 +255,7 @@ class HostRunner:
                 reason=reason,
             )
             if rid is not None:
-                await self._set_status(action.kind, rid, None, "failed", reason)
+                await self._set_status(action.kind, rid, None, ResourceStatus.failed, reason)
             return False
         await self.ctx.events.emit(
             action.kind,
@@ -249,12 +267,13 @@ class HostRunner:
         )
         return True
 
-    async def _restart_asked(self, cid: int) -> int | None:
+    async def _restart_generation(self, cid: int) -> int | None:
+        """The restart generation asked for now (None: the container is gone)."""
         async with self.ctx.sessions() as session:
             row = await session.get(Container, cid)
             return row.restart_generation if row is not None else None
 
-    async def _applied(
+    async def _record_applied(
         self,
         cid: int,
         state: ContainerState | None,
@@ -266,20 +285,27 @@ class HostRunner:
             row = await session.get(Container, cid)
             if row is None:
                 return
-            record = dict(observed_record(state, row.observed) if state else row.observed)
+            record = observed_record(state, row.observed) if state else row.observed
+            done: dict[str, object] = {}
             if links is not None:
-                record["links"] = [t.model_dump(mode="json") for t in links]
+                done["links"] = links
             if restarted is not None:
-                record["restarted"] = restarted
-            row.observed = record
+                done["restarted"] = restarted
+            row.observed = record.model_copy(update=done)
             await session.commit()
 
     async def _set_status(
-        self, kind: str, rid: int, generation: int | None, status: str, reason: str | None
+        self,
+        kind: str,
+        rid: int,
+        generation: int | None,
+        status: ResourceStatus,
+        reason: str | None,
     ) -> None:
+        """Write a network's or container's status (unless a newer write made it pending)."""
         table = Network if kind == "network" else Container
         stmt = update(table).where(col(table.id) == rid).values(status=status, status_reason=reason)
-        if status == "converged":
+        if status == ResourceStatus.converged:
             # Most passes change nothing: skip the write then.
             stmt = stmt.where(
                 or_(col(table.status) != status, col(table.status_reason).is_not(None))
@@ -291,39 +317,50 @@ class HostRunner:
             await session.exec(stmt)
             await session.commit()
 
-    async def _statuses(
-        self, plan: P.Plan, gens: dict[tuple[str, int], int], failed: set[tuple[str, str]]
+    async def _record_converged(
+        self,
+        plan: planner.Plan,
+        generations: dict[tuple[str, int], int],
+        failed: set[tuple[str, str]],
     ) -> None:
         """Converged for everything without a pending or failed action this pass."""
         failed_ids = {
             (a.kind, getattr(a, "id", 0)) for a in plan.actions if (a.kind, a.name) in failed
         }
-        for (kind, rid), gen in gens.items():
+        for (kind, rid), generation in generations.items():
             if (kind, rid) in failed_ids:
                 continue
-            await self._set_status(kind, rid, gen, "converged", None)
+            await self._set_status(kind, rid, generation, ResourceStatus.converged, None)
 
-    async def _unreachable(self, exc: Exception) -> None:
+    async def _mark_unreachable(self, exc: Exception) -> None:
+        """The agent is away: say so on the host and on what waits for it."""
         reason = f"agent unreachable: {exc}" if isinstance(exc, AgentUnavailable) else str(exc)
         async with self.ctx.sessions() as session:
             host = await session.get(Host, self.host_id)
             if host is None:
                 return
-            was_ready = host.status == "ready"
-            host.status, host.status_reason = "unreachable", reason[:1000]
+            was_ready = host.status == HostStatus.ready
+            host.status, host.status_reason = HostStatus.unreachable, reason[:1000]
             for table in (Network, Container):
                 await session.exec(
                     update(table)
-                    .where(col(table.host_id) == self.host_id, col(table.status) == "pending")
+                    .where(
+                        col(table.host_id) == self.host_id,
+                        col(table.status) == ResourceStatus.pending,
+                    )
                     .values(status_reason=f"waiting for host {host.name}: {reason}"[:1000])
                 )
             await session.commit()
         if was_ready:  # an event per transition, not per retry
-            await self.ctx.events.emit(
-                "host",
-                "heartbeat",
-                "failed",
-                resource_id=self.host_id,
-                host_id=self.host_id,
-                reason=reason,
-            )
+            await self._heartbeat_event("failed", reason)
+
+    async def _heartbeat_event(self, result: str, reason: str) -> None:
+        """The host's agent started or stopped answering."""
+        await self.ctx.events.emit(
+            "host",
+            "heartbeat",
+            result,
+            resource_id=self.host_id,
+            host_id=self.host_id,
+            reason=reason,
+        )

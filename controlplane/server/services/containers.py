@@ -12,12 +12,14 @@ from controlplane.server.models import (
     ContainerCreate,
     ContainerSpec,
     ContainerUpdate,
+    Host,
     Link,
     Network,
 )
-from controlplane.server.models.common import utcnow
-from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid, NotFound
-from controlplane.server.services.hosts import AgentFactory, get_host, host_for_write
+from controlplane.server.models.common import ResourceStatus, utcnow
+from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
+from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 WILDCARDS = frozenset({"0.0.0.0", "::"})
 
@@ -28,7 +30,7 @@ def port_clash(spec: ContainerSpec, others: Sequence[Container]) -> tuple[int, s
         if mine.host_port is None:
             continue
         for other in others:
-            for theirs in other.container_spec().ports:
+            for theirs in other.spec.ports:
                 if (theirs.host_port, theirs.protocol) != (mine.host_port, mine.protocol):
                     continue
                 if mine.host_ip == theirs.host_ip or {mine.host_ip, theirs.host_ip} & WILDCARDS:
@@ -40,10 +42,10 @@ def taken_addresses(network: str, others: Sequence[Container]) -> dict[str, str]
     """Address -> container name, for fixed and observed addresses on a network."""
     out: dict[str, str] = {}
     for other in others:
-        observed = other.observed.get("addresses") or {}
-        if observed.get(network):
-            out[observed[network]] = other.name
-        for att in other.container_spec().networks:
+        address = other.observed.addresses.get(network)
+        if address:
+            out[address] = other.name
+        for att in other.spec.networks:
             if att.network == network and att.ipv4_address:
                 out[att.ipv4_address] = other.name
     return out
@@ -87,31 +89,27 @@ async def check_spec(
             f"{p.host_ip}:{p.host_port}/{p.protocol} is published by container {name}",
             loc=["body", "ports", i, "host_port"],
         )
-    if spec.network_mode.startswith("container:"):
-        target = spec.network_mode.split(":", 1)[1]
-        if not any(o.name == target for o in others):
-            raise Invalid(f"no container {target} on host {host_id}", loc=["body", "network_mode"])
+    target = spec.shared_stack()
+    if target is not None and not any(o.name == target for o in others):
+        raise Invalid(f"no container {target} on host {host_id}", loc=["body", "network_mode"])
 
 
 async def list_containers(session: AsyncSession, host_id: int | None = None) -> list[Container]:
     """Containers, optionally of one host."""
-    query = select(Container).order_by(col(Container.id))
-    if host_id is not None:
-        query = query.where(Container.host_id == host_id)
-    return list(await session.exec(query))
+    mine = col(Container.host_id) == host_id if host_id is not None else None
+    return await list_rows(session, Container, mine)
 
 
 async def get_container(session: AsyncSession, container_id: int) -> Container:
     """The container, or NotFound."""
-    row = await session.get(Container, container_id)
-    if row is None:
-        raise NotFound(f"no container {container_id}")
-    return row
+    return await get_row(session, Container, container_id)
 
 
-async def create_container(session: AsyncSession, data: ContainerCreate) -> Container:
-    """Record a new container after checking it against the host's others."""
-    await host_for_write(session, data.host_id, ["body", "host_id"])
+async def create_container(
+    session: AsyncSession, rt: Runtime, data: ContainerCreate, wait: bool
+) -> Container:
+    """Record a new container after checking it against the host's others; converge it."""
+    await get_row(session, Host, data.host_id, ["body", "host_id"])
     taken = await session.exec(
         select(Container).where(Container.host_id == data.host_id, Container.name == data.name)
     )
@@ -119,15 +117,14 @@ async def create_container(session: AsyncSession, data: ContainerCreate) -> Cont
         raise AlreadyExists(
             f"container {data.name} exists on host {data.host_id}", loc=["body", "name"]
         )
-    spec = ContainerSpec.model_validate(data.model_dump(exclude={"name", "host_id", "links"}))
+    spec = data.spec()
     await check_spec(session, data.host_id, spec, None)
     aliases = [k.alias for k in data.links]
     for i, k in enumerate(data.links):
-        if await session.get(Container, k.to) is None:
-            raise Invalid(f"no container {k.to}", loc=["body", "links", i, "to"])
+        await get_row(session, Container, k.to, ["body", "links", i, "to"])
         if aliases.index(k.alias) != i:
             raise Conflict(f"alias {k.alias} is given twice", loc=["body", "links", i, "alias"])
-    row = Container(name=data.name, host_id=data.host_id, spec=spec.model_dump(mode="json"))
+    row = Container(name=data.name, host_id=data.host_id, spec=spec)
     session.add(row)
     await session.flush()
     # Same transaction: the first ensure already carries the link set.
@@ -135,43 +132,46 @@ async def create_container(session: AsyncSession, data: ContainerCreate) -> Cont
         session.add(Link(from_id=row.id or 0, to_id=k.to, alias=k.alias))
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
 async def update_container(
-    session: AsyncSession, container_id: int, data: ContainerUpdate
+    session: AsyncSession, rt: Runtime, container_id: int, data: ContainerUpdate, wait: bool
 ) -> Container:
     """Replace the given spec fields; the reconciler recreates the container if they differ."""
     row = await get_container(session, container_id)
-    merged = {**row.spec, **data.model_dump(mode="json", exclude_unset=True)}
     try:
-        spec = ContainerSpec.model_validate(merged)
+        spec = row.spec.with_changes(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Invalid(first["msg"], loc=["body", *first["loc"]]) from None
     await check_spec(session, row.host_id, spec, row.id)
-    row.spec = spec.model_dump(mode="json")
+    row.spec = spec
     _bump(row)
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
-async def restart_container(session: AsyncSession, container_id: int) -> Container:
+async def restart_container(
+    session: AsyncSession, rt: Runtime, container_id: int, wait: bool
+) -> Container:
     """Ask for a restart in place (docker restart); links to it follow a new address."""
     row = await get_container(session, container_id)
     row.restart_generation += 1
     _bump(row)
     await session.commit()
     await session.refresh(row)
-    return row
+    return await converge(rt, row, wait, get_container)
 
 
-async def delete_container(session: AsyncSession, container_id: int) -> Container:
+async def delete_container(
+    session: AsyncSession, rt: Runtime, container_id: int, wait: bool
+) -> None:
     """Forget a container and its links (the reconciler removes it from the host)."""
     row = await get_container(session, container_id)
     rows = await session.exec(select(Container).where(Container.host_id == row.host_id))
-    users = [c.name for c in rows if c.spec.get("network_mode") == f"container:{row.name}"]
+    users = [c.name for c in rows if c.spec.shared_stack() == row.name]
     if users:
         raise Conflict(f"containers share {row.name}'s network: {', '.join(sorted(users))}")
     await session.exec(
@@ -179,19 +179,17 @@ async def delete_container(session: AsyncSession, container_id: int) -> Containe
     )
     await session.delete(row)
     await session.commit()
-    return row
+    await converge_host(rt, row.host_id, wait)
 
 
 def _bump(row: Container) -> None:
     row.generation += 1
-    row.status, row.status_reason, row.updated_at = "pending", None, utcnow()
+    row.status, row.status_reason, row.updated_at = ResourceStatus.pending, None, utcnow()
 
 
-async def container_logs(
-    session: AsyncSession, container_id: int, agents: AgentFactory, tail: int
-) -> str:
+async def container_logs(session: AsyncSession, rt: Runtime, container_id: int, tail: int) -> str:
     """The container's recent logs, asked of its host's agent."""
     row = await get_container(session, container_id)
-    host = await get_host(session, row.host_id)
-    async with agents(host.agent_url, host.agent_token) as agent:
+    host = await get_row(session, Host, row.host_id)
+    async with rt.agents(host.agent_url, host.agent_token) as agent:
         return await agent.container_logs(row.name, tail)

@@ -61,10 +61,3 @@ class HostUnavailable(DomainError):
 
     status = 503
     title = "Agent unavailable"
-
-
-class AgentRejected(DomainError):
-    """The host's agent answered with an error."""
-
-    status = 502
-    title = "Agent error"

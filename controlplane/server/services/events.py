@@ -1,9 +1,9 @@
-"""Events: stored in the database, fanned out to Server-Sent Events subscribers."""
+"""Events: the list's and the stream's filters, queries, and the SSE follow algorithm."""
 
 import asyncio
-import contextlib
+import enum
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -11,76 +11,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from controlplane.server.db import SessionMaker
+from controlplane.server.eventlog import EventBus
 from controlplane.server.models import Event, EventPublic
 
-# Put in a subscriber's queue in place of the events it lost by lagging: the
-# subscriber reads them back from the store.
-LAGGED = None
+KEEPALIVE_S = 15.0
+REPLAY_PAGE = 500
 
 
-@dataclass
-class EventBus:
-    """In-process fan-out: every subscriber gets every event published after it joined."""
+class Pause(enum.Enum):
+    """What a follower gets besides events: the replay is done, or nothing came for a while."""
 
-    subscribers: set[asyncio.Queue[EventPublic | None]] = field(default_factory=set)
-    queue_size: int = 1000
-
-    def publish(self, event: EventPublic) -> None:
-        """Hand the event to every subscriber; a full queue is replaced by LAGGED."""
-        for q in list(self.subscribers):
-            if q.full():
-                while not q.empty():
-                    q.get_nowait()
-                q.put_nowait(LAGGED)
-            if q.full():
-                continue  # queue_size 1: the marker covers this event too
-            q.put_nowait(event)
-
-    @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[EventPublic | None]]:
-        """A queue of new events (or LAGGED), for as long as the context lasts."""
-        q: asyncio.Queue[EventPublic | None] = asyncio.Queue(self.queue_size)
-        self.subscribers.add(q)
-        try:
-            yield q
-        finally:
-            self.subscribers.discard(q)
-
-
-@dataclass
-class Recorder:
-    """Writes events (own session, committed at once) and publishes them."""
-
-    sessions: SessionMaker
-    bus: EventBus
-
-    async def emit(
-        self,
-        resource: str,
-        action: str,
-        result: str,
-        *,
-        resource_id: int | None = None,
-        resource_name: str | None = None,
-        host_id: int | None = None,
-        reason: str | None = None,
-    ) -> EventPublic:
-        """Store one event and publish it."""
-        event = Event(
-            resource=resource,
-            action=action,
-            result=result,
-            resource_id=resource_id,
-            resource_name=resource_name,
-            host_id=host_id,
-            reason=reason[:2000] if reason else None,
-        )
-        async with self.sessions() as session:
-            session.add(event)
-            await session.commit()
-            public = EventPublic.model_validate(event, from_attributes=True)
-        self.bus.publish(public)
-        return public
+    SUBSCRIBED = "subscribed"
+    IDLE = "keep-alive"
 
 
 @dataclass(frozen=True)
@@ -133,3 +75,64 @@ async def events_after(
     query = filters.where(select(Event)).where(col(Event.id) > after)
     query = query.order_by(col(Event.id)).limit(limit)
     return list((await session.exec(query)).all())
+
+
+async def _replay(
+    sessions: SessionMaker, filters: EventFilter, after: int
+) -> AsyncIterator[EventPublic]:
+    """Stored events after id `after` that match, oldest first, read in pages."""
+    while True:
+        async with sessions() as session:
+            page = await events_after(session, filters, after, REPLAY_PAGE)
+        for row in page:
+            yield EventPublic.model_validate(row)
+        if len(page) < REPLAY_PAGE:
+            return
+        after = page[-1].id or after
+
+
+async def follow(
+    sessions: SessionMaker,
+    bus: EventBus,
+    filters: EventFilter,
+    after: int | None,
+    idle: float = KEEPALIVE_S,
+) -> AsyncIterator[EventPublic | Pause]:
+    """Matching events as they happen; with `after`, the stored ones after that id first.
+
+    None is lost or repeated between the replay and the live events. Yields
+    Pause.SUBSCRIBED once the replay is done, and Pause.IDLE after `idle` quiet seconds.
+    """
+    # Subscribed before replaying, so nothing emitted meanwhile is missed. Everything
+    # up to `floor` has been handled; `replayed` is what the last replay sent beyond
+    # it, which may arrive live as well and is not sent twice. `cursor`: the newest
+    # id handled, where a replay after lagging (the bus dropped events) starts.
+    async with bus.subscribe() as queue:
+        if after is None:
+            async with sessions() as session:
+                floor = await newest_id(session)
+        else:
+            floor = after
+        cursor, replayed = floor, set[int]()
+        if after is not None:
+            async for event in _replay(sessions, filters, floor):
+                replayed.add(event.id)
+                cursor = max(cursor, event.id)
+                yield event
+        yield Pause.SUBSCRIBED
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), idle)
+            except TimeoutError:
+                yield Pause.IDLE
+                continue
+            if item is None:  # LAGGED: this subscriber lost events; re-read them
+                floor, replayed = cursor, set()
+                async for event in _replay(sessions, filters, floor):
+                    replayed.add(event.id)
+                    cursor = max(cursor, event.id)
+                    yield event
+                continue
+            cursor = max(cursor, item.id)
+            if item.id > floor and item.id not in replayed and filters.matches(item):
+                yield item

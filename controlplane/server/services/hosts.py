@@ -1,59 +1,46 @@
 """Hosts: registration (verified against the agent), updates, removal."""
 
-from collections.abc import Callable
-
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract import labels as L
-from controlplane.server.agentclient import (
-    AgentAuthError,
-    AgentClient,
-    AgentError,
-    AgentUnavailable,
-)
+from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
+from controlplane.server.agents import Agents
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
-from controlplane.server.models.common import utcnow
+from controlplane.server.models.common import HostStatus, utcnow
+from controlplane.server.sealing import is_sealed
+from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import (
     AlreadyExists,
     Conflict,
     HostUnavailable,
     Invalid,
-    NotFound,
 )
-
-AgentFactory = Callable[[str, str], AgentClient]
+from controlplane.server.services.runtime import Runtime
 
 
 async def list_hosts(session: AsyncSession) -> list[Host]:
     """Every host, by id."""
-    return list(await session.exec(select(Host).order_by(col(Host.id))))
+    return await list_rows(session, Host)
 
 
 async def get_host(session: AsyncSession, host_id: int) -> Host:
     """The host, or NotFound."""
-    host = await session.get(Host, host_id)
-    if host is None:
-        raise NotFound(f"no host {host_id}")
-    return host
+    return await get_row(session, Host, host_id)
 
 
-async def host_for_write(session: AsyncSession, host_id: int, loc: list[str | int]) -> Host:
-    """The host a new resource names in its body (422 naming the field if absent)."""
-    host = await session.get(Host, host_id)
-    if host is None:
-        raise Invalid(f"no host {host_id}", loc=loc)
-    return host
+async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) -> Host:
+    """Call the agent with the given URL and token; store the host only if it answers.
 
-
-async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFactory) -> Host:
-    """Call the agent with the given URL and token; store the host only if it answers."""
+    Its reconciler starts at once, and the registration is recorded as an event.
+    """
     url = str(data.agent_url).rstrip("/")
     if (await session.exec(select(Host).where(Host.name == data.name))).first():
         raise AlreadyExists(f"a host named {data.name} exists", loc=["body", "name"])
     if (await session.exec(select(Host).where(Host.agent_url == url))).first():
         raise AlreadyExists(f"a host with agent {url} exists", loc=["body", "agent_url"])
-    async with agents(url, data.agent_token) as agent:
+    sealed = rt.agents.seal(data.agent_token)
+    async with rt.agents(url, sealed) as agent:
         try:
             info = await agent.info()
         except AgentAuthError as exc:
@@ -67,9 +54,9 @@ async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFa
     host = Host(
         name=data.name,
         agent_url=url,
-        agent_token=data.agent_token,
+        agent_token=sealed,
         labels=data.labels,
-        status="ready",
+        status=HostStatus.ready,
         last_seen=utcnow(),
         hostname=info.hostname,
         docker_version=info.docker_version,
@@ -78,28 +65,62 @@ async def register_host(session: AsyncSession, data: HostCreate, agents: AgentFa
     session.add(host)
     await session.commit()
     await session.refresh(host)
+    rt.reconcilers.kick(host.id or 0)
+    await rt.events.emit(
+        "host", "register", "ok", resource_id=host.id, resource_name=host.name, host_id=host.id
+    )
     return host
 
 
-async def update_host(session: AsyncSession, host_id: int, data: HostUpdate) -> Host:
-    """Change a host's labels or agent token."""
+async def seal_stored_tokens(session: AsyncSession, agents: Agents) -> int:
+    """Seal the agent tokens a database from before sealing holds in plaintext; how many."""
+    rows = [h for h in await session.exec(select(Host)) if not is_sealed(h.agent_token)]
+    for host in rows:
+        host.agent_token = agents.seal(host.agent_token)
+    await session.commit()
+    return len(rows)
+
+
+async def update_host(session: AsyncSession, rt: Runtime, host_id: int, data: HostUpdate) -> Host:
+    """Change a host's labels or agent token (stored sealed)."""
     host = await get_host(session, host_id)
     if data.labels is not None:
         host.labels = data.labels
     if data.agent_token is not None:
-        host.agent_token = data.agent_token
+        host.agent_token = rt.agents.seal(data.agent_token)
     await session.commit()
     await session.refresh(host)
+    rt.reconcilers.kick(host_id)
     return host
 
 
 async def delete_host(
-    session: AsyncSession,
-    host_id: int,
-    force: bool,
-    agents: AgentFactory,
-    owner: str,
-    forget: bool = False,
+    session: AsyncSession, rt: Runtime, host_id: int, force: bool, forget: bool
+) -> None:
+    """Forget a host after removing what this control plane made there; record it.
+
+    The host's reconciler stops first, so a pass in flight cannot recreate what is
+    being removed; it starts again if the host is not forgotten after all.
+    """
+    await rt.reconcilers.stop(host_id)
+    try:
+        host = await _remove_host(session, rt, host_id, force, forget)
+    except Exception:
+        rt.reconcilers.ensure(host_id)
+        raise
+    await rt.events.emit(
+        "host",
+        "remove",
+        "ok",
+        resource_id=host_id,
+        resource_name=host.name,
+        host_id=host_id,
+        reason="forgotten" if forget else "forced" if force else None,
+    )
+
+
+async def _remove_host(
+    session: AsyncSession, rt: Runtime, host_id: int, force: bool, forget: bool
 ) -> Host:
     """Forget a host after removing what this control plane made there.
 
@@ -123,10 +144,10 @@ async def delete_host(
         )
     nets = list(await session.exec(select(Network).where(Network.host_id == host_id)))
     try:
-        async with agents(host.agent_url, host.agent_token) as agent:
-            for c in await agent.list_containers({L.OWNER: owner}):
+        async with rt.agents(host.agent_url, host.agent_token) as agent:
+            for c in await agent.list_containers({L.OWNER: rt.owner}):
                 await agent.delete_container(c.name)
-            for n in await agent.list_networks({L.OWNER: owner}):
+            for n in await agent.list_networks({L.OWNER: rt.owner}):
                 await agent.delete_network(n.name)
     except AgentUnavailable as exc:
         if (rows or nets) and not forget:

@@ -6,31 +6,34 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from controlplane.contract.linkfiles import link_env
 from controlplane.server.models import Container, Host, Link, LinkCreate, LinkPublic, Network
 from controlplane.server.reconcile.linkplan import LinkWorld, link_address, link_target
-from controlplane.server.services.errors import AlreadyExists, Invalid, NotFound
+from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.errors import AlreadyExists, Invalid
+from controlplane.server.services.runtime import Runtime, converge_host
 
 
-async def list_links(session: AsyncSession, container_id: int | None = None) -> list[Link]:
-    """Links, optionally those from or to one container."""
-    query = select(Link).order_by(col(Link.id))
+async def list_links(session: AsyncSession, container_id: int | None = None) -> list[LinkPublic]:
+    """Links, optionally those from or to one container, with `to`'s current address."""
+    ends = None
     if container_id is not None:
-        query = query.where((Link.from_id == container_id) | (Link.to_id == container_id))
-    return list(await session.exec(query))
+        ends = (col(Link.from_id) == container_id) | (col(Link.to_id) == container_id)
+    return [await link_public(session, k) for k in await list_rows(session, Link, ends)]
 
 
-async def get_link(session: AsyncSession, link_id: int) -> Link:
-    """The link, or NotFound."""
-    link = await session.get(Link, link_id)
-    if link is None:
-        raise NotFound(f"no link {link_id}")
-    return link
+async def get_link(session: AsyncSession, link_id: int) -> LinkPublic:
+    """The link with `to`'s current address, or NotFound."""
+    return await link_public(session, await get_row(session, Link, link_id))
 
 
-async def create_link(session: AsyncSession, data: LinkCreate) -> Link:
-    """Record a link; `to` need not run yet, and links may be circular."""
-    if await session.get(Container, data.from_id) is None:
-        raise Invalid(f"no container {data.from_id}", loc=["body", "from"])
-    if await session.get(Container, data.to_id) is None:
-        raise Invalid(f"no container {data.to_id}", loc=["body", "to"])
+async def create_link(
+    session: AsyncSession, rt: Runtime, data: LinkCreate, wait: bool
+) -> LinkPublic:
+    """Record a link; `to` need not run yet, and links may be circular.
+
+    With `wait`, the answer comes after `from`'s host has pushed the link (one
+    reconcile pass), with the address as it is then.
+    """
+    frm = await get_row(session, Container, data.from_id, ["body", "from"])
+    await get_row(session, Container, data.to_id, ["body", "to"])
     if data.from_id == data.to_id:
         raise Invalid("a container cannot link to itself", loc=["body", "to"])
     taken = await session.exec(
@@ -44,23 +47,20 @@ async def create_link(session: AsyncSession, data: LinkCreate) -> Link:
     session.add(link)
     await session.commit()
     await session.refresh(link)
-    return link
+    await converge_host(rt, frm.host_id, wait)
+    if not wait:
+        return await link_public(session, link)
+    async with rt.sessions() as fresh:
+        return await get_link(fresh, link.id or 0)
 
 
-async def delete_link(session: AsyncSession, link_id: int) -> Link:
+async def delete_link(session: AsyncSession, rt: Runtime, link_id: int) -> None:
     """Forget a link (the reconciler pushes `from`'s new link set)."""
-    link = await get_link(session, link_id)
+    link = await get_row(session, Link, link_id)
+    frm = await get_row(session, Container, link.from_id)
     await session.delete(link)
     await session.commit()
-    return link
-
-
-async def host_of(session: AsyncSession, container_id: int) -> int:
-    """The host of a container (for kicking its reconciler)."""
-    row = await session.get(Container, container_id)
-    if row is None:
-        raise NotFound(f"no container {container_id}")
-    return row.host_id
+    await converge_host(rt, frm.host_id, False)
 
 
 async def link_public(session: AsyncSession, link: Link) -> LinkPublic:
@@ -77,7 +77,7 @@ async def link_public(session: AsyncSession, link: Link) -> LinkPublic:
             await session.exec(select(Network).where(Network.host_id == frm.host_id)),
         )
         address = link_address(frm, to, world)
-        env = link_env(frm.name, [link_target(link.alias, to.name, to.container_spec(), address)])
+        env = link_env(frm.name, [link_target(link.alias, to.name, to.spec, address)])
     return LinkPublic(
         id=link.id or 0,
         from_id=link.from_id,

@@ -5,10 +5,11 @@ import ipaddress
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.server.models import Container, Network, NetworkCreate, NetworkUpdate
-from controlplane.server.models.common import utcnow
-from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid, NotFound
-from controlplane.server.services.hosts import host_for_write
+from controlplane.server.models import Container, Host, Network, NetworkCreate, NetworkUpdate
+from controlplane.server.models.common import ResourceStatus, utcnow
+from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
+from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 # Docker's predefined networks: a weft network cannot take their names.
 RESERVED_NAMES = frozenset({"bridge", "host", "none", "default"})
@@ -30,23 +31,20 @@ def default_gateway(subnet: str) -> str:
 
 async def list_networks(session: AsyncSession, host_id: int | None = None) -> list[Network]:
     """Networks, optionally of one host."""
-    query = select(Network).order_by(col(Network.id))
-    if host_id is not None:
-        query = query.where(Network.host_id == host_id)
-    return list(await session.exec(query))
+    mine = col(Network.host_id) == host_id if host_id is not None else None
+    return await list_rows(session, Network, mine)
 
 
 async def get_network(session: AsyncSession, network_id: int) -> Network:
     """The network, or NotFound."""
-    net = await session.get(Network, network_id)
-    if net is None:
-        raise NotFound(f"no network {network_id}")
-    return net
+    return await get_row(session, Network, network_id)
 
 
-async def create_network(session: AsyncSession, data: NetworkCreate) -> Network:
-    """Record a new bridge network (409 on a taken name or an overlapping subnet)."""
-    await host_for_write(session, data.host_id, ["body", "host_id"])
+async def create_network(
+    session: AsyncSession, rt: Runtime, data: NetworkCreate, wait: bool
+) -> Network:
+    """Record a new bridge network (409 on a taken name or an overlapping subnet); converge it."""
+    await get_row(session, Host, data.host_id, ["body", "host_id"])
     if data.name in RESERVED_NAMES:
         raise Invalid(f"{data.name} is a Docker network name", loc=["body", "name"])
     same_host = await list_networks(session, data.host_id)
@@ -65,28 +63,30 @@ async def create_network(session: AsyncSession, data: NetworkCreate) -> Network:
     session.add(net)
     await session.commit()
     await session.refresh(net)
-    return net
+    return await converge(rt, net, wait, get_network)
 
 
-async def update_network(session: AsyncSession, network_id: int, data: NetworkUpdate) -> Network:
+async def update_network(
+    session: AsyncSession, rt: Runtime, network_id: int, data: NetworkUpdate
+) -> Network:
     """Change a network's labels."""
     net = await get_network(session, network_id)
     if data.labels is not None:
         net.labels = data.labels
         net.generation += 1
-        net.status, net.updated_at = "pending", utcnow()
+        net.status, net.updated_at = ResourceStatus.pending, utcnow()
     await session.commit()
     await session.refresh(net)
-    return net
+    return await converge(rt, net, False, get_network)
 
 
-async def delete_network(session: AsyncSession, network_id: int) -> Network:
+async def delete_network(session: AsyncSession, rt: Runtime, network_id: int, wait: bool) -> None:
     """Forget a network (the reconciler removes it); refused while containers use it."""
     net = await get_network(session, network_id)
     rows = await session.exec(select(Container).where(Container.host_id == net.host_id))
-    users = [c.name for c in rows if any(a["network"] == net.name for a in c.spec["networks"])]
+    users = [c.name for c in rows if any(a.network == net.name for a in c.spec.networks)]
     if users:
         raise Conflict(f"network {net.name} is used by containers: {', '.join(sorted(users))}")
     await session.delete(net)
     await session.commit()
-    return net
+    await converge_host(rt, net.host_id, wait)

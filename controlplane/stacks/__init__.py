@@ -1,0 +1,1 @@
+"""Stacks: compose files parsed, checked and placed (pure: no I/O, no server imports)."""
