@@ -14,14 +14,14 @@ import pytest
 from controlplane.devcluster import cluster as devcluster
 
 PREFIX = "wefttc"
-HOSTS = 2
+HOSTS = 3
 # The control plane reconciles every second, so tests see convergence quickly.
 SERVER_ENV = {"WEFT_RECONCILE_INTERVAL": "1", "WEFT_BACKOFF_MAX": "1", "WEFT_WAIT_TIMEOUT": "60"}
 
 
 @pytest.fixture(scope="session")
 def cluster(system: None, base_python_image: str) -> Iterator[devcluster.Cluster]:
-    """Two hosts with the base image loaded through their agents, registered with a control
+    """Three hosts with the base image loaded through their agents, registered with a control
     plane; everything is removed at the end (and leftovers of killed runs at the start)."""
     devcluster.sweep(PREFIX)
     name = f"{PREFIX}{uuid.uuid4().hex[:4]}"

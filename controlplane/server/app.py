@@ -12,7 +12,16 @@ from fastapi import FastAPI
 from controlplane import __version__
 from controlplane.contract import offline_docs
 from controlplane.server.agents import Agents
-from controlplane.server.api import containers, events, hosts, links, networks, problem, tokens
+from controlplane.server.api import (
+    containers,
+    events,
+    hosts,
+    links,
+    networks,
+    peerings,
+    problem,
+    tokens,
+)
 from controlplane.server.api.deps import Caller, RuntimeDep
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
@@ -77,7 +86,7 @@ def create_app(
     )
     offline_docs.install(app)
     problem.install(app)
-    for module in (hosts, networks, containers, links, events, tokens):
+    for module in (hosts, networks, containers, links, events, tokens, peerings):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])

@@ -39,7 +39,7 @@ def test_weft_db_upgrade_creates_the_schema_in_wal_mode(tmp_path):
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"hosts", "networks", "containers", "links", "events", "api_tokens"} <= tables
         version = db.execute("SELECT version_num FROM alembic_version").fetchone()
-        assert version == ("0002_hardening",)
+        assert version == ("0003_multihost",)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         # The state dir and the database are the server's alone (agent tokens live there).
         assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700

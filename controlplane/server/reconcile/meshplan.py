@@ -7,18 +7,22 @@ host of the network in its mesh, never to a host in another mesh, never to itsel
 """
 
 from collections.abc import Collection, Iterable, Mapping
+from typing import TypeVar
 
 from controlplane.contract.overlay import VXLAN_OVERHEAD
+
+# Hosts by name or by id.
+H = TypeVar("H", str, int)
 
 # WireGuard over IPv4: outer IP 20 + UDP 8 + its header 32, rounded up as wg-quick does.
 WIREGUARD_OVERHEAD = 80
 
 
-def meshes(hosts: Iterable[str], peerings: Iterable[tuple[str, str]]) -> list[frozenset[str]]:
+def meshes(hosts: Iterable[H], peerings: Iterable[tuple[H, H]]) -> list[frozenset[H]]:
     """The connected groups of hosts under the peerings (a host alone is its own mesh)."""
     parent = {h: h for h in hosts}
 
-    def root(h: str) -> str:
+    def root(h: H) -> H:
         while parent[h] != h:
             parent[h] = parent[parent[h]]
             h = parent[h]
@@ -30,13 +34,13 @@ def meshes(hosts: Iterable[str], peerings: Iterable[tuple[str, str]]) -> list[fr
         ra, rb = root(a), root(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[str, set[str]] = {}
+    groups: dict[H, set[H]] = {}
     for h in parent:
         groups.setdefault(root(h), set()).add(h)
     return sorted((frozenset(g) for g in groups.values()), key=lambda g: min(g))
 
 
-def mesh_of(host: str, hosts: Iterable[str], peerings: Iterable[tuple[str, str]]) -> frozenset[str]:
+def mesh_of(host: H, hosts: Iterable[H], peerings: Iterable[tuple[H, H]]) -> frozenset[H]:
     """The mesh `host` belongs to."""
     for group in meshes(hosts, peerings):
         if host in group:
@@ -44,12 +48,10 @@ def mesh_of(host: str, hosts: Iterable[str], peerings: Iterable[tuple[str, str]]
     return frozenset({host})
 
 
-def peer_lists(
-    network_hosts: Collection[str], peerings: Iterable[tuple[str, str]]
-) -> dict[str, list[str]]:
+def peer_lists(network_hosts: Collection[H], peerings: Iterable[tuple[H, H]]) -> dict[H, list[H]]:
     """For each host of the network: the other hosts of the network in its mesh, sorted."""
     groups = meshes(network_hosts, peerings)
-    out: dict[str, list[str]] = {}
+    out: dict[H, list[H]] = {}
     for group in groups:
         members = sorted(h for h in group if h in network_hosts)
         for h in members:
