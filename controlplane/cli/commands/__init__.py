@@ -11,6 +11,7 @@ def register(app: typer.Typer) -> None:
         events,
         hosts,
         links,
+        mesh,
         networks,
         tokens,
     )
@@ -22,3 +23,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(links.app, name="links")
     app.add_typer(events.app, name="events")
     app.add_typer(tokens.app, name="tokens")
+    mesh.register(app)
