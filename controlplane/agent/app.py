@@ -9,7 +9,16 @@ from starlette.concurrency import run_in_threadpool
 
 from controlplane import __version__
 from controlplane.agent import errors
-from controlplane.agent.api import containers, dns, images, networks, overlays, probe, system
+from controlplane.agent.api import (
+    containers,
+    dns,
+    images,
+    networks,
+    overlays,
+    probe,
+    system,
+    tunnel,
+)
 from controlplane.agent.auth import read_token, require_token
 from controlplane.agent.dns.server import start_dns
 from controlplane.agent.driver.engine import connect
@@ -70,4 +79,5 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(overlays.router, dependencies=secured)
     app.include_router(dns.router, dependencies=secured)
     app.include_router(probe.router, dependencies=secured)
+    app.include_router(tunnel.router, dependencies=secured)
     return app

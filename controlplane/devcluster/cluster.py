@@ -260,7 +260,11 @@ def _stop_host(host: str, directory: Path, run_root: Path) -> None:
     """Stop the agent and dockerd gently, then kill whatever is left in the namespace."""
     procs.stop(procs.read_pid(directory / host / "agent.pid"), timeout=10)
     procs.stop(procs.read_pid(run_root / host / "dockerd.pid"), timeout=30)
-    procs.kill_all(procs.pids_in_netns(Path("/var/run/netns") / host))
+    inside = procs.pids_in_netns(Path("/var/run/netns") / host)
+    sockets = procs.wireguard_sockets(inside)
+    procs.kill_all(inside)
+    for sock in sockets:
+        sock.unlink(missing_ok=True)
     procs.kill_all(procs.pids_in_cgroup(host))
     procs.remove_cgroups(host)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from controlplane.devcluster.layout import AGENT_PORT, HostLayout
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+WG_SOCKETS = Path("/var/run/wireguard")
 
 
 def alive(pid: int) -> bool:
@@ -178,6 +179,19 @@ def pids_in_cgroup(parent: str) -> list[int]:
         with contextlib.suppress(OSError, ValueError):
             pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
     return sorted(pids)
+
+
+def wireguard_sockets(pids: list[int]) -> list[Path]:
+    """The control sockets of the wireguard-go processes among `pids` (SIGKILL leaves them)."""
+    out = []
+    for pid in pids:
+        try:
+            argv = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        if len(argv) >= 2 and argv[0].endswith("wireguard-go"):
+            out.append(WG_SOCKETS / f"{argv[-1]}.sock")  # wireguard-go [-f] IFNAME
+    return out
 
 
 def kill_all(pids: list[int]) -> None:
