@@ -68,17 +68,13 @@ def ensure_host_net(host: HostLayout, bridge: str) -> None:
 
 def remove_host_net(name: str) -> None:
     """Remove the host's veth (its peer goes with it) and its namespace; absent is fine."""
-    with IPRoute() as ipr:
-        idx = _index(ipr, name)
-        if idx is not None:
-            with contextlib.suppress(NetlinkError):
-                ipr.link("del", index=idx)
+    remove_link(name)
     if name in netns.listnetns():
         netns.remove(name)
 
 
 def remove_link(name: str) -> None:
-    """Remove a root-namespace link (the underlay bridge); absent is fine."""
+    """Remove a root-namespace link (a veth, the underlay bridge); absent is fine."""
     with IPRoute() as ipr:
         idx = _index(ipr, name)
         if idx is not None:

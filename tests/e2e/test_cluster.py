@@ -18,19 +18,10 @@ from pyroute2 import IPRoute, netns
 from controlplane.devcluster import cluster as devcluster
 from controlplane.devcluster import procs
 from tests.cluster_fixture import PREFIX
+from tests.e2e import payload
 from tests.integration.cp_procs import IDLE, wait_until
 
 pytestmark = pytest.mark.e2e
-
-# Answers every GET with the name given as its argument; stops on SIGTERM.
-NAMED_HTTP = (
-    "import http.server, signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
-    "name = sys.argv[1].encode()\n"
-    "class H(http.server.BaseHTTPRequestHandler):\n"
-    "    def do_GET(self):\n"
-    "        self.send_response(200); self.end_headers(); self.wfile.write(name)\n"
-    "http.server.ThreadingHTTPServer(('', 80), H).serve_forever()"
-)
 
 
 def test_each_host_is_its_own_engine_and_agent_on_the_underlay(
@@ -64,7 +55,7 @@ def test_a_container_on_each_host_through_the_control_plane_answers(
                 "name": f"{host.name}-web",
                 "host_id": cluster.host_ids[host.name],
                 "image": base_python_image,
-                "command": ["python3", "-c", NAMED_HTTP, host.name],
+                "command": payload.server(host.name, len(host.name)),
                 "ports": [{"container_port": 80, "host_ip": host.address, "host_port": 8080}],
             }
             r = api.post("/containers?wait=true", json=body)

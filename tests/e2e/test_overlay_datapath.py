@@ -16,28 +16,13 @@ import pytest
 
 from controlplane.devcluster.cluster import Cluster
 from controlplane.devcluster.layout import HostLayout
+from tests.e2e import payload
 from tests.integration.cp_procs import IDLE, wait_until
 
 pytestmark = pytest.mark.e2e
 
 SUBNET = "10.44.0.0/16"
 SIZE = 200_000
-# Serves SIZE bytes made of the name given as its argument; stops on SIGTERM.
-SERVER = (
-    "import http.server, signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
-    f"body = (sys.argv[1].encode() * {SIZE})[:{SIZE}]\n"
-    "class H(http.server.BaseHTTPRequestHandler):\n"
-    "    def do_GET(self):\n"
-    "        self.send_response(200); self.end_headers(); self.wfile.write(body)\n"
-    "http.server.ThreadingHTTPServer(('', 80), H).serve_forever()"
-)
-
-
-def _fetch(ip: str) -> list[str]:
-    code = (
-        "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=3).read().decode())"
-    )
-    return ["python3", "-c", code, f"http://{ip}/"]
 
 
 def _spec(vni: int, host: HostLayout, peers: list[HostLayout]) -> dict[str, object]:
@@ -82,7 +67,7 @@ def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(
     assert again["action"] == "unchanged"  # idempotent
 
     server = e2.containers.run(
-        base_python_image, ["python3", "-c", SERVER, "h2"], network=name, detach=True
+        base_python_image, payload.server("h2", SIZE), network=name, detach=True
     )
     # h1's agent is the client's DNS server (through its gateway), as the control plane sets it.
     client = e1.containers.run(
@@ -103,16 +88,16 @@ def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(
         assert mtu == "1450"
 
         def fetched() -> bool:
-            code, out = client.exec_run(_fetch(server_ip))
-            return code == 0 and out.decode().strip() == ("h2" * SIZE)[:SIZE]
+            code, out = client.exec_run(payload.fetch(server_ip))
+            return code == 0 and out.decode().strip() == payload.body("h2", SIZE)
 
         wait_until(fetched, 30)
 
         # By name: h1's agent answers srv.weave.local; a move is answered at once.
         _dns(cluster, h1, {"srv": [server_ip]})
-        code, out = client.exec_run(_fetch("srv"))
-        assert code == 0 and out.decode().strip() == ("h2" * SIZE)[:SIZE], out[-300:]
-        assert client.exec_run(_fetch("srv.weave.local")).exit_code == 0
+        code, out = client.exec_run(payload.fetch("srv"))
+        assert code == 0 and out.decode().strip() == payload.body("h2", SIZE), out[-300:]
+        assert client.exec_run(payload.fetch("srv.weave.local")).exit_code == 0
         _dns(cluster, h1, {"srv": ["10.44.2.250"]})
         started = time.monotonic()
         code, out = client.exec_run(["getent", "hosts", "srv.weave.local"])
@@ -122,7 +107,7 @@ def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(
         # h1 forgets h2: its flood entry and the learned ones toward h2 go, the path is cut.
         cut = _put(cluster, h1, name, _spec(vni, h1, []))
         assert cut["action"] == "updated" and cut["overlay"]["peers"] == []
-        assert client.exec_run(_fetch(server_ip)).exit_code != 0
+        assert client.exec_run(payload.fetch(server_ip)).exit_code != 0
         back = _put(cluster, h1, name, _spec(vni, h1, [h2]))
         assert back["action"] == "updated" and back["overlay"]["peers"] == [h2.address]
         wait_until(fetched, 30)

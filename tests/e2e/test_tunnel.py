@@ -24,21 +24,13 @@ from pyroute2 import IPRoute
 
 from controlplane.devcluster.cluster import Cluster
 from controlplane.devcluster.layout import HostLayout
+from tests.e2e import payload
 from tests.integration.cp_procs import IDLE, wait_until
 
 pytestmark = pytest.mark.e2e
 
 MARKER = "WEFTSECRETPAYLOAD"
 SIZE = 30_000
-SERVER = (
-    "import http.server, signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
-    f"body = (sys.argv[1].encode() * {SIZE})[:{SIZE}]\n"
-    "class H(http.server.BaseHTTPRequestHandler):\n"
-    "    def do_GET(self):\n"
-    "        self.send_response(200); self.end_headers(); self.wfile.write(body)\n"
-    "http.server.ThreadingHTTPServer(('', 80), H).serve_forever()"
-)
-FETCH = "import sys, urllib.request as u; print(len(u.urlopen(sys.argv[1], timeout=3).read()))"
 
 
 class Capture:
@@ -154,7 +146,7 @@ def test_vxlan_inside_wireguard_hides_the_payload_and_fails_closed(
         ips = {}
         for net in ("wefttest-enc", "wefttest-plain"):
             server = e2.containers.run(
-                base_python_image, ["python3", "-c", SERVER, MARKER], network=net, detach=True
+                base_python_image, payload.server(MARKER, SIZE), network=net, detach=True
             )
             client = e1.containers.run(base_python_image, IDLE, network=net, detach=True)
             containers += [server, client]
@@ -163,8 +155,8 @@ def test_vxlan_inside_wireguard_hides_the_payload_and_fails_closed(
 
         def fetch(net: str) -> bool:
             client, ip = ips[net]
-            code, out = client.exec_run(["python3", "-c", FETCH, f"http://{ip}/"])
-            return code == 0 and out.decode().strip() == str(SIZE)
+            code, out = client.exec_run(payload.fetch(ip))
+            return code == 0 and out.decode().strip() == payload.body(MARKER, SIZE)
 
         for net in ips:
             wait_until(partial(fetch, net), 30)
