@@ -18,6 +18,7 @@ from controlplane.agent.api import (
     probe,
     system,
     tunnel,
+    volumes,
 )
 from controlplane.agent.auth import read_token, require_token
 from controlplane.agent.dns.server import start_dns
@@ -76,6 +77,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(networks.router, dependencies=secured)
     app.include_router(containers.router, dependencies=secured)
     app.include_router(images.router, dependencies=secured)
+    app.include_router(volumes.router, dependencies=secured)
     app.include_router(overlays.router, dependencies=secured)
     app.include_router(dns.router, dependencies=secured)
     app.include_router(probe.router, dependencies=secured)

@@ -174,6 +174,15 @@ class NetworkState(BaseModel):
     containers: list[str] = Field(default_factory=list, description="Attached container names.")
 
 
+class VolumeState(BaseModel):
+    """A named volume as the engine reports it."""
+
+    name: str
+    driver: str = "local"
+    labels: dict[str, str] = Field(default_factory=dict)
+    in_use_by: list[str] = Field(default_factory=list, description="Container names using it.")
+
+
 class NetworkEnsureResult(BaseModel):
     """Result of `PUT /v1/networks/{name}`."""
 

@@ -36,6 +36,7 @@ from controlplane.contract.schemas import (
     NetworkSpec,
     NetworkState,
     Problem,
+    VolumeState,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -207,6 +208,15 @@ class AgentClient:
     async def delete_network(self, name: str) -> None:
         """Remove the network; absent is success (409 while containers are attached)."""
         await self._request("DELETE", f"/v1/networks/{self._seg(name)}")
+
+    async def list_volumes(self, labels: Mapping[str, str] | None = None) -> list[VolumeState]:
+        """Named volumes weft manages on the host, optionally filtered by labels."""
+        r = await self._request("GET", "/v1/volumes", params=_label_params(labels))
+        return [VolumeState.model_validate(v) for v in r.json()]
+
+    async def delete_volume(self, name: str) -> None:
+        """Remove the volume and its data; absent is success (409 while in use)."""
+        await self._request("DELETE", f"/v1/volumes/{self._seg(name)}")
 
     async def ensure_container(self, name: str, spec: ContainerSpec) -> ContainerEnsureResult:
         """Create/start the container, leave it, or recreate it if its spec hash changed."""

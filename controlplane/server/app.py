@@ -20,6 +20,7 @@ from controlplane.server.api import (
     networks,
     peerings,
     problem,
+    stacks,
     tokens,
 )
 from controlplane.server.api.deps import Caller, RuntimeDep
@@ -29,6 +30,7 @@ from controlplane.server.eventlog import EventBus, Recorder
 from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
 from controlplane.server.sealing import load_box
+from controlplane.server.services import stackdeploy
 from controlplane.server.services.hosts import seal_stored_tokens
 from controlplane.server.services.retention import prune_forever, retention_of
 from controlplane.server.services.runtime import Runtime
@@ -60,18 +62,24 @@ def create_app(
         bus = EventBus()
         recorder = Recorder(sessions, bus)
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
-        app.state.weft = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        rt = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
+        app.state.weft = rt
         await reconcilers.start()
-        pruner = asyncio.create_task(
-            prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
-            name="weft-event-pruner",
-        )
+        tasks = [
+            asyncio.create_task(
+                prune_forever(sessions, retention_of(settings), settings.events_prune_interval),
+                name="weft-event-pruner",
+            ),
+            asyncio.create_task(stackdeploy.run_forever(rt), name="weft-stack-deployer"),
+        ]
         try:
             yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await reconcilers.close()
             await engine.dispose()
 
@@ -79,14 +87,14 @@ def create_app(
         title="weft control plane",
         version=__version__,
         description="Desired state for Docker hosts: hosts, bridge networks, containers, "
-        "links and events. Bearer token auth (the admin token is written to "
-        "<state-dir>/admin.token on first start).",
+        "links, stacks (compose files) and events. Bearer token auth (the admin token "
+        "is written to <state-dir>/admin.token on first start).",
         lifespan=lifespan,
         **offline_docs.NO_DEFAULT_DOCS,
     )
     offline_docs.install(app)
     problem.install(app)
-    for module in (hosts, networks, containers, links, events, tokens, peerings):
+    for module in (hosts, networks, containers, links, stacks, events, tokens, peerings):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])

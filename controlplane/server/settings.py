@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     backoff_max: float = 15.0
     # How long `?wait=true` waits for convergence before answering with the current state.
     wait_timeout: float = 60.0
+    # `?wait=true` on /stacks: a stack may load data before it is healthy.
+    stack_wait_timeout: float = 900.0
     # Per-call timeout of agent requests (ensure_container may wait for a start).
     agent_timeout: float = 30.0
     # TLS to agents (https:// agent URLs): the CA that signed their certificates, and

@@ -1,8 +1,9 @@
 """Placement: which host runs each replica of each service. Pure: state in, plan out.
 
 Rules, in order: only ready hosts; every constraint of the service holds on the
-host; a replica stays where it already runs if that host is still eligible (an
-update does not reshuffle a stack); otherwise it goes to the eligible host with
+host; replicas that publish a fixed host port go one per host; a replica stays
+where it already runs if that host is still eligible (an update does not
+reshuffle a stack); otherwise it goes to the eligible host with
 the fewest replicas of this service, then the fewest containers of the stack so
 far, then the name (so the answer is deterministic). Global services get one
 replica per eligible host. A service in `network_mode: service:X` goes where X is.
@@ -68,16 +69,19 @@ def _fits(svc: ServiceSpec, host: HostView) -> bool:
 def _spread(
     svc: ServiceSpec, eligible: list[HostView], before: Sequence[str], load: Counter[str]
 ) -> tuple[str, ...]:
-    if not eligible:
-        return ()
     names = {h.name for h in eligible}
+    # A fixed published port can be bound once per host: one replica each.
+    per_host = 1 if any(p.published is not None for p in svc.ports) else svc.replicas
+    if not names or len(names) * per_host < svc.replicas:
+        return ()
     mine: Counter[str] = Counter()
     chosen: list[str] = []
     for i in range(svc.replicas):
-        if i < len(before) and before[i] in names:
+        if i < len(before) and before[i] in names and mine[before[i]] < per_host:
             host = before[i]
         else:
-            host = min(names, key=lambda n: (mine[n], load[n], n))
+            free = [n for n in names if mine[n] < per_host]
+            host = min(free, key=lambda n: (mine[n], load[n], n))
         mine[host] += 1
         chosen.append(host)
     return tuple(chosen)
@@ -100,6 +104,12 @@ def _guest(
 def _why_not(svc: ServiceSpec, hosts: Sequence[HostView]) -> str:
     if not hosts:
         return "no hosts are registered"
+    fits = [h.name for h in hosts if h.ready and _fits(svc, h)]
+    if fits and any(p.published is not None for p in svc.ports):
+        return (
+            f"{svc.replicas} replicas publish a fixed host port, one per host, but only "
+            f"{len(fits)} eligible host(s) are ready: {', '.join(sorted(fits))}"
+        )
     ready = [h for h in hosts if h.ready]
     if not ready:
         return "no host is ready: " + ", ".join(f"{h.name} (not ready)" for h in hosts)

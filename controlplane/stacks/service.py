@@ -192,7 +192,7 @@ def _healthcheck(value: Any, loc: Loc, c: Collector) -> Health | None:
     c.unsupported(value, allowed, loc)
     test = value.get("test")
     if value.get("disable") or test == ["NONE"]:
-        return None
+        return Health(test=("NONE",))  # also switches off the image's own HEALTHCHECK
     if test is None:
         c.add(loc, "a healthcheck needs a test")
         return None

@@ -34,13 +34,17 @@ class Port(Frozen):
 
 
 class Health(Frozen):
-    """A health check in Docker's form (test list starting CMD or CMD-SHELL)."""
+    """A health check in Docker's form: CMD or CMD-SHELL, or ("NONE",) to switch it off."""
 
     test: tuple[str, ...]
     interval_s: float = 30.0
     timeout_s: float = 30.0
     retries: int = 3
     start_period_s: float = 0.0
+
+    def disabled(self) -> bool:
+        """Whether this switches health checking off (compose's `disable: true`)."""
+        return self.test == ("NONE",)
 
 
 class Attachment(Frozen):

@@ -170,3 +170,12 @@ def test_placement_properties(hosts, services):
         # Spread: no eligible host has two replicas more than another eligible host.
         per_host = [counts.get(h.name, 0) for h in eligible] or [0]
         assert max(per_host) - min(per_host) <= 1
+
+
+def test_fixed_published_port_means_one_replica_per_host():
+    from controlplane.stacks.spec import Port
+
+    web = svc("web", replicas=2, ports=(Port(target=80, published=8080),))
+    assert sorted(place(stack(web), HOSTS)["web"]) == ["h1", "h2"]
+    with pytest.raises(ComposeInvalid, match="one per host"):
+        place(stack(web.model_copy(update={"replicas": 3})), HOSTS)

@@ -45,8 +45,8 @@ async def list_events(
     return [EventPublic.model_validate(e) for e in rows]
 
 
-async def _sse(items: AsyncIterator[EventPublic | svc.Pause]) -> AsyncIterator[str]:
-    # An event: id, event (its resource), data; a pause: an SSE comment line.
+async def sse(items: AsyncIterator[EventPublic | svc.Pause]) -> AsyncIterator[str]:
+    """Events as SSE: id, event (its resource) and data; a pause as a comment line."""
     async for item in items:
         if isinstance(item, svc.Pause):
             yield f": {item.value}\n\n"
@@ -81,7 +81,7 @@ async def stream_events(
     """
     start = last_event_id if last_event_id is not None else after
     return StreamingResponse(
-        _sse(svc.follow(rt.sessions, rt.bus, filters, start)),
+        sse(svc.follow(rt.sessions, rt.bus, filters, start)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache"},
     )

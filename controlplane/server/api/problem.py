@@ -24,6 +24,8 @@ def problem(
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [{"loc": exc.loc, "msg": exc.detail}] if exc.loc is not None else None
+    if exc.errors:
+        errors = [{"loc": where, "msg": msg} for where, msg in exc.errors]
     if isinstance(exc, Unauthenticated):
         errors = None
     return problem(exc.status, exc.title, exc.detail, errors)

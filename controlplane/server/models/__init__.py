@@ -24,6 +24,13 @@ from controlplane.server.models.peerings import (
     PeeringPublic,
     PeerStatus,
 )
+from controlplane.server.models.stacks import (
+    ServiceState,
+    Stack,
+    StackCreate,
+    StackPublic,
+    StackStatus,
+)
 
 __all__ = [
     "ApiToken",
@@ -58,6 +65,11 @@ __all__ = [
     "PeeringPublic",
     "PortBinding",
     "RestartPolicy",
+    "ServiceState",
+    "Stack",
+    "StackCreate",
+    "StackPublic",
+    "StackStatus",
     "TokenCreate",
     "TokenCreated",
     "TokenPublic",

@@ -9,10 +9,18 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, loc: Sequence[str | int] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        loc: Sequence[str | int] | None = None,
+        errors: Sequence[tuple[Sequence[str | int], str]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.loc = list(loc) if loc is not None else None
+        # Several faults at once (a compose file's problems), each with its path.
+        self.errors = [(list(where), msg) for where, msg in errors or ()]
 
 
 class NotFound(DomainError):
@@ -33,6 +41,13 @@ class AlreadyExists(Conflict):
     """A resource with that identity exists."""
 
     title = "Already exists"
+
+
+class TooLarge(DomainError):
+    """The request is over a size limit (a body, or what a compose file expands to)."""
+
+    status = 413
+    title = "Too large"
 
 
 class Invalid(DomainError):

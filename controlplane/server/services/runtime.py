@@ -7,9 +7,10 @@ The reconcilers are passed in here, so services call down into `reconcile` and
 nothing there imports back up.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +36,8 @@ class Runtime:
     bus: EventBus
     events: Recorder
     reconcilers: Reconcilers
+    # Set by every stack write: the stack deployer makes a pass at once.
+    stack_wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def converge(

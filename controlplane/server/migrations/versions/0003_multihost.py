@@ -1,7 +1,7 @@
 """multihost: peerings between hosts
 
 Revision ID: 0003_multihost
-Revises: 0002_hardening
+Revises: 0003_stacks
 Create Date: 2026-11-30 03:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_multihost"
-down_revision: str | None = "0002_hardening"
+down_revision: str | None = "0003_stacks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
