@@ -26,9 +26,9 @@ def unique(prefix: str = PREFIX) -> str:
 
 
 def ensure_system() -> None:
-    """Start dockerd, MariaDB and PostgreSQL if they do not answer (installing them if needed)."""
+    """Start dockerd, MariaDB and PostgreSQL if they do not answer; install the cluster's tools."""
     script = str(ROOT / "scripts" / "ensure-system.sh")
-    subprocess.run(["bash", script, "docker", "mariadb", "postgres"], check=True)
+    subprocess.run(["bash", script, "docker", "mariadb", "postgres", "cluster"], check=True)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import typer
 
 from controlplane.cli.commands import register as register_api_commands
 from controlplane.cli.commands.common import EXIT_API, describe, fail
+from controlplane.cli.dev import dev_app
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +31,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(world_app, name="world")
 db_app = typer.Typer(help="The control plane's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(dev_app, name="dev")
 # hosts, networks, containers, links, events: the control plane's API (--url/--token options).
 register_api_commands(app)
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from controlplane.contract.probe import ProbeRequest, ProbeResult, ProbeTarget
 from controlplane.contract.schemas import (
     AgentInfo,
     ContainerEnsureResult,
@@ -272,6 +273,12 @@ class AgentClient:
             return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
         except AgentNotFound:
             return None
+
+    async def probe(self, targets: list[ProbeTarget]) -> list[ProbeResult]:
+        """Have the agent try each target (reachable? route device and MTU)."""
+        body = ProbeRequest(targets=targets).model_dump(mode="json")
+        r = await self._request("POST", "/v1/probe", json=body)
+        return [ProbeResult.model_validate(x) for x in r.json()]
 
     async def image_exists(self, ref: str) -> bool:
         """Whether the host has the image."""
