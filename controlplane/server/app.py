@@ -102,7 +102,15 @@ def create_app(
     offline_docs.install(app)
     problem.install(app)
     for module in (
-        hosts, networks, containers, links, stacks, peerings, events, tokens, metrics_api
+        hosts,
+        networks,
+        containers,
+        links,
+        stacks,
+        peerings,
+        events,
+        tokens,
+        metrics_api,
     ):
         app.include_router(module.router)
 
