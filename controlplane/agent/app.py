@@ -26,6 +26,7 @@ from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
 from controlplane.contract import offline_docs
+from controlplane.contract.httpmetrics import MetricsMiddleware, RequestMetrics
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
 engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
@@ -64,6 +65,8 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         **offline_docs.NO_DEFAULT_DOCS,
     )
     app.state.settings = settings
+    app.state.metrics = RequestMetrics("weft_agent")
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
     app.state.dns = None
     if engine is not None:
