@@ -3,9 +3,11 @@
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from controlplane.server.models.common import utcnow
 from controlplane.server.services.retention import Retention, prune_events
+from tests.eventually import eventually
 from tests.unit.cp_app import control_plane
 
 TABLES = {"alembic_version", "hosts", "networks", "containers", "links", "events"}
@@ -47,8 +49,14 @@ def round_trip(tmp_path: Path, url: str, sql: Callable[[str], str], tables_query
             async with sessions() as session:
                 return await prune_events(session, retention, utcnow() + ahead)
 
-        before = cp2.client.get("/events").json()
-        assert len(before) >= 3
+        # The new fake agents have no h1: its runner records one heartbeat failure.
+        # Wait for it, so no event lands between the counts below.
+        def after_heartbeat() -> list[dict[str, Any]]:
+            events: list[dict[str, Any]] = cp2.client.get("/events").json()
+            return events if any(e["action"] == "heartbeat" for e in events) else []
+
+        before = eventually(after_heartbeat)
+        assert len(before) >= 4
         portal = cp2.client.portal
         assert portal is not None
         assert portal.call(prune, Retention(2, None), timedelta(0)) == len(before) - 2
