@@ -9,12 +9,24 @@ from starlette.concurrency import run_in_threadpool
 
 from controlplane import __version__
 from controlplane.agent import errors
-from controlplane.agent.api import containers, images, networks, system
+from controlplane.agent.api import (
+    containers,
+    dns,
+    images,
+    networks,
+    overlays,
+    probe,
+    system,
+    tunnel,
+    volumes,
+)
 from controlplane.agent.auth import read_token, require_token
+from controlplane.agent.dns.server import start_dns
 from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
 from controlplane.contract import offline_docs
+from controlplane.contract.httpmetrics import MetricsMiddleware, RequestMetrics
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
 engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
@@ -34,9 +46,12 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         if keeper is not None:
             keeper.start()
         app.state.link_keeper = keeper
+        app.state.dns = start_dns(settings)
         try:
             yield
         finally:
+            if app.state.dns is not None:
+                app.state.dns.stop()
             if keeper is not None:
                 await run_in_threadpool(keeper.stop)
             if engine is None:
@@ -50,7 +65,10 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         **offline_docs.NO_DEFAULT_DOCS,
     )
     app.state.settings = settings
+    app.state.metrics = RequestMetrics("weft_agent")
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
+    app.state.dns = None
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
@@ -62,4 +80,9 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(networks.router, dependencies=secured)
     app.include_router(containers.router, dependencies=secured)
     app.include_router(images.router, dependencies=secured)
+    app.include_router(volumes.router, dependencies=secured)
+    app.include_router(overlays.router, dependencies=secured)
+    app.include_router(dns.router, dependencies=secured)
+    app.include_router(probe.router, dependencies=secured)
+    app.include_router(tunnel.router, dependencies=secured)
     return app

@@ -7,7 +7,26 @@ import sys
 
 import pytest
 
+from controlplane.server.db import alembic_config
 from controlplane.server.settings import Settings, normalise_database_url
+
+
+def migration_head() -> str:
+    """The newest revision of the packaged migrations (a new one needs no test edit)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_the_migrations_are_one_chain_through_hardening():
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    chain = [s.revision for s in scripts.walk_revisions()]
+    assert len(scripts.get_heads()) == 1
+    assert {"0001", "0002_hardening"} <= set(chain)
 
 
 def test_database_url_picks_async_drivers(tmp_path, monkeypatch):
@@ -39,7 +58,7 @@ def test_weft_db_upgrade_creates_the_schema_in_wal_mode(tmp_path):
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"hosts", "networks", "containers", "links", "events", "api_tokens"} <= tables
         version = db.execute("SELECT version_num FROM alembic_version").fetchone()
-        assert version == ("0003_stacks",)
+        assert version == (migration_head(),)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         # The state dir and the database are the server's alone (agent tokens live there).
         assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700

@@ -17,6 +17,7 @@ from controlplane.contract.apitypes import (
     PortBinding,
     ResourceStatus,
     RestartPolicy,
+    VolumeMount,
 )
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
 from controlplane.server.models import Container, Host, ObservedRecord
@@ -37,6 +38,7 @@ FULL = ContainerSpec(
     dns=["10.1.0.1"],
     dns_search=["weave.local"],
     stop_timeout_s=3,
+    volumes=[VolumeMount(volume="data", target="/var/lib/data", read_only=True)],
 )
 
 
@@ -64,6 +66,7 @@ def test_every_field_of_the_users_spec_reaches_the_agents_spec() -> None:
         dns_search=["weave.local"],
         hostname="web1",
         stop_timeout_s=3,
+        mounts=[agent.Mount(source="data", target="/var/lib/data", read_only=True)],
         links=[link],
     )
     # Every field of the user's spec changes what the agent gets (none is dropped).

@@ -11,7 +11,9 @@ def register(app: typer.Typer) -> None:
         events,
         hosts,
         links,
+        mesh,
         networks,
+        stacks,
         tokens,
     )
 
@@ -21,4 +23,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(containers.app, name="containers")
     app.add_typer(links.app, name="links")
     app.add_typer(events.app, name="events")
+    app.add_typer(stacks.app, name="stack")
     app.add_typer(tokens.app, name="tokens")
+    mesh.register(app)

@@ -57,6 +57,9 @@ class HostRunner:
         self.host_id = host_id
         self.ctx = ctx
         self.passes = 0
+        # For /metrics: passes that failed, and the retry delay in force (0: none).
+        self.failed_passes = 0
+        self.backoff = 0.0
         self._in_pass = False
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
@@ -89,6 +92,7 @@ class HostRunner:
             try:
                 clean = await self.reconcile_once()
                 backoff = s.backoff_initial
+                self.backoff = 0.0
                 if not clean:
                     delay = min(delay, backoff)
             except HostGone:
@@ -96,11 +100,13 @@ class HostRunner:
             except (AgentUnavailable, AgentAuthError) as exc:
                 await self._mark_unreachable(exc)
                 delay, backoff = backoff, min(backoff * 2, s.backoff_max)
+                self.failed_passes, self.backoff = self.failed_passes + 1, delay
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("reconcile pass of host %s failed", self.host_id)
                 delay, backoff = backoff, min(backoff * 2, s.backoff_max)
+                self.failed_passes, self.backoff = self.failed_passes + 1, delay
             finally:
                 self._in_pass = False
                 async with self._done:
