@@ -9,8 +9,19 @@ from starlette.concurrency import run_in_threadpool
 
 from controlplane import __version__
 from controlplane.agent import errors
-from controlplane.agent.api import containers, images, networks, system, volumes
+from controlplane.agent.api import (
+    containers,
+    dns,
+    images,
+    networks,
+    overlays,
+    probe,
+    system,
+    tunnel,
+    volumes,
+)
 from controlplane.agent.auth import read_token, require_token
+from controlplane.agent.dns.server import start_dns
 from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
@@ -35,9 +46,12 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         if keeper is not None:
             keeper.start()
         app.state.link_keeper = keeper
+        app.state.dns = start_dns(settings)
         try:
             yield
         finally:
+            if app.state.dns is not None:
+                app.state.dns.stop()
             if keeper is not None:
                 await run_in_threadpool(keeper.stop)
             if engine is None:
@@ -54,6 +68,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.state.metrics = RequestMetrics("weft_agent")
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
+    app.state.dns = None
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
@@ -66,4 +81,8 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(containers.router, dependencies=secured)
     app.include_router(images.router, dependencies=secured)
     app.include_router(volumes.router, dependencies=secured)
+    app.include_router(overlays.router, dependencies=secured)
+    app.include_router(dns.router, dependencies=secured)
+    app.include_router(probe.router, dependencies=secured)
+    app.include_router(tunnel.router, dependencies=secured)
     return app

@@ -48,7 +48,14 @@ import ipaddress
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from controlplane.contract.labels import spec_hash
 
@@ -85,6 +92,11 @@ class ProblemError(BaseModel):
     loc: list[str | int] = Field(default_factory=list)
     msg: str
 
+    @property
+    def where(self) -> str:
+        """The location as a dotted path, e.g. `body.subnet`."""
+        return ".".join(str(p) for p in self.loc)
+
 
 class Problem(BaseModel):
     """RFC 9457 problem details, the body of every error the agent returns."""
@@ -97,6 +109,14 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemError] = Field(default_factory=list)
+
+    @classmethod
+    def of_response(cls, status: int, reason: str, body: str) -> "Problem":
+        """The problem an error response's body carries; any other body becomes the detail."""
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError:  # not JSON, or JSON but not a problem
+            return cls(title=reason or "error", status=status, detail=body.strip()[:500] or None)
 
 
 # --- info -------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from controlplane.contract.probe import ProbeRequest, ProbeResult, ProbeTarget
 from controlplane.contract.schemas import (
     AgentInfo,
     ContainerEnsureResult,
@@ -70,21 +71,11 @@ class AgentConflict(AgentError):
     """The host's state conflicts with the request (409), e.g. a network still in use."""
 
 
-def _problem(response: httpx.Response) -> Problem:
-    try:
-        return Problem.model_validate(response.json())
-    except (ValueError, ValidationError):
-        text = response.text[:500] if response.content else None
-        return Problem(
-            title=response.reason_phrase or "error", status=response.status_code, detail=text
-        )
-
-
 def raise_for_problem(response: httpx.Response) -> None:
     """Raise the matching `AgentError` if the response is an error."""
     if response.is_success:
         return
-    problem = _problem(response)
+    problem = Problem.of_response(response.status_code, response.reason_phrase, response.text)
     cls: type[AgentError] = AgentError
     if response.status_code in (401, 403):
         cls = AgentAuthError
@@ -282,6 +273,12 @@ class AgentClient:
             return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
         except AgentNotFound:
             return None
+
+    async def probe(self, targets: list[ProbeTarget]) -> list[ProbeResult]:
+        """Have the agent try each target (reachable? route device and MTU)."""
+        body = ProbeRequest(targets=targets).model_dump(mode="json")
+        r = await self._request("POST", "/v1/probe", json=body)
+        return [ProbeResult.model_validate(x) for x in r.json()]
 
     async def image_exists(self, ref: str) -> bool:
         """Whether the host has the image."""

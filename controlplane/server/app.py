@@ -19,6 +19,7 @@ from controlplane.server.api import (
     hosts,
     links,
     networks,
+    peerings,
     problem,
     stacks,
     tokens,
@@ -100,7 +101,17 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     offline_docs.install(app)
     problem.install(app)
-    for module in (hosts, networks, containers, links, stacks, events, tokens, metrics_api):
+    for module in (
+        hosts,
+        networks,
+        containers,
+        links,
+        stacks,
+        peerings,
+        events,
+        tokens,
+        metrics_api,
+    ):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])

@@ -1,6 +1,5 @@
 """Database engine, sessions and schema upgrades (Alembic scripts ship in the package)."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +81,3 @@ async def upgrade(engine: AsyncEngine) -> None:
     """Apply every migration up to head on engine's database."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
-
-
-async def session_scope(maker: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """One session per request."""
-    async with maker() as session:
-        yield session

@@ -39,7 +39,9 @@ def round_trip(tmp_path: Path, url: str, sql: Callable[[str], str], tables_query
     assert set(sql(tables_query).split()) >= TABLES
     assert sql("SELECT version_num FROM alembic_version").strip() == migration_head()
     # A second start on the same database finds the schema at head and the same token.
-    with control_plane(tmp_path, url) as cp2:
+    # Its agents stay up meanwhile: a host that stopped answering would record events
+    # while the prune counts below run.
+    with control_plane(tmp_path, url, cp.agents) as cp2:
         assert cp2.token == cp.token
         assert [c["name"] for c in cp2.client.get("/containers").json()] == ["c1"]
         # Event retention: by count, then by age (all but the newest go).

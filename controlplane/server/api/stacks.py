@@ -107,7 +107,7 @@ async def create_stack(
 @router.get("/{name}", response_model=StackPublic)
 async def get_stack(name: str, session: SessionDep, _: Caller) -> StackPublic:
     """One stack: per service, desired and running replicas, hosts, state, last error."""
-    return await svc.stack_public(session, await svc.get_stack(session, name))
+    return await svc.show_stack(session, name)
 
 
 @router.put(
