@@ -106,5 +106,9 @@ def test_docs_render_the_operations_with_no_network(netns, chromium, server):
     for path in ("/hosts", "/networks", "/containers", "/links", "/events", "/tokens"):
         assert f'data-path="{path}"' in dom, path
     assert "weft control plane" in dom
-    redoc = dump_dom(netns, chromium, f"{server}/redoc")
-    assert "/hosts" in redoc and "operation/" in redoc
+
+    def redoc_rendered() -> str:
+        dom = dump_dom(netns, chromium, f"{server}/redoc")
+        return dom if "operation/" in dom else ""
+
+    assert "operation/list_hosts_hosts_get" in eventually(redoc_rendered, timeout=180, every=1)

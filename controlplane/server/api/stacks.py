@@ -21,7 +21,9 @@ BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/StackCreate"}},
+            # Inline: the body is parsed by hand, so FastAPI puts no StackCreate in the
+            # components, and a $ref to it broke /redoc ("Invalid reference token").
+            "application/json": {"schema": StackCreate.model_json_schema()},
             "application/yaml": {
                 "schema": {"type": "string", "description": "The compose file itself."}
             },
