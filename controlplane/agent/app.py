@@ -15,6 +15,8 @@ from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
 from controlplane.contract import offline_docs
+from controlplane.contract.bodylimit import BodyLimit
+from controlplane.contract.bounds import MAX_BODY_BYTES
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
 engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
@@ -54,6 +56,8 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
+    # Image tarballs are streamed to the engine as they arrive, and may be gigabytes.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=("/v1/images",))
     app.include_router(system.open_router)
     secured = [Depends(require_token)]
     # The agent's API description is for its callers only, like the API itself.

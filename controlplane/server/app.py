@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from controlplane import __version__
 from controlplane.contract import offline_docs
+from controlplane.contract.bodylimit import BodyLimit
+from controlplane.contract.bounds import MAX_BODY_BYTES
 from controlplane.server.agents import Agents
 from controlplane.server.api import (
     containers,
@@ -93,6 +95,7 @@ def create_app(
     )
     offline_docs.install(app)
     problem.install(app)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     for module in (hosts, networks, containers, links, stacks, events, tokens):
         app.include_router(module.router)
 

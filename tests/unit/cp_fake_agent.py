@@ -34,6 +34,8 @@ class FakeAgent:
     links: dict[str, list[A.LinkTarget]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     next_host: dict[str, int] = field(default_factory=dict)
+    # Set: something that is not an agent answers at the URL, always with this.
+    impostor: httpx.Response | None = None
 
     def transport(self) -> httpx.MockTransport:
         """A transport answering like the agent."""
@@ -43,6 +45,8 @@ class FakeAgent:
         """Route one request."""
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if self.impostor is not None:
+            return self.impostor
         path = request.url.path
         self.calls.append((request.method, path))
         if path == "/healthz":

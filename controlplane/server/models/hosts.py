@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
+from controlplane.contract.bounds import HeaderToken, Labels
 from controlplane.server.models.common import HostStatus, Name, enum_column, utcnow
 
 
@@ -37,15 +38,20 @@ class Host(HostBase, table=True):
 class HostCreate(HostBase):
     """POST /hosts: the agent is called with this URL and token before anything is stored."""
 
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     agent_url: AnyHttpUrl  # type: ignore[assignment]
-    agent_token: str = Field(min_length=1, max_length=512)
+    agent_token: HeaderToken
+    labels: Labels = Field(default_factory=dict)
 
 
-class HostUpdate(SQLModel):
+class HostUpdate(BaseModel):
     """PATCH /hosts/{id}."""
 
-    labels: dict[str, str] | None = None
-    agent_token: str | None = Field(default=None, min_length=1, max_length=512)
+    model_config = ConfigDict(extra="forbid")
+
+    labels: Labels | None = None
+    agent_token: HeaderToken | None = None
 
 
 class HostPublic(HostBase):

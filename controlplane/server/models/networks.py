@@ -4,10 +4,11 @@ import ipaddress
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from controlplane.contract.bounds import BodyId, Labels
 from controlplane.server.models.common import Name, ResourceStatus, enum_column, utcnow
 
 
@@ -55,6 +56,11 @@ class Network(NetworkBase, table=True):
 class NetworkCreate(NetworkBase):
     """POST /networks."""
 
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    host_id: BodyId
+    labels: Labels = Field(default_factory=dict)
+
     @field_validator("subnet")
     @classmethod
     def _subnet(cls, value: str) -> str:
@@ -74,10 +80,12 @@ class NetworkCreate(NetworkBase):
         return check_gateway(info.data["subnet"], value)
 
 
-class NetworkUpdate(SQLModel):
+class NetworkUpdate(BaseModel):
     """PATCH /networks/{id}: only labels may change (subnets are fixed at creation)."""
 
-    labels: dict[str, str] | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    labels: Labels | None = None
 
 
 class NetworkPublic(NetworkBase):

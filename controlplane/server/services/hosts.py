@@ -102,6 +102,7 @@ async def delete_host(
     The host's reconciler stops first, so a pass in flight cannot recreate what is
     being removed; it starts again if the host is not forgotten after all.
     """
+    await get_host(session, host_id)  # an unknown id must not start a reconciler below
     await rt.reconcilers.stop(host_id)
     try:
         host = await _remove_host(session, rt, host_id, force, forget)
