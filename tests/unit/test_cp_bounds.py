@@ -18,7 +18,7 @@ def _problem(r, status, loc=None):
     return r.json()
 
 
-BAD_CONTAINERS = [
+BAD_CONTAINERS: list[tuple[dict[str, object], list[object]]] = [
     ({"dns_search": ["a b\nnameserver 1.2.3.4"]}, ["body", "dns_search", 0]),
     ({"env": {"A=B": "x"}}, ["body", "env", "A=B"]),
     ({"env": {"A\x00": "x"}}, ["body", "env"]),
