@@ -128,6 +128,9 @@ class AgentInfo(BaseModel):
     addresses: list[str] = Field(default_factory=list, description="Underlay IPs (global).")
     cpus: int
     memory_bytes: int
+    engine_id: str = Field(
+        "", max_length=128, description="The Docker engine's ID (one engine is one host)."
+    )
 
 
 class Liveness(BaseModel):

@@ -34,6 +34,8 @@ class FakeAgent:
     links: dict[str, list[A.LinkTarget]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     next_host: dict[str, int] = field(default_factory=dict)
+    # The Docker engine's ID it reports ("engine-<hostname>" when empty).
+    engine_id: str = ""
     # Set: something that is not an agent answers at the URL, always with this.
     impostor: httpx.Response | None = None
 
@@ -67,6 +69,7 @@ class FakeAgent:
                         addresses=["127.0.0.1"],
                         cpus=2,
                         memory_bytes=1,
+                        engine_id=self.engine_id or f"engine-{self.hostname}",
                     )
                 )
             case ("GET", ["v1", "networks"]):

@@ -125,3 +125,15 @@ def test_an_agent_url_that_is_not_an_agent_is_422_without_its_body(tmp_path):
         _problem(r, 422, ["body", "agent_url"])
         assert "secret" not in r.text
         assert cp.client.get("/hosts").json() == []
+
+
+def test_one_docker_engine_is_one_host(tmp_path):
+    with control_plane(tmp_path) as cp:
+        hid, agent = cp.add_host("h1")
+        cp.agents.add("h2").engine_id = f"engine-{agent.hostname}"
+        body = {"name": "h2", "agent_url": "http://h2:7000", "agent_token": TOKEN}
+        r = _problem(cp.client.post("/hosts", json=body), 409, ["body", "agent_url"])
+        assert "h1" in r["detail"]
+        assert [h["id"] for h in cp.client.get("/hosts").json()] == [hid]
+        cp.agents.hosts["h2"].engine_id = "another-engine"
+        assert cp.client.post("/hosts", json=body).status_code == 201

@@ -22,6 +22,8 @@ class Host(HostBase, table=True):
     """A registered host (the agent credential is stored, never returned)."""
 
     __tablename__ = "hosts"
+    # Ids are never reused (SQLite needs AUTOINCREMENT for that; see 0004_invariants).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     # Sealed (see controlplane.server.sealing): a 512-character token takes ~790.
@@ -32,6 +34,12 @@ class Host(HostBase, table=True):
     hostname: str | None = Field(default=None, max_length=255)
     docker_version: str | None = Field(default=None, max_length=64)
     addresses: list[str] = Field(default_factory=list, sa_type=JSON)
+    # The Docker engine's ID: one engine is one host (two reconcilers on one engine
+    # would remove each other's containers as strays).
+    engine_id: str | None = Field(default=None, max_length=128, unique=True, index=True)
+    # Bumped by every write that must see the host's other resources as they are
+    # (ports, subnets, addresses): the row lock serialises those writes.
+    write_lock: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
 
 

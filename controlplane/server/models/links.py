@@ -17,7 +17,7 @@ class Link(SQLModel, table=True):
     """A link between two containers (deleted with either end)."""
 
     __tablename__ = "links"
-    __table_args__ = (UniqueConstraint("from_id", "alias"),)
+    __table_args__ = (UniqueConstraint("from_id", "alias"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     from_id: int = Field(foreign_key="containers.id", index=True, ondelete="CASCADE")

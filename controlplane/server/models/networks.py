@@ -40,7 +40,7 @@ class Network(NetworkBase, table=True):
     """A network's desired state plus what the reconciler last saw."""
 
     __tablename__ = "networks"
-    __table_args__ = (UniqueConstraint("host_id", "name"),)
+    __table_args__ = (UniqueConstraint("host_id", "name"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     status: ResourceStatus = Field(
