@@ -35,7 +35,7 @@ def round_trip(tmp_path: Path, url: str, sql: Callable[[str], str], tables_query
         assert r.json()["observed"]["addresses"]["n1"].startswith("10.5.0.")
         assert cp.client.get("/hosts").json()[0]["last_seen"].endswith("Z")
     assert set(sql(tables_query).split()) >= TABLES
-    assert sql("SELECT version_num FROM alembic_version").strip() == "0002_hardening"
+    assert sql("SELECT version_num FROM alembic_version").strip() == "0004_invariants"
     # A second start on the same database finds the schema at head and the same token.
     with control_plane(tmp_path, url) as cp2:
         assert cp2.token == cp.token
