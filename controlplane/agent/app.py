@@ -17,6 +17,8 @@ from controlplane.agent.settings import AgentSettings
 from controlplane.contract import offline_docs
 from controlplane.contract.bodylimit import BodyLimit
 from controlplane.contract.bounds import MAX_BODY_BYTES
+from controlplane.contract.headget import HeadAsGet
+from controlplane.contract.openapi_errors import document_errors
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
 engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
@@ -58,6 +60,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     errors.install(app)
     # Image tarballs are streamed to the engine as they arrive, and may be gigabytes.
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=("/v1/images",))
+    app.add_middleware(HeadAsGet)
     app.include_router(system.open_router)
     secured = [Depends(require_token)]
     # The agent's API description is for its callers only, like the API itself.
@@ -66,4 +69,19 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(networks.router, dependencies=secured)
     app.include_router(containers.router, dependencies=secured)
     app.include_router(images.router, dependencies=secured)
+    document_errors(app, ERRORS)
     return app
+
+
+# What any agent operation may answer besides its own success (problem+json).
+ERRORS = {
+    400: "The body is not JSON.",
+    401: "No token, or a wrong one.",
+    403: "Not allowed on this host (a bind mount outside the allowed directories).",
+    404: "No such object on this host.",
+    409: "Conflicts with the host's state (in use, port taken, image missing).",
+    413: "The request body is over the size limit.",
+    422: "A field is invalid; `errors[].loc` names it.",
+    502: "The Docker engine answered with an error.",
+    503: "The Docker engine did not answer.",
+}

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from controlplane.contract.headget import allowed_methods
 from controlplane.contract.problemjson import invalid_fields, problem_response
 
 
@@ -107,9 +108,13 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "Invalid request", detail, errors)
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    detail = str(exc.detail)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return problem_response(exc.status_code, detail, detail, None, headers=headers)
 
 
 def install(app: FastAPI) -> None:

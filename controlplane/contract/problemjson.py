@@ -4,6 +4,7 @@ Each side keeps its own exception handlers (its own error tree); this module onl
 shapes the response, so the agent shares it without importing control-plane services.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -18,13 +19,19 @@ def problem_response(
     detail: str | None,
     errors: list[dict[str, Any]] | None = None,
     type_: str = "about:blank",
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `errors` is left out when None; 401 asks for a Bearer token."""
+    """A problem+json response; `errors` is left out when None; 401 asks for a Bearer token.
+
+    `headers` are kept (a 405's `Allow`, which RFC 9110 requires).
+    """
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=extra or None)
 
 
 def invalid_fields(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:

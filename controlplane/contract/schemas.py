@@ -220,7 +220,9 @@ class NetworkAttachment(_Model):
     """A user-defined network the container joins, with aliases and an optional fixed IP."""
 
     name: Name
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Annotated[str, Field(pattern=ALIAS_PATTERN)]] = Field(
+        default_factory=list, max_length=100
+    )
     ipv4_address: str | None = None
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from controlplane.contract.headget import allowed_methods
 from controlplane.contract.problemjson import invalid_fields, problem_response
 from controlplane.server.agentclient import AgentError, AgentUnavailable
 from controlplane.server.db import is_duplicate
@@ -60,9 +61,13 @@ async def _internal(_request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "Internal server error", f"unexpected {type(exc).__name__}")
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    detail = str(exc.detail)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return problem_response(exc.status_code, detail, detail, None, headers=headers)
 
 
 def install(app: FastAPI) -> None:
