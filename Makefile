@@ -46,7 +46,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 test: venv
-	@bash scripts/ensure-system.sh docker mariadb postgres chromium
+	@bash scripts/ensure-system.sh docker mariadb postgres chromium cluster
 	$(WEFT) images build
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -3,13 +3,15 @@
 # found, and only what is missing is installed (as root, through apt) and
 # started. Idempotent.
 #
-#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap] [chromium]
+#   scripts/ensure-system.sh [docker] [mariadb] [postgres] [debootstrap] [chromium] [cluster]
 #
 #   docker       a Docker engine that answers (docker.io + iptables; dockerd started)
 #   mariadb      a MariaDB server that answers, with the tests' account
 #   postgres     a PostgreSQL server on 127.0.0.1:5432, with the tests' role
 #   debootstrap  the tool that builds base images offline
 #   chromium     a headless browser (the test that /docs renders without a network)
+#   cluster      what the multi-host test cluster uses: iproute2, iptables, nsenter,
+#                wireguard-go + wireguard-tools (userspace WireGuard), tcpdump, iperf3
 #
 # A server is found by its socket or its pid file, never by its executable's
 # path: containers' processes share the host's process table, so the worlddb
@@ -21,6 +23,7 @@ want_docker=0
 want_mariadb=0
 want_postgres=0
 want_debootstrap=0
+want_cluster=0
 want_chromium=0
 for arg in "$@"; do
   case "$arg" in
@@ -28,8 +31,9 @@ for arg in "$@"; do
     mariadb) want_mariadb=1 ;;
     postgres) want_postgres=1 ;;
     debootstrap) want_debootstrap=1 ;;
+    cluster) want_cluster=1 ;;
     chromium) want_chromium=1 ;;
-    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap] [chromium]" >&2; exit 2 ;;
+    *) echo "usage: $0 [docker] [mariadb] [postgres] [debootstrap] [chromium] [cluster]" >&2; exit 2 ;;
   esac
 done
 
@@ -183,6 +187,7 @@ ensure_chromium() {
 }
 
 [ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
+[ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3
 [ "$want_chromium" -eq 1 ] && ensure_chromium
 [ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb

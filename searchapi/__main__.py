@@ -1,17 +1,18 @@
-"""`python -m searchapi`: serve the search API with uvicorn on 0.0.0.0:8080."""
-
-import os
+"""`python -m searchapi`: serve the search API with uvicorn (SEARCHAPI_HOST:SEARCHAPI_PORT)."""
 
 import uvicorn
+
+from searchapi.settings import Settings
 
 
 def main() -> None:
     """Run one uvicorn worker (the API is async; a worker per core scales further)."""
+    settings = Settings()
     uvicorn.run(
         "searchapi.app:create_app",
         factory=True,
-        host=os.environ.get("SEARCHAPI_HOST", "0.0.0.0"),
-        port=int(os.environ.get("SEARCHAPI_PORT", "8080")),
+        host=settings.host,
+        port=settings.port,
         access_log=False,
         proxy_headers=True,
     )

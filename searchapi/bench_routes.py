@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from searchapi import queries, render
 from searchapi.api import PoolDep
-from searchapi.cities import CitiesJson
+from searchapi.cities import FoundCitiesJson
 from searchapi.render import json_response
 from searchapi.search import MAX_LIMIT, MAX_OFFSET, MAX_Q, Order, make_query
 
@@ -37,10 +37,10 @@ async def nodb(
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    order: Order = Order.country,
+    order: Order | None = None,
     alt: bool = False,
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> Response:
     """/cities' parameter handling and rendering without the database: the HTTP floor."""
     query = make_query(q, country=country, limit=limit, offset=offset, order=order, alt=alt)
-    return render.cities_json(query, CitiesJson(0, "[]"))
+    return render.cities_json(query, FoundCitiesJson(0, "[]"))

@@ -31,6 +31,11 @@ class Metrics:
         self.pool_open = Gauge(
             "searchapi_db_pool_open", "Database connections open", registry=self.registry
         )
+        self.index_cities = Gauge(
+            "searchapi_index_cities",
+            "Cities in the in-process index (0: answering from MariaDB)",
+            registry=self.registry,
+        )
         self.pool_size = Gauge(
             "searchapi_db_pool_size", "Most database connections", registry=self.registry
         )
@@ -47,6 +52,10 @@ class Metrics:
         self.pool_in_use.set_function(in_use)
         self.pool_open.set_function(open_)
         self.pool_size.set(size)
+
+    def watch_index(self, cities: Callable[[], float]) -> None:
+        """Report the in-process index's size (0 until it is loaded) at every scrape."""
+        self.index_cities.set_function(cities)
 
     def render(self) -> bytes:
         """The text exposition format."""

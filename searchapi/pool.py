@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import asyncmy
 from asyncmy import errors as myerrors
 
+from searchapi.dbconnect import connect
 from searchapi.errors import DatabaseUnavailable, NotLoaded, PoolExhausted
 from searchapi.settings import Settings
 
@@ -52,17 +52,11 @@ class Pool:
 
     async def _connect(self) -> _Conn:
         s = self._settings
-        raw = await asyncmy.connect(
-            host=s.db_host,
-            port=s.db_port,
-            user=s.db_user,
-            password=s.db_password,
-            database=s.db_name,
-            charset="utf8mb4",
+        raw = await connect(
+            s.endpoint,
             autocommit=True,
-            connect_timeout=s.connect_timeout,
             # The server stops a runaway statement even if this process is stuck.
-            init_command=f"SET SESSION max_statement_time = {float(s.query_timeout)}",
+            session=f"SET SESSION max_statement_time = {float(s.query_timeout)}",
         )
         return _Conn(raw)
 

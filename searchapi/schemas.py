@@ -1,6 +1,6 @@
 """Response shapes, for the OpenAPI document (responses are built as plain JSON)."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class City(BaseModel):
@@ -15,6 +15,8 @@ class City(BaseModel):
     longitude: float
     population: int
     timezone: str
+    distance_km: float | None = Field(None, description="Only with near: km from that point")
+    edits: int | None = Field(None, description="Only when fuzzy applied: edits to the name")
 
 
 class CitiesPage(BaseModel):
@@ -24,6 +26,7 @@ class CitiesPage(BaseModel):
     total: int
     limit: int
     offset: int
+    fuzzy: bool = Field(description="Whether typo-tolerant matching produced this answer")
     items: list[City]
 
 

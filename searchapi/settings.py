@@ -2,12 +2,17 @@
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from searchapi.dbconnect import Endpoint
+
 
 class Settings(BaseSettings):
     """Where the world database is and how the API uses it."""
 
     model_config = SettingsConfigDict(env_prefix="SEARCHAPI_", extra="ignore")
 
+    # Where `python -m searchapi` listens.
+    host: str = "0.0.0.0"
+    port: int = 8080
     db_host: str = "127.0.0.1"
     db_port: int = 3306
     db_user: str = "world"
@@ -26,5 +31,21 @@ class Settings(BaseSettings):
     query_timeout: float = 10.0
     # Rows shown by the HTML page.
     page_rows: int = 500
+    # Answer /cities from an index held in this process (MariaDB is read into it).
+    memory_index: bool = True
+    # Seconds between checks of the data version (load_state) for a reload.
+    index_poll_interval: float = 1.0
     # Serve /bench/* (the seed's query and a no-database endpoint) for bench/search.py.
     bench_endpoints: bool = False
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where to connect."""
+        return Endpoint(
+            host=self.db_host,
+            port=self.db_port,
+            user=self.db_user,
+            password=self.db_password,
+            database=self.db_name,
+            connect_timeout=self.connect_timeout,
+        )

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from tests.cluster_fixture import cluster  # noqa: F401 -- a session fixture
 from tests.harness import MariaDB, Postgres, ensure_system, other_test_runs, remove_test_leftovers
 from tests.world_fixture import world_database  # noqa: F401 -- a session fixture
 

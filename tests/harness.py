@@ -4,16 +4,16 @@ Everything a test creates carries the `weft.test` label or a `wefttest` name
 prefix, so a run can clear what an earlier, killed run left behind.
 """
 
-import contextlib
 import os
 import subprocess
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
+
+from controlplane.launch.local import remove_matching
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LABEL = "weft.test"
@@ -26,9 +26,9 @@ def unique(prefix: str = PREFIX) -> str:
 
 
 def ensure_system() -> None:
-    """Start dockerd, MariaDB and PostgreSQL if they do not answer (installing them if needed)."""
+    """Start dockerd, MariaDB and PostgreSQL if they do not answer; install the cluster's tools."""
     script = str(ROOT / "scripts" / "ensure-system.sh")
-    subprocess.run(["bash", script, "docker", "mariadb", "postgres"], check=True)
+    subprocess.run(["bash", script, "docker", "mariadb", "postgres", "cluster"], check=True)
 
 
 @dataclass(frozen=True)
@@ -107,31 +107,6 @@ def other_test_runs() -> list[int]:
         if any(arg.endswith(b"pytest") or arg == b"pytest" for arg in argv[:3]):
             pids.append(int(proc.name))
     return pids
-
-
-def remove_matching(
-    client: docker.DockerClient,
-    match: Callable[[str, dict[str, str] | None], bool],
-    tolerate: type[Exception] = docker.errors.APIError,
-) -> None:
-    """Remove the containers, networks and volumes whose (name, labels) `match` says are ours.
-
-    Networks and volumes that fail to go with `tolerate` are left; containers that
-    vanished meanwhile are fine.
-    """
-    # Summaries, not full objects: a container may vanish between list and remove.
-    for c in client.api.containers(all=True):
-        if any(match(n.lstrip("/"), c.get("Labels")) for n in c["Names"]):
-            with contextlib.suppress(docker.errors.NotFound):
-                client.api.remove_container(c["Id"], force=True, v=True)
-    for n in client.api.networks():
-        if match(n["Name"], n.get("Labels")):
-            with contextlib.suppress(tolerate):
-                client.api.remove_network(n["Id"])
-    for v in client.api.volumes().get("Volumes") or []:
-        if match(v["Name"], v.get("Labels")):
-            with contextlib.suppress(tolerate):
-                client.api.remove_volume(v["Name"], force=True)
 
 
 def remove_test_leftovers(client: docker.DockerClient) -> None:

@@ -12,9 +12,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import asyncmy
 import pytest
 
+from searchapi import dbconnect
 from searchapi.loader import ConnParams, load_world
 from tests.harness import ROOT, MariaDB
 
@@ -35,15 +35,8 @@ def conn_params(mariadb: MariaDB, database: str) -> ConnParams:
 
 
 async def connect(params: ConnParams, *, autocommit: bool) -> Any:
-    """A plain asyncmy connection as `params` say (none of the loader's session settings)."""
-    return await asyncmy.connect(
-        host=params.host,
-        port=params.port,
-        user=params.user,
-        password=params.password,
-        database=params.database,
-        autocommit=autocommit,
-    )
+    """A plain connection as `params` say (none of the loader's session settings)."""
+    return await dbconnect.connect(params.endpoint, autocommit=autocommit)
 
 
 def world_inputs() -> list[Path]:

@@ -9,8 +9,19 @@ from starlette.concurrency import run_in_threadpool
 
 from controlplane import __version__
 from controlplane.agent import errors
-from controlplane.agent.api import containers, images, networks, system
+from controlplane.agent.api import (
+    containers,
+    dns,
+    images,
+    networks,
+    overlays,
+    probe,
+    system,
+    tunnel,
+    volumes,
+)
 from controlplane.agent.auth import read_token, require_token
+from controlplane.agent.dns.server import start_dns
 from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
@@ -18,6 +29,7 @@ from controlplane.contract import offline_docs
 from controlplane.contract.bodylimit import BodyLimit
 from controlplane.contract.bounds import MAX_BODY_BYTES
 from controlplane.contract.headget import HeadAsGet
+from controlplane.contract.httpmetrics import MetricsMiddleware, RequestMetrics
 from controlplane.contract.openapi_errors import document_errors
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
@@ -38,9 +50,12 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         if keeper is not None:
             keeper.start()
         app.state.link_keeper = keeper
+        app.state.dns = start_dns(settings)
         try:
             yield
         finally:
+            if app.state.dns is not None:
+                app.state.dns.stop()
             if keeper is not None:
                 await run_in_threadpool(keeper.stop)
             if engine is None:
@@ -54,7 +69,10 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
         **offline_docs.NO_DEFAULT_DOCS,
     )
     app.state.settings = settings
+    app.state.metrics = RequestMetrics("weft_agent")
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
+    app.state.dns = None
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
@@ -69,6 +87,11 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(networks.router, dependencies=secured)
     app.include_router(containers.router, dependencies=secured)
     app.include_router(images.router, dependencies=secured)
+    app.include_router(volumes.router, dependencies=secured)
+    app.include_router(overlays.router, dependencies=secured)
+    app.include_router(dns.router, dependencies=secured)
+    app.include_router(probe.router, dependencies=secured)
+    app.include_router(tunnel.router, dependencies=secured)
     document_errors(app, ERRORS)
     return app
 

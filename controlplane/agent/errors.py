@@ -4,28 +4,17 @@ The Docker layer (`driver.engine.translate`) turns docker SDK errors into these;
 routes never build error responses themselves.
 """
 
-from typing import Any
+from fastapi import FastAPI
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from controlplane.contract.headget import allowed_methods
-from controlplane.contract.problemjson import invalid_fields, problem_response
+from controlplane.contract.problemjson import ProblemException
+from controlplane.contract.problemjson import install as install_problems
 
 
-class AgentFailure(Exception):
+class AgentFailure(ProblemException):
     """Base of the agent's errors; `status`, `title`, `type` shape the problem+json."""
 
     status = 500
     title = "Agent error"
-    type = "about:blank"
-
-    def __init__(self, detail: str, loc: list[str | int] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.loc = loc
 
 
 class Unauthenticated(AgentFailure):
@@ -85,40 +74,6 @@ class EngineUnavailable(DriverError):
     title = "Docker engine unavailable"
 
 
-def problem(
-    status: int,
-    title: str,
-    detail: str | None,
-    errors: list[dict[str, Any]] | None = None,
-    type_: str = "about:blank",
-) -> JSONResponse:
-    """A problem+json response (RFC 9457); `errors` always present, [] when none."""
-    return problem_response(status, title, detail, errors or [], type_)
-
-
-async def _failure(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AgentFailure)
-    errors = [{"loc": exc.loc, "msg": exc.detail}] if exc.loc is not None else None
-    return problem(exc.status, exc.title, exc.detail, errors, exc.type)
-
-
-async def _validation(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    detail, errors = invalid_fields(exc)
-    return problem(422, "Invalid request", detail, errors)
-
-
-async def _http(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    detail = str(exc.detail)
-    headers = exc.headers
-    if exc.status_code == 405:
-        headers = {**(headers or {}), "Allow": allowed_methods(request)}
-    return problem_response(exc.status_code, detail, detail, None, headers=headers)
-
-
 def install(app: FastAPI) -> None:
     """Render agent failures, validation and routing errors as problem+json."""
-    app.add_exception_handler(AgentFailure, _failure)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
+    install_problems(app, AgentFailure)

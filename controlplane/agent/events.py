@@ -12,7 +12,7 @@ from typing import Any
 
 import docker
 
-from controlplane.agent.driver import links
+from controlplane.agent.driver import linkset
 from controlplane.contract import labels as L
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class LinkKeeper:
                 for event in self._stream:
                     name = (event.get("Actor") or {}).get("Attributes", {}).get("name")
                     if name:
-                        links.reapply(self._client, name)
+                        linkset.reapply(self._client, name)
             except Exception:
                 if self._stopping.is_set():
                     return
@@ -63,4 +63,4 @@ class LinkKeeper:
     def _sweep(self) -> None:
         filters = {"status": "running", "label": f"{L.MANAGED}={L.MANAGED_VALUE}"}
         for summary in self._client.api.containers(filters=filters):
-            links.reapply(self._client, summary["Id"])
+            linkset.reapply(self._client, summary["Id"])

@@ -32,6 +32,12 @@ class AgentSettings(BaseSettings):
     data_dir: Path = Path("/var/lib/weft-agent")
     # Addresses reported by /v1/info; empty: the host's global addresses.
     advertise_addresses: list[str] = Field(default_factory=list)
+    # The *.weave.local responder (UDP and TCP), e.g. 0.0.0.0:53; None: off.
+    dns_listen: str | None = None
+    # Where names outside the domain go; None: the nameservers of /etc/resolv.conf.
+    dns_upstreams: list[str] | None = None
+    # Where the agent keeps what must survive a restart (the DNS records); None: nowhere.
+    state_dir: Path | None = None
 
     def host_port(self) -> tuple[str, int]:
         """`listen` split into host and port."""

@@ -55,6 +55,7 @@ IMAGES: dict[str, ImageSpec] = {
     "worlddb": ImageSpec("worlddb", base="mariadb"),
     "searchapi": ImageSpec("searchapi", base="python"),
     "agent": ImageSpec("agent", base="python"),
+    "controlplane": ImageSpec("controlplane", base="python"),
 }
 
 

@@ -15,22 +15,11 @@ from typing import Any, Self
 
 import httpx
 
+from controlplane.contract.schemas import Problem, ProblemError
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 Params = Mapping[str, str | int | bool | None]
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One entry of a problem's `errors`: where (`loc`) and what (`msg`)."""
-
-    loc: list[str | int]
-    msg: str
-
-    @property
-    def where(self) -> str:
-        """The location as a dotted path, e.g. `body.subnet`."""
-        return ".".join(str(p) for p in self.loc)
 
 
 class ControlPlaneClientError(Exception):
@@ -49,7 +38,7 @@ class ControlPlaneError(ControlPlaneClientError):
         status: int,
         title: str,
         detail: str | None = None,
-        errors: list[FieldError] | None = None,
+        errors: list[ProblemError] | None = None,
     ) -> None:
         super().__init__(f"{status} {title}: {detail}" if detail else f"{status} {title}")
         self.status = status
@@ -58,36 +47,10 @@ class ControlPlaneError(ControlPlaneClientError):
         self.errors = errors or []
 
 
-def _field_errors(raw: Any) -> list[FieldError]:
-    out = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, dict):
-            loc = item.get("loc")
-            out.append(
-                FieldError(
-                    loc=list(loc) if isinstance(loc, list) else [str(loc)],
-                    msg=str(item.get("msg", "")),
-                )
-            )
-    return out
-
-
 def error_of(response: httpx.Response) -> ControlPlaneError:
     """The `ControlPlaneError` an error response stands for (problem+json or not)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and "title" in body:
-        detail = body.get("detail")
-        return ControlPlaneError(
-            int(body.get("status") or response.status_code),
-            str(body["title"]),
-            None if detail is None else str(detail),
-            _field_errors(body.get("errors")),
-        )
-    text = response.text.strip()[:300] if response.content else None
-    return ControlPlaneError(response.status_code, response.reason_phrase or "error", text or None)
+    problem = Problem.of_response(response.status_code, response.reason_phrase, response.text)
+    return ControlPlaneError(problem.status, problem.title, problem.detail, problem.errors)
 
 
 def _unavailable(url: str, exc: httpx.TransportError) -> ControlPlaneUnavailable:

@@ -12,7 +12,8 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 
 from controlplane.cli.commands import register as register_api_commands
-from controlplane.cli.commands.common import EXIT_API, fail
+from controlplane.cli.commands.common import EXIT_API, describe, fail
+from controlplane.cli.dev import dev_app
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +31,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(world_app, name="world")
 db_app = typer.Typer(help="The control plane's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(dev_app, name="dev")
 # hosts, networks, containers, links, events: the control plane's API (--url/--token options).
 register_api_commands(app)
 
@@ -45,12 +47,17 @@ def building(func: Callable[P, R]) -> Callable[P, R]:
         import docker.errors
 
         from controlplane.build.errors import BuildError
+        from controlplane.cli.apiclient import ControlPlaneError, ControlPlaneUnavailable
 
         try:
             return func(*args, **kwargs)
         except BuildError as exc:
             log = "".join(f"\n  {line}" for line in exc.log.splitlines())
             raise fail(exc.reason + log, EXIT_API) from None
+        except ControlPlaneError as exc:
+            raise fail(describe(exc), EXIT_API) from None
+        except ControlPlaneUnavailable as exc:
+            raise fail(str(exc), EXIT_API) from None
         except docker.errors.DockerException as exc:
             raise fail("Docker engine: " + " ".join(str(exc).split()), EXIT_API) from None
 
@@ -81,6 +88,13 @@ def agent(
     tls_ca: Annotated[
         Path | None, typer.Option(help="CA of client certificates: requires mutual TLS.")
     ] = None,
+    bind_allow: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A host directory containers may bind-mount from (repeatable; replaces "
+            "WEFT_AGENT_BIND_ALLOW). Nothing else is allowed but the agent's data dir."
+        ),
+    ] = None,
 ) -> None:
     """Run the host agent (options override WEFT_AGENT_* variables)."""
     from controlplane.agent.main import serve
@@ -93,6 +107,7 @@ def agent(
         "tls_cert": tls_cert,
         "tls_key": tls_key,
         "tls_ca": tls_ca,
+        "bind_allow": bind_allow,
     }
     serve(AgentSettings().model_copy(update={k: v for k, v in given.items() if v is not None}))
 
@@ -120,24 +135,27 @@ def images_build(
 def world_up(
     port: Annotated[int, typer.Option(help="Host port of the search API.")] = 8080,
 ) -> None:
-    """Start the world stack on a bridge network, wait until healthy, print where it is."""
-    from controlplane.build.world import up
+    """Launch the control plane and a local agent, deploy the world stack through them."""
+    from controlplane.launch.local import Site
+    from controlplane.launch.world import up
 
-    up(port=port)
+    up(Site(search_port=port))
 
 
 @world_app.command("down")
 @building
 def world_down() -> None:
-    """Remove everything `weft world up` created."""
-    from controlplane.build.world import down
+    """Remove the world stack (with its data), the control plane and the local agent."""
+    from controlplane.launch.world import down
 
     down()
 
 
 @app.command()
 def server(
-    listen: Annotated[str, typer.Option(help="host:port to serve the API on.")] = "127.0.0.1:8000",
+    listen: Annotated[
+        str, typer.Option(help="host:port to serve the API on.", envvar="WEFT_LISTEN")
+    ] = "127.0.0.1:8000",
     state_dir: Annotated[
         Path | None, typer.Option(help="Where weft.db and admin.token live (WEFT_STATE_DIR).")
     ] = None,

@@ -1,3 +1,4 @@
-"""The wire between the control plane and its agents: schemas, labels, problem+json, link files.
+"""The wires between weft's parts: control plane and agents (schemas, labels, problem+json,
+link files), and control plane and CLI (apitypes: the REST API's container types).
 
-Imported by both sides; imports neither."""
+Imported by every side; imports none of them."""

@@ -121,6 +121,20 @@ class HealthCheck(BaseModel):
     start_period_s: Duration = 0.0
 
 
+class VolumeMount(BaseModel):
+    """A named volume on the container's host, mounted at `target` (made if missing).
+
+    Only named volumes: a host path mounted through the API would give whoever
+    holds a token the host's files.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    volume: Name
+    target: str = Field(pattern=r"^/[^\x00]*$", max_length=4096, description="Absolute path.")
+    read_only: bool = False
+
+
 class ContainerSpec(BaseModel):
     """Everything a user can say about a container (`docker run` options weft supports).
 
@@ -151,6 +165,7 @@ class ContainerSpec(BaseModel):
     stop_timeout_s: int = Field(
         default=10, ge=0, le=MAX_STOP_TIMEOUT_S, description="SIGTERM to SIGKILL on stop."
     )
+    volumes: list[VolumeMount] = Field(default_factory=list, max_length=100)
 
     @field_validator("exposed_ports")
     @classmethod

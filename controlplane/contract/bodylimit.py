@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controlplane.contract.problemjson import problem_response
+from controlplane.contract.schemas import ProblemError
 
 
 class BodyTooLarge(HTTPException):
@@ -65,6 +66,5 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"the request body is larger than {self.limit} bytes"
-        await problem_response(
-            413, "Request too large", detail, [{"loc": ["body"], "msg": detail}]
-        )(scope, receive, send)
+        fault = ProblemError(loc=["body"], msg=detail)
+        await problem_response(413, "Request too large", detail, [fault])(scope, receive, send)

@@ -48,7 +48,14 @@ import ipaddress
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from controlplane.contract.bounds import (
     MAX_STOP_TIMEOUT_S,
@@ -98,6 +105,11 @@ class ProblemError(BaseModel):
     loc: list[str | int] = Field(default_factory=list)
     msg: str
 
+    @property
+    def where(self) -> str:
+        """The location as a dotted path, e.g. `body.subnet`."""
+        return ".".join(str(p) for p in self.loc)
+
 
 class Problem(BaseModel):
     """RFC 9457 problem details, the body of every error the agent returns."""
@@ -110,6 +122,14 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemError] = Field(default_factory=list)
+
+    @classmethod
+    def of_response(cls, status: int, reason: str, body: str) -> "Problem":
+        """The problem an error response's body carries; any other body becomes the detail."""
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError:  # not JSON, or JSON but not a problem
+            return cls(title=reason or "error", status=status, detail=body.strip()[:500] or None)
 
 
 # --- info -------------------------------------------------------------------------
@@ -188,6 +208,15 @@ class NetworkState(BaseModel):
     options: dict[str, str] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
     containers: list[str] = Field(default_factory=list, description="Attached container names.")
+
+
+class VolumeState(BaseModel):
+    """A named volume as the engine reports it."""
+
+    name: str
+    driver: str = "local"
+    labels: dict[str, str] = Field(default_factory=dict)
+    in_use_by: list[str] = Field(default_factory=list, description="Container names using it.")
 
 
 class NetworkEnsureResult(BaseModel):

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from controlplane.contract.probe import ProbeRequest, ProbeResult, ProbeTarget
 from controlplane.contract.schemas import (
     AgentInfo,
     ContainerEnsureResult,
@@ -35,6 +36,7 @@ from controlplane.contract.schemas import (
     NetworkSpec,
     NetworkState,
     Problem,
+    VolumeState,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,8 +80,8 @@ class AgentBadAnswer(AgentError):
 
 def _problem(response: httpx.Response) -> Problem:
     try:
-        return Problem.model_validate(response.json())
-    except (ValueError, ValidationError):
+        return Problem.model_validate_json(response.content)
+    except ValidationError:  # not JSON, or JSON but not a problem
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         return Problem(
             title=response.reason_phrase or "error",
@@ -115,6 +117,7 @@ def raise_for_problem(response: httpx.Response) -> None:
     """Raise the matching `AgentError` if the response is an error."""
     if response.is_success:
         return
+    # Not `Problem.of_response`: whatever answers at an agent URL may not be an agent.
     problem = _problem(response)
     cls: type[AgentError] = AgentError
     if response.status_code in (401, 403):
@@ -239,6 +242,15 @@ class AgentClient:
         """Remove the network; absent is success (409 while containers are attached)."""
         await self._request("DELETE", f"/v1/networks/{self._seg(name)}")
 
+    async def list_volumes(self, labels: Mapping[str, str] | None = None) -> list[VolumeState]:
+        """Named volumes weft manages on the host, optionally filtered by labels."""
+        r = await self._request("GET", "/v1/volumes", params=_label_params(labels))
+        return parse_list(r, VolumeState)
+
+    async def delete_volume(self, name: str) -> None:
+        """Remove the volume and its data; absent is success (409 while in use)."""
+        await self._request("DELETE", f"/v1/volumes/{self._seg(name)}")
+
     async def ensure_container(self, name: str, spec: ContainerSpec) -> ContainerEnsureResult:
         """Create/start the container, leave it, or recreate it if its spec hash changed."""
         r = await self._request(
@@ -304,6 +316,12 @@ class AgentClient:
             return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
         except AgentNotFound:
             return None
+
+    async def probe(self, targets: list[ProbeTarget]) -> list[ProbeResult]:
+        """Have the agent try each target (reachable? route device and MTU)."""
+        body = ProbeRequest(targets=targets).model_dump(mode="json")
+        r = await self._request("POST", "/v1/probe", json=body)
+        return parse_list(r, ProbeResult)
 
     async def image_exists(self, ref: str) -> bool:
         """Whether the host has the image."""

@@ -14,6 +14,7 @@ from controlplane.contract import offline_docs
 from controlplane.contract.bodylimit import BodyLimit
 from controlplane.contract.bounds import MAX_BODY_BYTES
 from controlplane.contract.headget import HeadAsGet
+from controlplane.contract.httpmetrics import MetricsMiddleware
 from controlplane.contract.openapi_errors import document_errors
 from controlplane.server.agents import Agents
 from controlplane.server.api import (
@@ -22,14 +23,17 @@ from controlplane.server.api import (
     hosts,
     links,
     networks,
+    peerings,
     problem,
     stacks,
     tokens,
 )
+from controlplane.server.api import metrics as metrics_api
 from controlplane.server.api.deps import Caller, RuntimeDep
 from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
 from controlplane.server.eventlog import EventBus, Recorder
+from controlplane.server.metrics import ServerMetrics
 from controlplane.server.models import StackCreate
 from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
@@ -68,6 +72,7 @@ def create_app(
         reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
         rt = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         app.state.weft = rt
+        metrics.watch(reconcilers, bus)
         await reconcilers.start()
         tasks = [
             asyncio.create_task(
@@ -96,11 +101,24 @@ def create_app(
         lifespan=lifespan,
         **offline_docs.NO_DEFAULT_DOCS,
     )
+    metrics = ServerMetrics()
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     offline_docs.install(app)
     problem.install(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(HeadAsGet)
-    for module in (hosts, networks, containers, links, stacks, events, tokens):
+    for module in (
+        hosts,
+        networks,
+        containers,
+        links,
+        stacks,
+        peerings,
+        events,
+        tokens,
+        metrics_api,
+    ):
         app.include_router(module.router)
 
     @app.get("/info", tags=["health"])

@@ -1,6 +1,5 @@
 """Database engine, sessions and schema upgrades (Alembic scripts ship in the package)."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +94,3 @@ async def upgrade(engine: AsyncEngine) -> None:
             await conn.commit()
             if problems:
                 raise RuntimeError(f"foreign keys broken by the upgrade: {problems[:5]}")
-
-
-async def session_scope(maker: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """One session per request."""
-    async with maker() as session:
-        yield session

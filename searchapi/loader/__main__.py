@@ -7,7 +7,6 @@ problem printed as `file:line: message`), 1 anything else.
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -17,10 +16,11 @@ from searchapi.loader.load import Source, load_world
 from searchapi.loader.offline import DATASETS
 from searchapi.loader.progress import Progress, Silent, Terminal, stderr_is_terminal
 from searchapi.loader.records import LoadError
+from searchapi.loader.settings import LoaderSettings
 
 
 def _parser() -> argparse.ArgumentParser:
-    env = os.environ.get
+    env = LoaderSettings()
     p = argparse.ArgumentParser(
         prog="python -m searchapi.loader",
         description="Load GeoNames countries and cities into the world database, atomically.",
@@ -37,12 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     src.add_argument("--dataset", choices=DATASETS, default="cities1000")
     con = p.add_argument_group("database (defaults from WORLDDB_* variables)")
-    con.add_argument("--host", default=env("WORLDDB_HOST", "127.0.0.1"))
-    con.add_argument("--port", type=int, default=int(env("WORLDDB_PORT", "3306")))
-    con.add_argument("--user", default=env("WORLDDB_ADMIN_USER", "root"))
-    con.add_argument("--password", default=env("WORLDDB_ADMIN_PASSWORD", ""))
-    con.add_argument("--database", default=env("WORLDDB_DATABASE", "world"))
-    con.add_argument("--unix-socket", default=env("WORLDDB_SOCKET") or None)
+    con.add_argument("--host", default=env.host)
+    con.add_argument("--port", type=int, default=env.port)
+    con.add_argument("--user", default=env.admin_user)
+    con.add_argument("--password", default=env.admin_password)
+    con.add_argument("--database", default=env.database)
+    con.add_argument("--unix-socket", default=env.socket or None)
     p.add_argument(
         "--if-empty", action="store_true", help="do nothing when the data is already loaded"
     )

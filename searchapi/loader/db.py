@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import asyncmy
+from searchapi import dbconnect
+from searchapi.dbconnect import Endpoint
 
 # Rows per executemany: asyncmy sends them in one MariaDB bulk round trip
 # (COM_STMT_BULK_EXECUTE). Measured for 170k cities: ~1.7 s of insert time.
@@ -26,21 +27,25 @@ class ConnParams:
     database: str = "world"
     unix_socket: str | None = None
 
+    @property
+    def endpoint(self) -> Endpoint:
+        """The same, as the shared connect code takes it."""
+        return Endpoint(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.database,
+            unix_socket=self.unix_socket,
+        )
+
 
 async def connect(params: ConnParams) -> Any:
     """An asyncmy connection (utf8mb4, explicit transactions)."""
-    return await asyncmy.connect(
-        host=params.host,
-        port=params.port,
-        user=params.user,
-        password=params.password,
-        database=params.database,
-        unix_socket=params.unix_socket,
-        charset="utf8mb4",
-        autocommit=False,
-        # Notes ("table already exists" from idempotent DDL) are expected here;
-        # asyncmy would log each one as a warning.
-        init_command="SET SESSION sql_notes = 0",
+    # Notes ("table already exists" from idempotent DDL) are expected here;
+    # asyncmy would log each one as a warning.
+    return await dbconnect.connect(
+        params.endpoint, autocommit=False, session="SET SESSION sql_notes = 0"
     )
 
 

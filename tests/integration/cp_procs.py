@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import docker
 import httpx
 
 from controlplane.contract import labels as L
+from tests.eventually import eventually
 from tests.harness import remove_matching, unique
 
 AGENT_TOKEN = "wefttest-agent-token-0123456789"
@@ -44,18 +44,8 @@ def free_port() -> int:
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2) -> Any:
-    """Poll `check` until it returns something truthy; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except (httpx.HTTPError, OSError):
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {check}")
-        time.sleep(every)
+    """`eventually`, with the patience processes starting up need."""
+    return eventually(check, timeout, every)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from controlplane.contract.schemas import (
     PublishedPort,
 )
 from controlplane.server.agentclient import AgentClient, AgentConflict
+from tests.eventually import eventually_async
 from tests.harness import unique
 
 pytestmark = pytest.mark.integration
@@ -75,11 +76,12 @@ def _exec(name: str, *cmd: str) -> str:
 
 
 async def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if await asyncio.to_thread(check):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
+    """Poll a blocking check (docker exec...) in a thread until it holds."""
+
+    async def holds() -> bool:
+        return await asyncio.to_thread(check)
+
+    await eventually_async(holds, timeout, every=0.1)
 
 
 async def test_network_ensure_is_idempotent(
@@ -317,12 +319,7 @@ async def test_logs_and_health(agent: AgentClient, base_python_image: str) -> No
         state = await agent.get_container(name)
         return state is not None and state.status == "healthy"
 
-    for _ in range(100):
-        if await healthy():
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("never healthy")
+    await eventually_async(healthy, timeout=30, every=0.1)
     text = await agent.container_logs(name, tail=10)
     assert "out-line" in text and "err-line" in text
     assert await agent.container_logs(name, tail=0) == ""

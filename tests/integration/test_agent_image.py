@@ -17,6 +17,7 @@ import pytest
 from controlplane.contract import labels as L
 from controlplane.contract.schemas import ContainerSpec, LinkTarget, PortSpec
 from controlplane.server.agentclient import AgentClient
+from tests.eventually import eventually
 from tests.harness import unique
 
 pytestmark = pytest.mark.integration
@@ -54,15 +55,15 @@ def agent_url(
         },
     )
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        container.reload()
+        if container.status not in ("created", "running"):  # died: not retried
+            raise RuntimeError(container.logs().decode())
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                container.reload()
-                assert container.status in ("created", "running"), container.logs().decode()
-                subprocess.run(["sleep", "0.1"], check=True)
+        eventually(answers, timeout=30, every=0.1)
         yield url
     finally:
         container.remove(force=True)

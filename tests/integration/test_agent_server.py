@@ -7,15 +7,16 @@ import ssl
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
 import httpx
 import pytest
 
+from controlplane.contract import labels as L
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
@@ -23,6 +24,7 @@ from controlplane.server.agentclient import (
     AgentUnavailable,
     file_chunks,
 )
+from tests.eventually import eventually
 from tests.harness import ROOT, unique
 
 pytestmark = pytest.mark.integration
@@ -48,14 +50,15 @@ def _agent_process(workdir: Path, *args: str) -> Iterator[str]:
     log_path = workdir / "agent.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+        def listening() -> bool:
+            if proc.poll() is not None:  # died: no point waiting (not retried)
+                raise RuntimeError(log_path.read_text())
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+
         try:
-            for _ in range(150):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-                assert proc.poll() is None, log_path.read_text()
+            eventually(listening, timeout=30, every=0.1)
             yield f"{scheme}://127.0.0.1:{port}"
         finally:
             proc.terminate()
@@ -187,3 +190,32 @@ async def test_mutual_tls(tmp_path: Path, system: None) -> None:
             async with AgentClient(url, TOKEN, ssl_context=context(cert), retries=0) as agent:
                 with pytest.raises(AgentUnavailable):
                     await agent.info()
+
+
+def test_weft_agent_bind_allow_option(
+    tmp_path: Path, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "greeting").write_text("hi\n")
+    name = unique()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    spec: dict[str, Any] = {"image": base_python_image, "command": ["sleep", "infinity"],
+                            "init": True, "labels": {L.TEST: "1"}}  # fmt: skip
+
+    def bind(source: Path) -> dict[str, Any]:
+        return {**spec, "mounts": [{"type": "bind", "source": str(source), "target": "/mnt"}]}
+
+    with _agent_process(tmp_path, "--bind-allow", str(allowed)) as url:
+        try:
+            r = httpx.put(f"{url}/v1/containers/{name}", headers=headers, json=bind(Path("/")))
+            assert r.status_code == 403, r.text
+            r = httpx.put(
+                f"{url}/v1/containers/{name}", headers=headers, json=bind(allowed), timeout=120
+            )
+            assert r.status_code == 200, r.text
+            out = docker_client.containers.get(name).exec_run(["cat", "/mnt/greeting"])
+            assert out.output == b"hi\n"
+        finally:
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client.containers.get(name).remove(force=True)

@@ -40,6 +40,7 @@ def compose(image: str, name: str, port: int, db_probe_port: int = 7000, tag: st
           db:
             image: {image}
             command: ["python3", "-c", "{SERVE.format(port=7000)}"]
+            volumes: ["data:/data"]
             healthcheck:
               test: ["CMD", "python3", "-c", "{PROBE.format(port=db_probe_port)}"]
               interval: 1s
@@ -52,6 +53,8 @@ def compose(image: str, name: str, port: int, db_probe_port: int = 7000, tag: st
             depends_on: {{db: {{condition: service_healthy}}}}
             links: ["db:database"]
             ports: ["127.0.0.1:{port}:80"]
+        volumes:
+          data: {{}}
         """
     )
 
@@ -113,10 +116,24 @@ def test_deploy_update_and_remove_on_a_real_engine(
     ps = weft(cp, "stack", "ps", name)
     assert ps.exit_code == 0 and "converged" in ps.output and "1/1" in ps.output
 
+    # Removal keeps the named volume's data for the next deploy, unless --volumes.
+    db = f"{name}-db-1"
+    write = subprocess.run(["docker", "exec", db, "sh", "-c", "echo kept > /data/marker"])
+    assert write.returncode == 0
     assert weft(cp, "stack", "rm", name).exit_code == 0
     wait_until(lambda: not on_engine(docker_client, name), timeout=30)
+    volume = f"{name}_data"
+    assert docker_client.volumes.get(volume).attrs["Labels"][labels.STACK] == name
+    assert weft(cp, "stack", "deploy", "-c", str(file)).exit_code == 0
+    read = subprocess.run(["docker", "exec", db, "cat", "/data/marker"], capture_output=True)
+    assert read.stdout == b"kept\n"
+
+    assert weft(cp, "stack", "rm", name, "--volumes").exit_code == 0
+    assert not on_engine(docker_client, name)
     nets = docker_client.networks.list(filters={"label": f"{labels.STACK}={name}"})
     assert nets == []
+    vols = docker_client.volumes.list(filters={"label": f"{labels.STACK}={name}"})
+    assert vols == []
     cp.call("GET", f"/stacks/{name}", 404)
 
 
@@ -134,5 +151,5 @@ def test_failing_health_check_fails_the_deploy_with_the_reason(
     assert stack["status"] == "failed"
     # web waited for db's health: it was never created.
     assert set(on_engine(docker_client, name)) == {f"{name}-db-1"}
-    cp.call("DELETE", f"/stacks/{name}", 204, params={"wait": True})
-    wait_until(lambda: not on_engine(docker_client, name), timeout=30)
+    cp.call("DELETE", f"/stacks/{name}", 204, params={"wait": True, "volumes": True})
+    assert not on_engine(docker_client, name)

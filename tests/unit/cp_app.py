@@ -45,9 +45,14 @@ def fast_settings(state_dir: Path, database_url: str | None = None) -> Settings:
 
 
 @contextmanager
-def control_plane(state_dir: Path, database_url: str | None = None) -> Iterator[CP]:
-    """Start the app (migrations, admin token, reconcilers) and stop it afterwards."""
-    agents = Agents()
+def control_plane(
+    state_dir: Path, database_url: str | None = None, agents: Agents | None = None
+) -> Iterator[CP]:
+    """Start the app (migrations, admin token, reconcilers) and stop it afterwards.
+
+    `agents`: the fake hosts of an earlier run, still up (a restart of the control plane).
+    """
+    agents = agents or Agents()
     settings = fast_settings(state_dir, database_url)
     with TestClient(create_app(settings, agents.transport())) as client:
         token = settings.admin_token_file.read_text().strip()

@@ -31,6 +31,7 @@ class FakeAgent:
     networks: dict[str, A.NetworkState] = field(default_factory=dict)
     containers: dict[str, A.ContainerState] = field(default_factory=dict)
     specs: dict[str, A.ContainerSpec] = field(default_factory=dict)
+    volumes: dict[str, A.VolumeState] = field(default_factory=dict)
     links: dict[str, list[A.LinkTarget]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     next_host: dict[str, int] = field(default_factory=dict)
@@ -94,7 +95,26 @@ class FakeAgent:
                 self.containers.pop(name, None)
                 self.specs.pop(name, None)
                 return httpx.Response(204)
+            case ("GET", ["v1", "volumes"]):
+                return _ok(
+                    [
+                        self._volume(v)
+                        for v in self.volumes
+                        if _match(self.volumes[v].labels, request)
+                    ]
+                )
+            case ("DELETE", ["v1", "volumes", name]):
+                if name in self.volumes and self._volume(name).in_use_by:
+                    return _problem(409, "Conflict", f"volume {name} is in use")
+                self.volumes.pop(name, None)
+                return httpx.Response(204)
         return _problem(404, "Not found", path)
+
+    def _volume(self, name: str) -> A.VolumeState:
+        users = sorted(
+            c for c, spec in self.specs.items() if any(m.source == name for m in spec.mounts)
+        )
+        return self.volumes[name].model_copy(update={"in_use_by": users})
 
     def _ensure_network(self, name: str, spec: A.NetworkSpec) -> httpx.Response:
         labels = L.managed_labels("weft", spec.labels)
@@ -169,6 +189,10 @@ class FakeAgent:
         )
         self.containers[name] = state
         self.specs[name] = spec
+        for m in spec.mounts:
+            if m.type == "volume" and m.source not in self.volumes:
+                labels = L.managed_labels("weft", spec.labels)
+                self.volumes[m.source] = A.VolumeState(name=m.source, labels=labels)
         self.links[name] = spec.links
         action = "recreated" if old else "created"
         return _ok(A.ContainerEnsureResult(action=action, container=state))

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from controlplane.build.errors import BuildError
 from controlplane.build.images import ImageBuildError
-from controlplane.build.world import WorldError
 from controlplane.cli.main import app
+from controlplane.launch.local import LaunchError
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -19,7 +19,8 @@ def test_an_unknown_image_is_one_line_and_exit_1() -> None:
     code, out, err = run("images", "build", "--only", "nosuch")
     assert code == 1, err
     assert err.splitlines() == [
-        "error: unknown image(s) ['nosuch']; known: ['agent', 'searchapi', 'worlddb']"
+        "error: unknown image(s) ['nosuch']; known: ['agent', 'controlplane', 'searchapi', "
+        "'worlddb']"
     ]
     assert "Traceback" not in out + err
 
@@ -38,4 +39,4 @@ def test_build_errors_keep_one_line_of_reason_and_the_log_apart() -> None:
     assert err.reason == "weft/x:1: The command returned 1"
     assert err.log == "more detail\nstep 1\nstep 2"
     assert str(err) == "weft/x:1: The command returned 1\nmore detail\nstep 1\nstep 2"
-    assert isinstance(WorldError("w"), BuildError) and WorldError("w").log == ""
+    assert isinstance(LaunchError("w"), BuildError) and LaunchError("w").log == ""

@@ -8,7 +8,26 @@ import sys
 
 import pytest
 
+from controlplane.server.db import alembic_config
 from controlplane.server.settings import Settings, normalise_database_url
+
+
+def migration_head() -> str:
+    """The newest revision of the packaged migrations (a new one needs no test edit)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_the_migrations_are_one_chain_through_hardening():
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    chain = [s.revision for s in scripts.walk_revisions()]
+    assert len(scripts.get_heads()) == 1
+    assert {"0001", "0002_hardening"} <= set(chain)
 
 
 def test_database_url_picks_async_drivers(tmp_path, monkeypatch):
@@ -40,8 +59,16 @@ def test_weft_db_upgrade_creates_the_schema_in_wal_mode(tmp_path):
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"hosts", "networks", "containers", "links", "events", "api_tokens"} <= tables
         version = db.execute("SELECT version_num FROM alembic_version").fetchone()
-        assert version == ("0004_invariants",)
-        for table in ("hosts", "networks", "containers", "links", "events", "api_tokens"):
+        assert version == (migration_head(),)
+        for table in (
+            "hosts",
+            "networks",
+            "containers",
+            "links",
+            "events",
+            "api_tokens",
+            "peerings",
+        ):
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
             assert "AUTOINCREMENT" in sql[0], sql
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -53,6 +80,7 @@ def test_weft_db_upgrade_creates_the_schema_in_wal_mode(tmp_path):
 
 
 NOW = "2026-11-30 00:00:00"
+TABLES = ("hosts", "networks", "containers", "links", "events", "api_tokens")
 
 
 def _rows_of_0003(path):
@@ -61,14 +89,16 @@ def _rows_of_0003(path):
 
     from controlplane.server.db import alembic_config
 
-    command.upgrade(alembic_config(f"sqlite+aiosqlite:///{path}"), "0003_stacks")
+    command.upgrade(alembic_config(f"sqlite+aiosqlite:///{path}"), "0003_multihost")
     db = sqlite3.connect(path)
     db.execute("PRAGMA foreign_keys=ON")
-    db.execute(
-        "INSERT INTO hosts (id, name, agent_url, labels, agent_token, status, addresses,"
-        " created_at) VALUES (1, 'h1', 'http://h1', '{}', 't', 'ready', '[]', ?)",
-        (NOW,),
-    )
+    for hid in (1, 2):
+        db.execute(
+            "INSERT INTO hosts (id, name, agent_url, labels, agent_token, status, addresses,"
+            " created_at) VALUES (?, ?, ?, '{}', 't', 'ready', '[]', ?)",
+            (hid, f"h{hid}", f"http://h{hid}", NOW),
+        )
+    db.execute("INSERT INTO peerings (host_a_id, host_b_id, created_at) VALUES (1, 2, ?)", (NOW,))
     for cid in (1, 2):
         db.execute(
             "INSERT INTO containers (id, name, host_id, spec, restart_generation, generation,"
@@ -96,6 +126,7 @@ async def test_upgrade_to_0004_keeps_rows_and_ids_are_never_reused(tmp_path):
         async with engine.begin() as conn:
             # The rebuild of containers did not cascade into links.
             assert (await conn.execute(text("SELECT count(*) FROM links"))).scalar() == 1
+            assert (await conn.execute(text("SELECT count(*) FROM peerings"))).scalar() == 1
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             await conn.execute(text("DELETE FROM links"))
             await conn.execute(text("DELETE FROM containers WHERE id = 2"))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from controlplane.server.services.retention import (
     prune_events,
     retention_of,
 )
+from tests.eventually import eventually
 from tests.unit.cp_app import control_plane, fast_settings
 from tests.unit.cp_fake_agent import Agents
 
@@ -125,16 +127,54 @@ def test_the_server_prunes_periodically(tmp_path: Path) -> None:
             client.portal.call(  # type: ignore[union-attr]
                 functools.partial(recorder.emit, "wefttest", f"a{i}", "ok")
             )
-        deadline = time.monotonic() + 10
-        while len(client.get("/events", params={"limit": 1000}).json()) > 5:
-            assert time.monotonic() < deadline, "events were not pruned"
-            time.sleep(0.05)
+        eventually(lambda: len(client.get("/events", params={"limit": 1000}).json()) <= 5)
         kept = client.get("/events", params={"limit": 1000}).json()
         assert [e["action"] for e in kept] == [f"a{i}" for i in range(7, 12)]
 
 
-def _data(lines: Iterator[str], until: int) -> list[dict[str, Any]]:
+@pytest.mark.parametrize(
+    ("max_age_days", "kept"), [("0", ["old5", "old6", "new7"]), ("7", ["new7"])]
+)
+def test_max_age_days_zero_keeps_events_of_any_age(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_age_days: str, kept: list[str]
+) -> None:
+    # As an operator sets it: through the environment. The count limit (3) shows the
+    # pruner ran: new1..new4 go by count; old5 and old6, 1000 days old but among the
+    # newest 3 ids, go only if there is an age limit.
+    monkeypatch.setenv("WEFT_EVENTS_MAX_AGE_DAYS", max_age_days)
+    monkeypatch.setenv("WEFT_EVENTS_MAX_COUNT", "3")
+    monkeypatch.setenv("WEFT_EVENTS_PRUNE_INTERVAL", "0.05")
+    settings = fast_settings(tmp_path)
+    assert settings.events_max_age_days == float(max_age_days)
+    long_ago = datetime.now(UTC) - timedelta(days=1000)
+
+    async def store() -> None:
+        # Stored before the server starts: its pruner sees all seven at once.
+        engine = make_engine(settings.db_url)
+        try:
+            await upgrade(engine)
+            async with make_sessionmaker(engine)() as session:
+                for name in ("new1", "new2", "new3", "new4", "old5", "old6", "new7"):
+                    at = long_ago if name.startswith("old") else datetime.now(UTC)
+                    session.add(Event(resource="wefttest", action=name, result="ok", at=at))
+                    await session.commit()  # one by one: ids follow the names
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store())
+    with TestClient(create_app(settings, Agents().transport())) as client:
+        client.headers["Authorization"] = f"Bearer {settings.admin_token_file.read_text().strip()}"
+
+        def actions() -> list[str]:
+            return [e["action"] for e in client.get("/events", params={"limit": 1000}).json()]
+
+        eventually(lambda: "new4" not in actions())
+        assert actions() == kept
+
+
+def _data(lines: Iterator[str], until: int, timeout: float = 20) -> list[dict[str, Any]]:
     """The `data:` events read from an SSE stream up to the one with id `until`."""
+    deadline = time.monotonic() + timeout
     got: list[dict[str, Any]] = []
     event_id = None
     for line in lines:
@@ -146,9 +186,12 @@ def _data(lines: Iterator[str], until: int) -> list[dict[str, Any]]:
             got.append(event)
             if event["id"] >= until:
                 return got
+        if time.monotonic() > deadline:  # the server sends a comment line every 15 s
+            raise AssertionError(f"no event {until} within {timeout}s; got {got}")
     raise AssertionError("the stream ended")
 
 
+@pytest.mark.timeout(120)  # an SSE read blocks between lines
 def test_sse_filters_and_last_event_id_resume(tmp_path: Path) -> None:
     with control_plane(tmp_path) as cp:
         recorder = cp.client.app.state.weft.events  # type: ignore[attr-defined]
@@ -190,6 +233,7 @@ def test_sse_filters_and_last_event_id_resume(tmp_path: Path) -> None:
         assert bad.json()["errors"][0]["loc"] == ["header", "last-event-id"]
 
 
+@pytest.mark.timeout(120)  # an SSE read blocks between lines
 def test_a_lagging_sse_subscriber_reads_lost_events_back_from_the_store(tmp_path: Path) -> None:
     with control_plane(tmp_path) as cp:
         weft = cp.client.app.state.weft  # type: ignore[attr-defined]

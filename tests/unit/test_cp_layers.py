@@ -18,6 +18,7 @@ FORBIDDEN = {
     ),
     "controlplane.contract": ("controlplane.server", "controlplane.agent", "controlplane.cli"),
     "controlplane.agent": ("controlplane.server", "controlplane.cli"),
+    "controlplane.stacks": ("controlplane.server", "controlplane.agent", "controlplane.cli"),
     "controlplane.cli": ("controlplane.server.api", "controlplane.server.services"),
 }
 

@@ -17,6 +17,7 @@ from controlplane.contract.apitypes import (
     PortBinding,
     ResourceStatus,
     RestartPolicy,
+    VolumeMount,
 )
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
 from controlplane.server.models import Container, Host, ObservedRecord
@@ -37,6 +38,7 @@ FULL = ContainerSpec(
     dns=["10.1.0.1"],
     dns_search=["weave.local"],
     stop_timeout_s=3,
+    volumes=[VolumeMount(volume="data", target="/var/lib/data", read_only=True)],
 )
 
 
@@ -64,6 +66,7 @@ def test_every_field_of_the_users_spec_reaches_the_agents_spec() -> None:
         dns_search=["weave.local"],
         hostname="web1",
         stop_timeout_s=3,
+        mounts=[agent.Mount(source="data", target="/var/lib/data", read_only=True)],
         links=[link],
     )
     # Every field of the user's spec changes what the agent gets (none is dropped).
@@ -124,3 +127,13 @@ def test_spec_observed_and_status_columns_are_typed_both_ways(tmp_path: Path) ->
     assert row.spec == FULL
     assert row.observed.addresses == {"n1": "10.1.0.9"} and row.observed.restarted == 2
     assert row.status is ResourceStatus.pending
+
+
+def test_observed_record_keeps_what_was_applied_until_told_otherwise() -> None:
+    link = agent.LinkTarget(alias="DB", name="db", address="10.1.0.2")
+    seen = ObservedRecord(state="running", links=[link], restarted=1)
+    assert seen.after(None, None) == seen
+    assert seen.after([], None).links == [] and seen.after([], None).restarted == 1
+    assert seen.after(None, 2).restarted == 2 and seen.after(None, 2).links == [link]
+    # The API shows what was seen, not the reconciler's bookkeeping.
+    assert "links" not in seen.shown().model_dump() and seen.shown().state == "running"

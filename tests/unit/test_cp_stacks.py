@@ -13,6 +13,7 @@ APP = textwrap.dedent(
         image: db:1
         healthcheck: {test: ["CMD", "true"], interval: 1s}
         environment: {PASSWORD: "${PASSWORD}"}
+        volumes: ["data:/var/lib/db"]
       api:
         image: api:1
         depends_on: {db: {condition: service_healthy}}
@@ -26,6 +27,8 @@ APP = textwrap.dedent(
       worker:
         image: worker:1
         depends_on: [db]
+    volumes:
+      data: {}
     """
 )
 
@@ -138,11 +141,27 @@ def test_scaling_down_removes_the_extra_replica(tmp_path):
         assert "shop-api-2" not in names and "shop-api-1" in names
 
 
+def test_delete_keeps_volumes_unless_asked(tmp_path):
+    with control_plane(tmp_path) as cp:
+        _, agent = cp.add_host("h1")
+        deploy(cp)
+        assert agent.specs["shop-db-1"].mounts[0].source == "shop_data"
+        assert agent.volumes["shop_data"].labels[labels.STACK] == "shop"
+        assert cp.client.delete("/stacks/shop", params={"wait": True}).status_code == 204
+        assert "shop_data" in agent.volumes  # data kept: a redeploy finds it again
+        assert deploy(cp).json()["status"] == "converged"
+        assert (
+            cp.client.delete("/stacks/shop", params={"wait": True, "volumes": True}).status_code
+            == 204
+        )
+        assert agent.volumes == {}
+
+
 def test_delete_removes_everything(tmp_path):
     with control_plane(tmp_path) as cp:
         _, agent = cp.add_host("h1")
         deploy(cp)
-        r = cp.client.delete("/stacks/shop", params={"wait": True})
+        r = cp.client.delete("/stacks/shop", params={"wait": True, "volumes": True})
         assert r.status_code == 204, r.text
         assert cp.client.get("/stacks").json() == []
         assert cp.client.get("/containers").json() == []
@@ -150,6 +169,7 @@ def test_delete_removes_everything(tmp_path):
         assert cp.client.get("/links").json() == []
         assert not [n for n in agent.containers if n.startswith("shop-")]
         assert "shop_default" not in agent.networks
+        assert agent.volumes == {}
         problem(cp.client.get("/stacks/shop"), 404)
 
 

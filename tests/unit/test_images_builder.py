@@ -56,7 +56,7 @@ def test_images_are_tagged_with_the_project_version() -> None:
 
     assert image_ref("worlddb") == f"weft/worlddb:{__version__}"
     assert {spec.tag for spec in IMAGES.values()} == {
-        f"weft/{name}:{__version__}" for name in ("worlddb", "searchapi", "agent")
+        f"weft/{name}:{__version__}" for name in ("worlddb", "searchapi", "agent", "controlplane")
     }
 
 

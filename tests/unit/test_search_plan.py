@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchapi.cities import CitiesPage
 from searchapi.errors import InvalidParameter
 from searchapi.fold import fold
 from searchapi.index import (
@@ -23,6 +22,7 @@ from searchapi.index import (
 from searchapi.page import render_page
 from searchapi.render import cities_geojson
 from searchapi.search import GramPlan, Order, like_pattern, make_query, plan_grams, rarest
+from searchapi.service import Page
 
 
 def test_query_is_trimmed_normalised_and_folded() -> None:
@@ -106,7 +106,7 @@ def test_page_escapes_the_term_and_the_cells() -> None:
         "latitude": 1.5,
         "longitude": -2.25,
     }
-    html = render_page(evil, None, CitiesPage(1, [item]), "1 city")
+    html = render_page(evil, Page(1, [item], False), "1 city")
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;script&gt;" in html and "&quot;x&quot;" in html
     assert "<td>1.50000</td><td>-2.25000</td>" in html
@@ -115,7 +115,7 @@ def test_page_escapes_the_term_and_the_cells() -> None:
 
 def test_geojson_is_a_feature_collection_of_points() -> None:
     item = {"geonameid": 1, "name": "A", "latitude": -12.5, "longitude": 130.8}
-    body = json.loads(bytes(cities_geojson(make_query("a"), CitiesPage(1, [item])).body))
+    body = json.loads(bytes(cities_geojson(make_query("a"), [item], 1, False).body))
     assert body["type"] == "FeatureCollection"
     (feature,) = body["features"]
     assert feature["geometry"] == {"type": "Point", "coordinates": [130.8, -12.5]}
@@ -123,4 +123,4 @@ def test_geojson_is_a_feature_collection_of_points() -> None:
 
 
 def test_orders() -> None:
-    assert [o.value for o in Order] == ["country", "population", "relevance"]
+    assert [o.value for o in Order] == ["country", "population", "relevance", "distance"]

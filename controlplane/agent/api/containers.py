@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.api.objects import ObjectName, add_object_routes
 from controlplane.agent.driver import containers as driver
-from controlplane.agent.driver import links
+from controlplane.agent.driver import linkset
 from controlplane.agent.policy import check_spec
 from controlplane.contract.bounds import MAX_LOG_TAIL
 from controlplane.contract.schemas import (
@@ -78,10 +78,10 @@ async def set_links(name: ObjectName, body: LinksSpec, engine: Engine) -> LinksS
     CMD` passes to CMD. The process's own environment keeps the creation-time values.
     The set is stored in the container and re-applied whenever it starts.
     """
-    return await blocking(links.set_links, engine, name, body.links)
+    return await blocking(linkset.set_links, engine, name, body.links)
 
 
 @router.get("/{name}/links", response_model=LinksState)
 async def get_links(name: ObjectName, engine: Engine) -> LinksState:
     """The link set stored in the container and the variables it yields."""
-    return await blocking(links.get_links, engine, name)
+    return await blocking(linkset.get_links, engine, name)

@@ -1,9 +1,10 @@
 """Liveness and host info."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.driver.info import agent_info
+from controlplane.contract.httpmetrics import RequestMetrics
 from controlplane.contract.schemas import AgentInfo, Liveness
 
 open_router = APIRouter(tags=["system"])
@@ -20,3 +21,10 @@ async def healthz() -> Liveness:
 async def info(engine: Engine, settings: Settings) -> AgentInfo:
     """Host name, Docker version, underlay addresses, capacity and agent version."""
     return await blocking(agent_info, engine, settings.owner, settings.advertise_addresses)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus text format: requests by route and status, and their duration."""
+    registry: RequestMetrics = request.app.state.metrics
+    return registry.response()

@@ -8,7 +8,12 @@ from docker.types import Healthcheck
 from docker.types import Mount as DockerMount
 
 from controlplane.agent.driver.engine import NAME_LOCKS, translate
-from controlplane.agent.driver.links import apply_links, inspect_managed, stored_links, write_hosts
+from controlplane.agent.driver.linkset import (
+    apply_links,
+    inspect_managed,
+    stored_links,
+    write_hosts,
+)
 from controlplane.agent.driver.state import to_state
 from controlplane.agent.errors import ImageMissing, NotFound
 from controlplane.contract import labels as L

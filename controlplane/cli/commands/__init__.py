@@ -11,6 +11,7 @@ def register(app: typer.Typer) -> None:
         events,
         hosts,
         links,
+        mesh,
         networks,
         stacks,
         tokens,
@@ -24,3 +25,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events.app, name="events")
     app.add_typer(stacks.app, name="stack")
     app.add_typer(tokens.app, name="tokens")
+    mesh.register(app)

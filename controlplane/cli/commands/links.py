@@ -44,12 +44,14 @@ def create(
 ) -> None:
     """Link FROM to TO as ALIAS."""
     with api(ctx) as client:
-        frm = find(client, "container", source, host)
+        from_row = find(client, "container", source, host)
         to = find(client, "container", target, host)
-        body = {"from": frm["id"], "to": to["id"], "alias": alias}
+        body = {"from": from_row["id"], "to": to["id"], "alias": alias}
         link = client.post("/links", body, {"wait": wait or None})
     where = link.get("address") or "no address yet"
-    show(link, as_json, f"link {link['id']}: {frm['name']} -> {to['name']} as {alias} ({where})")
+    show(
+        link, as_json, f"link {link['id']}: {from_row['name']} -> {to['name']} as {alias} ({where})"
+    )
 
 
 @app.command("ls")

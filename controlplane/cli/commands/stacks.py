@@ -95,6 +95,33 @@ def request_body(file: Path, name: str | None, given: dict[str, str]) -> dict[st
     return body
 
 
+def deploy_file(
+    client: "ApiClient",
+    compose_file: Path,
+    name: str | None = None,
+    variables: dict[str, str] | None = None,
+    follow: bool = True,
+) -> dict[str, Any]:
+    """Create or update the stack a compose file describes; follow it to its end.
+
+    Returns the stack as the API shows it after the deploy ended (or at once,
+    without `follow`).
+    """
+    body = request_body(compose_file, name, variables or {})
+    last = max([0] + [e["id"] for e in client.get("/events", {"limit": 1})])
+    target = name or _declared_name(body)
+    exists = target is not None and any(s["name"] == target for s in client.get("/stacks"))
+    if exists:
+        stack = client.request("PUT", f"/stacks/{target}", body=body)
+    else:
+        stack = client.post("/stacks", body)
+    typer.echo(f"stack {stack['name']}: {'updating' if exists else 'deploying'}")
+    if not follow:
+        return dict(stack)
+    _follow(client, stack["name"], last)
+    return dict(client.get(f"/stacks/{stack['name']}"))
+
+
 @app.command("deploy")
 @handled
 def deploy(
@@ -111,26 +138,16 @@ def deploy(
     ] = False,
 ) -> None:
     """Create or update a stack, then follow it until it converged or failed."""
-    body = request_body(compose_file, name, key_values(var, "variable"))
     with api(ctx) as client:
-        last = max([0] + [e["id"] for e in client.get("/events", {"limit": 1})])
-        target = name or _declared_name(client, body)
-        exists = target is not None and any(s["name"] == target for s in client.get("/stacks"))
-        if exists:
-            stack = client.request("PUT", f"/stacks/{target}", body=body)
-        else:
-            stack = client.post("/stacks", body)
-        typer.echo(f"stack {stack['name']}: {'updating' if exists else 'deploying'}")
-        if detach:
-            return
-        _follow(client, stack["name"], last)
-        stack = client.get(f"/stacks/{stack['name']}")
-        _print_services(stack)
-        if stack["status"] != "converged":
-            raise fail(f"stack {stack['name']} {stack['status']}: {stack['status_reason']}")
+        stack = deploy_file(client, compose_file, name, key_values(var, "variable"), not detach)
+    if detach:
+        return
+    print_services(stack)
+    if stack["status"] != "converged":
+        raise fail(f"stack {stack['name']} {stack['status']}: {stack['status_reason']}")
 
 
-def _declared_name(client: "ApiClient", body: dict[str, Any]) -> str | None:
+def _declared_name(body: dict[str, Any]) -> str | None:
     """The name at the top of the file, if it has one (for create-or-update)."""
     from controlplane.stacks.yamlsafe import YamlProblem, load_document
 
@@ -151,7 +168,8 @@ def _follow(client: "ApiClient", name: str, after: int) -> None:
             return
 
 
-def _print_services(stack: dict[str, Any]) -> None:
+def print_services(stack: dict[str, Any]) -> None:
+    """The stack's services as a table."""
     rows = [
         (
             s["name"],
@@ -199,7 +217,7 @@ def ps(
         return
     reason = f" ({stack['status_reason']})" if stack.get("status_reason") else ""
     typer.echo(f"stack {stack['name']}: {stack['status']}{reason}")
-    _print_services(stack)
+    print_services(stack)
 
 
 @app.command("rm")

@@ -31,8 +31,11 @@ BODY_DOC = {
 }
 
 
-async def stack_body(request: Request) -> StackCreate:
-    """The request body: StackCreate as JSON, or the compose file itself as YAML."""
+async def stack_body(request: Request, _: Caller) -> StackCreate:
+    """The request body: StackCreate as JSON, or the compose file itself as YAML.
+
+    Only for an authorised caller: the body is read and parsed after the token check.
+    """
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -103,7 +106,7 @@ async def create_stack(
 @router.get("/{name}", response_model=StackPublic)
 async def get_stack(name: str, session: SessionDep, _: Caller) -> StackPublic:
     """One stack: per service, desired and running replicas, hosts, state, last error."""
-    return await svc.stack_public(session, await svc.get_stack(session, name))
+    return await svc.show_stack(session, name)
 
 
 @router.put(

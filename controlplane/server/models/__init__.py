@@ -16,6 +16,14 @@ from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic
 from controlplane.server.models.networks import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+from controlplane.server.models.peerings import (
+    HostPeers,
+    Peering,
+    PeeringCheck,
+    PeeringCreate,
+    PeeringPublic,
+    PeerStatus,
+)
 from controlplane.server.models.stacks import (
     ServiceState,
     Stack,
@@ -37,6 +45,7 @@ __all__ = [
     "HealthCheck",
     "Host",
     "HostCreate",
+    "HostPeers",
     "HostPublic",
     "HostUpdate",
     "Link",
@@ -49,6 +58,11 @@ __all__ = [
     "NetworkPublic",
     "NetworkUpdate",
     "ObservedRecord",
+    "PeerStatus",
+    "Peering",
+    "PeeringCheck",
+    "PeeringCreate",
+    "PeeringPublic",
     "PortBinding",
     "RestartPolicy",
     "ServiceState",

@@ -27,6 +27,15 @@ class ObservedRecord(ContainerObserved):
     # The last restart generation carried out (see Container.restart_generation).
     restarted: int = 0
 
+    def after(self, links: list[LinkTarget] | None, restarted: int | None) -> "ObservedRecord":
+        """This record after pushing `links` and doing restart `restarted` (None: not done)."""
+        return self.model_copy(
+            update={
+                "links": self.links if links is None else links,
+                "restarted": self.restarted if restarted is None else restarted,
+            }
+        )
+
     def shown(self) -> ContainerObserved:
         """The part the API shows."""
         return ContainerObserved.model_validate(

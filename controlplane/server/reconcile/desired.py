@@ -72,6 +72,10 @@ def container_spec(
         dns_search=spec.dns_search,
         hostname=spec.hostname,
         stop_timeout_s=spec.stop_timeout_s,
+        mounts=[
+            agent.Mount(type="volume", source=v.volume, target=v.target, read_only=v.read_only)
+            for v in spec.volumes
+        ],
         links=links,
     )
 

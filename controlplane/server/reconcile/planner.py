@@ -177,15 +177,15 @@ def plan(
         out.actions.append(RemoveContainer(name))
 
     for ctr in sorted(containers, key=_mode_order):
-        seen_c = seen_ctr.get(ctr.name)
-        if seen_c is None:
+        current = seen_ctr.get(ctr.name)
+        if current is None:
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "create"))
-        elif seen_c.spec_hash != ctr.spec.computed_hash():
+        elif current.spec_hash != ctr.spec.computed_hash():
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
-        elif _joined_a_gone_namespace(ctr, seen_c, seen_ctr):
+        elif _joined_a_gone_namespace(ctr, current, seen_ctr):
             # Same spec: the agent's ensure sees the stale namespace and recreates.
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
-        elif seen_c.status == "created":
+        elif current.status == "created":
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "start"))
         elif ctr.restart_generation > ctr.restarted:
             out.actions.append(RestartContainer(ctr.id, ctr.name, ctr.restart_generation))

@@ -5,7 +5,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
@@ -20,6 +19,7 @@ from controlplane.server.agentclient import (
     AgentUnavailable,
 )
 from controlplane.server.db import SessionMaker
+from controlplane.server.eventlog import Recorder
 from controlplane.server.models import Container, Host, Link, Network, ObservedRecord
 from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
@@ -33,24 +33,6 @@ log = logging.getLogger("weft.reconcile")
 MAX_ROUNDS = 4
 
 
-class EventSink(Protocol):
-    """Where the runner records what it did (services.events.Recorder in the server)."""
-
-    async def emit(
-        self,
-        resource: str,
-        action: str,
-        result: str,
-        *,
-        resource_id: int | None = None,
-        resource_name: str | None = None,
-        host_id: int | None = None,
-        reason: str | None = None,
-    ) -> object:
-        """Store one event and publish it."""
-        ...
-
-
 @dataclass
 class Context:
     """What every runner shares."""
@@ -59,7 +41,7 @@ class Context:
     owner: str
     settings: Settings
     agent_factory: AgentFactory
-    events: EventSink
+    events: Recorder
     # Called when a container's addresses changed (links on other hosts may follow it).
     on_addresses_changed: Callable[[int], None] = lambda host_id: None
 
@@ -75,6 +57,9 @@ class HostRunner:
         self.host_id = host_id
         self.ctx = ctx
         self.passes = 0
+        # For /metrics: passes that failed, and the retry delay in force (0: none).
+        self.failed_passes = 0
+        self.backoff = 0.0
         self._in_pass = False
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
@@ -107,6 +92,7 @@ class HostRunner:
             try:
                 clean = await self.reconcile_once()
                 backoff = s.backoff_initial
+                self.backoff = 0.0
                 if not clean:
                     delay = min(delay, backoff)
             except HostGone:
@@ -114,11 +100,13 @@ class HostRunner:
             except (AgentUnavailable, AgentAuthError) as exc:
                 await self._mark_unreachable(exc)
                 delay, backoff = backoff, min(backoff * 2, s.backoff_max)
+                self.failed_passes, self.backoff = self.failed_passes + 1, delay
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("reconcile pass of host %s failed", self.host_id)
                 delay, backoff = backoff, min(backoff * 2, s.backoff_max)
+                self.failed_passes, self.backoff = self.failed_passes + 1, delay
             finally:
                 self._in_pass = False
                 async with self._done:
@@ -286,12 +274,7 @@ class HostRunner:
             if row is None:
                 return
             record = observed_record(state, row.observed) if state else row.observed
-            done: dict[str, object] = {}
-            if links is not None:
-                done["links"] = links
-            if restarted is not None:
-                done["restarted"] = restarted
-            row.observed = record.model_copy(update=done)
+            row.observed = record.after(links, restarted)
             await session.commit()
 
     async def _set_status(

@@ -11,10 +11,13 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.server.models import Container, Host, Link, Network
+from controlplane.server.models import ApiToken, Container, Host, Link, Network
 from controlplane.server.services.errors import Invalid, NotFound
 
-T = TypeVar("T", Host, Network, Container, Link)
+T = TypeVar("T", Host, Network, Container, Link, ApiToken)
+
+# How a missing row is named in "no <noun> <id>" (default: the class name, lower case).
+NOUNS: dict[type, str] = {ApiToken: "token"}
 
 
 async def get_row(
@@ -23,7 +26,7 @@ async def get_row(
     """The row with id `rid`; NotFound, or Invalid at `loc` when a body field named it."""
     row = await session.get(table, rid)
     if row is None:
-        detail = f"no {table.__name__.lower()} {rid}"
+        detail = f"no {NOUNS.get(table, table.__name__.lower())} {rid}"
         raise NotFound(detail) if loc is None else Invalid(detail, loc=loc)
     return row
 

@@ -1,26 +1,13 @@
 """Domain errors; the API renders each as problem+json with its status, in one handler."""
 
-from collections.abc import Sequence
+from controlplane.contract.problemjson import ProblemException
 
 
-class DomainError(Exception):
-    """Base of the errors a service raises on purpose."""
+class DomainError(ProblemException):
+    """Base of the errors a service raises on purpose (`loc`: the field at fault)."""
 
     status = 400
     title = "Bad request"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        loc: Sequence[str | int] | None = None,
-        errors: Sequence[tuple[Sequence[str | int], str]] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.loc = list(loc) if loc is not None else None
-        # Several faults at once (a compose file's problems), each with its path.
-        self.errors = [(list(where), msg) for where, msg in errors or ()]
 
 
 class NotFound(DomainError):

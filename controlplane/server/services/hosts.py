@@ -3,7 +3,7 @@
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.contract import labels as L
+from controlplane.contract import labels
 from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
 from controlplane.server.agents import Agents
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
@@ -165,9 +165,9 @@ async def _remove_host(
     nets = list(await session.exec(select(Network).where(Network.host_id == host_id)))
     try:
         async with rt.agents(host.agent_url, host.agent_token) as agent:
-            for c in await agent.list_containers({L.OWNER: rt.owner}):
+            for c in await agent.list_containers({labels.OWNER: rt.owner}):
                 await agent.delete_container(c.name)
-            for n in await agent.list_networks({L.OWNER: rt.owner}):
+            for n in await agent.list_networks({labels.OWNER: rt.owner}):
                 await agent.delete_network(n.name)
     except AgentUnavailable as exc:
         if (rows or nets) and not forget:

@@ -65,19 +65,19 @@ async def delete_link(session: AsyncSession, rt: Runtime, link_id: int) -> None:
 
 async def link_public(session: AsyncSession, link: Link) -> LinkPublic:
     """The link with `to`'s current address and the env vars `from` gets."""
-    frm = await session.get(Container, link.from_id)
+    source = await session.get(Container, link.from_id)
     to = await session.get(Container, link.to_id)
     address, env = None, {}
-    if frm is not None and to is not None:
+    if source is not None and to is not None:
         # Only the two ends' hosts matter (container:X and gateways are per host).
-        ends = (frm.host_id, to.host_id)
+        ends = (source.host_id, to.host_id)
         world = LinkWorld.of(
             await session.exec(select(Container).where(col(Container.host_id).in_(ends))),
             await session.exec(select(Host).where(col(Host.id).in_(ends))),
-            await session.exec(select(Network).where(Network.host_id == frm.host_id)),
+            await session.exec(select(Network).where(Network.host_id == source.host_id)),
         )
-        address = link_address(frm, to, world)
-        env = link_env(frm.name, [link_target(link.alias, to.name, to.spec, address)])
+        address = link_address(source, to, world)
+        env = link_env(source.name, [link_target(link.alias, to.name, to.spec, address)])
     return LinkPublic(
         id=link.id or 0,
         from_id=link.from_id,

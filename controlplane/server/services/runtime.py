@@ -19,6 +19,7 @@ from controlplane.server.agents import Agents
 from controlplane.server.db import SessionMaker
 from controlplane.server.eventlog import EventBus, Recorder
 from controlplane.server.models import Container, Network
+from controlplane.server.models.common import ResourceStatus
 from controlplane.server.reconcile.supervisor import Reconcilers
 from controlplane.server.settings import Settings
 
@@ -56,7 +57,7 @@ async def converge(
         passed = await rt.reconcilers.wait_pass(row.host_id, left)
         async with rt.sessions() as session:
             now = await session.get(type(row), rid)
-        if now is None or now.status != "pending" or not passed:
+        if now is None or now.status != ResourceStatus.pending or not passed:
             break
     async with rt.sessions() as session:
         return await reread(session, rid)

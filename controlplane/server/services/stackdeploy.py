@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract import labels
 from controlplane.contract.apitypes import ContainerCreate, ContainerUpdate, ResourceStatus
+from controlplane.server.agentclient import AgentError, AgentUnavailable
 from controlplane.server.models import (
     Container,
     Host,
@@ -290,6 +291,8 @@ async def _remove(session: AsyncSession, rt: Runtime, row: Stack) -> bool:
             await container_svc.delete_container(session, rt, c.id or 0, wait=False)
     if await stack_containers(session, row.name):
         return False
+    if row.remove_volumes and not await _remove_volumes(session, rt, row):
+        return False
     nets = await session.exec(select(Network).where(col(Network.name).like(f"{row.name}_%")))
     for net in [n for n in nets if n.labels.get(labels.STACK) == row.name]:
         with contextlib.suppress(DomainError):
@@ -298,6 +301,28 @@ async def _remove(session: AsyncSession, rt: Runtime, row: Stack) -> bool:
     await session.commit()
     await rt.events.emit("stack", "remove", "done", resource_id=row.id, resource_name=row.name)
     return True
+
+
+async def _remove_volumes(session: AsyncSession, rt: Runtime, row: Stack) -> bool:
+    """Delete the stack's named volumes on every host; False while a container still uses one.
+
+    The container rows are gone by now, but each host's reconciler removes the
+    containers themselves on its next pass; until then the engine refuses.
+    """
+    done = True
+    for host in await session.exec(select(Host)):
+        try:
+            async with rt.agents(host.agent_url, host.agent_token) as agent:
+                for volume in await agent.list_volumes({labels.STACK: row.name}):
+                    if volume.in_use_by:
+                        rt.reconcilers.kick(host.id or 0)
+                        done = False
+                        continue
+                    await agent.delete_volume(volume.name)
+        except (AgentError, AgentUnavailable) as exc:
+            log.warning("stack %s: volumes on %s not removed yet: %s", row.name, host.name, exc)
+            done = False
+    return done
 
 
 async def _finish(

@@ -54,6 +54,11 @@ async def list_stacks(session: AsyncSession) -> list[StackPublic]:
     return [await stack_public(session, s) for s in rows]
 
 
+async def show_stack(session: AsyncSession, name: str) -> StackPublic:
+    """The stack with its services' state, or NotFound."""
+    return await stack_public(session, await get_stack(session, name))
+
+
 async def get_stack(session: AsyncSession, name: str) -> Stack:
     """The stack, or NotFound."""
     row = (await session.exec(select(Stack).where(Stack.name == name))).first()

@@ -1,16 +1,17 @@
 """API tokens: made with a role, listed without their secret, revoked."""
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.server.auth import create_token
 from controlplane.server.models import ApiToken, TokenCreate
-from controlplane.server.services.errors import Conflict, NotFound
+from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.errors import Conflict
 
 
 async def list_tokens(session: AsyncSession) -> list[ApiToken]:
     """Every token, by id (only hashes are stored)."""
-    return list(await session.exec(select(ApiToken).order_by(col(ApiToken.id))))
+    return await list_rows(session, ApiToken)
 
 
 async def issue_token(session: AsyncSession, data: TokenCreate) -> tuple[ApiToken, str]:
@@ -22,9 +23,7 @@ async def issue_token(session: AsyncSession, data: TokenCreate) -> tuple[ApiToke
 
 async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
     """Delete a token; the last admin token stays, so the API cannot lock out its admins."""
-    row = await session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound(f"no token {token_id}")
+    row = await get_row(session, ApiToken, token_id)
     if row.role == "admin":
         admins = await session.exec(select(ApiToken).where(ApiToken.role == "admin"))
         if len(list(admins)) == 1:

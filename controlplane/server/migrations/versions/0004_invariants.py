@@ -1,7 +1,7 @@
 """invariants: ids never reused on SQLite, one engine per host, per-host write lock
 
 Revision ID: 0004_invariants
-Revises: 0003_stacks
+Revises: 0003_multihost
 Create Date: 2026-11-30 04:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_invariants"
-down_revision: str | None = "0003_stacks"
+down_revision: str | None = "0003_multihost"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 # SQLite hands out max(id) + 1, so deleting the newest row gives its id to the next
 # one, and old events then point at a different resource. PostgreSQL's sequences and
 # MariaDB's (persistent since 10.2) AUTO_INCREMENT never go back.
-TABLES = ("api_tokens", "events", "hosts", "networks", "containers", "links")
+TABLES = ("api_tokens", "events", "hosts", "networks", "containers", "links", "peerings")
 
 
 def upgrade() -> None:

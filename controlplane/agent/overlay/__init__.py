@@ -1,0 +1,1 @@
+"""The host's half of overlay networks: the VXLAN device and its Docker bridge network."""

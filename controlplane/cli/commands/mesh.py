@@ -1,0 +1,93 @@
+"""`weft connect A B`, `weft forget A B`, `weft status peers`: Weave's verbs over /peerings."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from controlplane.cli.commands.common import (
+    JsonOpt,
+    api,
+    fail,
+    handled,
+    host_id,
+    print_json,
+    print_table,
+    show,
+)
+
+
+class StatusOf(StrEnum):
+    """What `weft status` reports on."""
+
+    peers = "peers"
+
+
+HostArg = Annotated[str, typer.Argument(help="A host (name or id).")]
+
+
+def _check(p: dict[str, Any]) -> str:
+    check = p.get("last_check") or {}
+    if not check:
+        return "unchecked"
+    return "reachable" if check.get("reachable") else f"unreachable: {check.get('reason')}"
+
+
+@handled
+def connect(ctx: typer.Context, a: HostArg, b: HostArg, as_json: JsonOpt = False) -> None:
+    """Peer hosts A and B (weave connect): their meshes become one."""
+    with api(ctx) as client:
+        p = client.post("/peerings", {"a": host_id(client, a), "b": host_id(client, b)})
+    show(p, as_json, f"peering {p['id']}: {p['a_name']} - {p['b_name']} ({_check(p)})")
+
+
+@handled
+def forget(ctx: typer.Context, a: HostArg, b: HostArg) -> None:
+    """Remove the peering of A and B (weave forget); others may still join them."""
+    with api(ctx) as client:
+        pair = {host_id(client, a), host_id(client, b)}
+        found = [p for p in client.get("/peerings") if {p["a"], p["b"]} == pair]
+        if not found:
+            raise fail(f"{a} and {b} are not peered")
+        client.delete(f"/peerings/{found[0]['id']}")
+    typer.echo(f"forgot peering {found[0]['id']}: {a} - {b}")
+
+
+@handled
+def status(
+    ctx: typer.Context,
+    what: Annotated[StatusOf, typer.Argument(help="What to report.")] = StatusOf.peers,
+    host: Annotated[str | None, typer.Option("--host", help="Only this host.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each host's mesh and peers as its agent measures them now (weave status peers)."""
+    with api(ctx) as client:
+        ids = [host_id(client, host)] if host else [int(h["id"]) for h in client.get("/hosts")]
+        reports = [client.get(f"/hosts/{i}/peers") for i in ids]
+    if as_json:
+        print_json(reports)
+        return
+    rows = [
+        (
+            r["name"],
+            p["name"],
+            p["address"],
+            "direct" if p["direct"] else "via mesh",
+            "yes" if p["reachable"] else "no",
+            p["datapath"] + (" (encrypted)" if p["encrypted"] else ""),
+            p["mtu"],
+            p["rtt_ms"],
+            p["reason"],
+        )
+        for r in reports
+        for p in r["peers"]
+    ]
+    columns = ["host", "peer", "address", "joined", "reachable", "datapath", "mtu", "rtt ms"]
+    print_table([*columns, "reason"], rows)
+
+
+def register(app: typer.Typer) -> None:
+    """Add connect, forget and status to the top level of `weft`."""
+    app.command("connect")(connect)
+    app.command("forget")(forget)
+    app.command("status")(status)

@@ -1,0 +1,1 @@
+"""This host's own weft: the control plane and a local agent as containers, and the world stack."""

@@ -1,0 +1,123 @@
+"""Keeps this process's index in step with MariaDB, the source of truth.
+
+The failure this prevents: answering from data the database no longer holds.
+A task polls the data version (load_state, which the loader swaps in with the
+tables) every `index_poll_interval` seconds. When it changes, the tables are
+read in one consistent snapshot, a new index is built beside the old one, and
+one assignment swaps it in: a request sees the old index or the new one, never
+a mix, and none fails during the swap. Until the first index is ready (and
+whenever a reload fails) requests are answered as before, by MariaDB or from
+the last index.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from asyncmy.cursors import SSCursor
+
+from searchapi.dbconnect import connect
+from searchapi.fields import JSON_ROW
+from searchapi.memindex import Builder, CityIndex
+from searchapi.settings import Settings
+
+log = logging.getLogger("searchapi.snapshot")
+
+VERSION_SQL = "SELECT status, loaded_at, cities FROM load_state WHERE id = 1"
+ROWS_SQL = (
+    f"SELECT {JSON_ROW}, r.country_code, r.population, r.latitude, r.longitude, s.folded"  # noqa: S608
+    " FROM city_rows r JOIN city_search s ON s.`rank` = r.`rank` ORDER BY r.`rank`"
+)
+_CHUNK = 20_000
+
+
+async def read_index(settings: Settings, known: str | None = None) -> CityIndex | None:
+    """A new index when the loaded data's version differs from `known`, else None."""
+    conn = await connect(settings.endpoint, autocommit=False)
+    try:
+        # One snapshot for the version and the rows; its metadata lock makes a
+        # concurrent RENAME TABLE wait until the read is done.
+        async with conn.cursor() as cur:
+            await cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            await cur.execute(VERSION_SQL)
+            row = await cur.fetchone()
+        if not row or row[0] != "loaded":
+            await conn.rollback()
+            return None
+        version = f"{row[1]}/{row[2]}"
+        if version == known:
+            await conn.rollback()
+            return None
+        builder = Builder()
+        async with conn.cursor(SSCursor) as cur:
+            await cur.execute(ROWS_SQL)
+            while chunk := await cur.fetchmany(_CHUNK):
+                builder.add(chunk)
+        await conn.rollback()
+    finally:
+        conn.close()
+    # numpy's sorts release the GIL: requests go on being served from the old index.
+    return await asyncio.to_thread(builder.build, version)
+
+
+class IndexHolder:
+    """The current index (or None) and the task that refreshes it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.index: CityIndex | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self.loads = 0
+        self.last_build_seconds = 0.0
+
+    async def refresh(self) -> bool:
+        """Reload when the data version changed; True when a new index was swapped in."""
+        started = time.monotonic()
+        known = self.index.version if self.index else None
+        fresh = await read_index(self._settings, known)
+        if fresh is None:
+            return False
+        self.index = fresh  # the swap: one reference assignment
+        self.loads += 1
+        self.last_build_seconds = time.monotonic() - started
+        log.info(
+            "index %s: %d cities, %.0f MB, %.1f s",
+            fresh.version,
+            fresh.size,
+            fresh.nbytes / 1e6,
+            self.last_build_seconds,
+        )
+        self._changed.set()
+        self._changed = asyncio.Event()
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep serving the last index; retry
+                log.warning("index refresh failed (serving the last one): %s", exc)
+            await asyncio.sleep(self._settings.index_poll_interval)
+
+    def start(self) -> None:
+        """Start polling (in the app's lifespan)."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop polling."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def wait_for(self, predicate: Any, timeout: float) -> CityIndex:
+        """Wait (at most `timeout` s) until the current index satisfies `predicate`."""
+        async with asyncio.timeout(timeout):
+            while self.index is None or not predicate(self.index):
+                await self._changed.wait()
+        return self.index

@@ -1,0 +1,102 @@
+"""The in-process index against plain Python: matching, ordering keys, typo distances."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchapi import fuzzy
+from searchapi.fold import fold
+from searchapi.matching import find
+from searchapi.memindex import Builder, CityIndex
+from searchapi.search import Order, make_query
+
+ALPHABET = "ab -é北"
+
+
+def index_of(names: list[str], populations: list[int] | None = None) -> CityIndex:
+    """An index of cities named `names` (rank order = list order)."""
+    builder = Builder()
+    pops = populations or [0] * len(names)
+    rows = [
+        (f'{{"geonameid": {i}}}', "XX", pops[i], 0.0, 0.0, fold(n)) for i, n in enumerate(names)
+    ]
+    builder.add(rows)
+    return builder.build("test")
+
+
+def scan(names: list[str], q: str) -> list[int]:
+    f = fold(q)
+    return [
+        i for i, n in enumerate(names) if (fold(n).startswith(f) if len(f) <= 2 else f in fold(n))
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(ALPHABET, min_size=1, max_size=12), min_size=1, max_size=30),
+    st.text(ALPHABET, min_size=1, max_size=8),
+)
+def test_matches_equal_a_scan(names: list[str], q: str) -> None:
+    names = [n for n in names if fold(n)] or ["a"]
+    if not fold(q):
+        return
+    ix = index_of(names)
+    hits = find(ix, make_query(q, limit=500, fuzzy=False))
+    assert hits.ranks == scan(names, q) and hits.total == len(hits.ranks)
+
+
+def test_orders_and_pages() -> None:
+    names = ["Paris", "Aparis", "Le Paris", "Parisville", "Paris", "Sparis"]
+    ix = index_of(names, [10, 50, 20, 30, 40, 60])
+    page = find(ix, make_query("paris", order=Order.population, limit=3, offset=1))
+    assert page.ranks == [1, 4, 3] and page.total == 6
+    rel = find(ix, make_query("paris", order=Order.relevance))
+    assert rel.ranks == [4, 0, 3, 2, 5, 1]  # exact, prefix, word prefix, infix; population
+    assert find(ix, make_query("paris", limit=2, offset=5)).ranks == [5]
+
+
+def osa_prefix(q: str, name: str) -> int:
+    """Reference: fewest OSA edits from q to a prefix of a word-start suffix of name."""
+    best = 99
+    starts = [0] + [i + 1 for i, c in enumerate(name) if c in " -"]
+    for s in starts:
+        t = name[s:]
+        d = [[0] * (len(t) + 1) for _ in range(len(q) + 1)]
+        for i in range(len(q) + 1):
+            d[i][0] = i
+        for j in range(len(t) + 1):
+            d[0][j] = j
+        for i in range(1, len(q) + 1):
+            for j in range(1, len(t) + 1):
+                d[i][j] = min(
+                    d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (q[i - 1] != t[j - 1])
+                )
+                if i > 1 and j > 1 and q[i - 1] == t[j - 2] and q[i - 2] == t[j - 1]:
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+        best = min(best, min(d[len(q)]))
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text("abcd -", min_size=1, max_size=10), min_size=1, max_size=20),
+    st.text("abcd", min_size=3, max_size=8),
+)
+def test_typo_distances_equal_the_reference(names: list[str], q: str) -> None:
+    names = [n for n in names if fold(n)] or ["abc"]
+    ix = index_of(names)
+    k = fuzzy.max_edits(len(q))
+    cands = np.arange(len(names), dtype=np.int64)
+    got = fuzzy._prefix_edits(ix, q.encode(), k, cands).tolist()
+    want = [min(osa_prefix(q, fold(n)), k + 1) for n in names]
+    assert got == want
+
+
+def test_typos_rank_by_edits_then_population() -> None:
+    names = ["Darwin", "Darwen", "Mount Darwin", "Derwent", "Dar"]
+    ix = index_of(names, [100, 5000, 10, 999, 7])
+    hits = find(ix, make_query("darwn"))
+    assert hits.fuzzy and hits.edits is not None
+    got = list(zip(hits.ranks, hits.edits, strict=True))
+    assert got[:3] == [(1, 1), (0, 1), (2, 1)]  # one edit each, by population
+    assert (4, 1) not in got or got.index((4, 1)) > 2
