@@ -34,12 +34,15 @@ SIZE = 30_000
 
 
 class Capture:
-    """tcpdump on h1's underlay port (its veth on the bridge) into a file, stopped by pid."""
+    """tcpdump on h1's underlay port (its veth on the bridge) into a file, stopped by pid.
+
+    --immediate-mode: otherwise packets still in the kernel's capture block when
+    tcpdump is stopped never reach the file (a short fetch can vanish whole)."""
 
     def __init__(self, port: str, path: Path) -> None:
         self.path = path
         self.proc = subprocess.Popen(
-            ["tcpdump", "-i", port, "-U", "-n", "-w", str(path), "udp"],
+            ["tcpdump", "-i", port, "--immediate-mode", "-U", "-n", "-w", str(path), "udp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

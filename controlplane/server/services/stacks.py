@@ -77,9 +77,7 @@ async def create_stack(
     placement = await _place(session, spec, None)
     row = Stack(name=spec.name, source=source, spec=spec, placement=placement)
     session.add(row)
-    await session.commit()
-    await _event(rt, row, "deploy", "started")
-    return await _settle(session, rt, row, wait)
+    return await _started(session, rt, row, "deploy", wait)
 
 
 async def update_stack(
@@ -94,9 +92,7 @@ async def update_stack(
     row.spec, row.source = spec, source
     row.generation += 1
     row.status, row.status_reason, row.updated_at = StackStatus.deploying, None, utcnow()
-    await session.commit()
-    await _event(rt, row, "update", "started")
-    return await _settle(session, rt, row, wait)
+    return await _started(session, rt, row, "update", wait)
 
 
 async def delete_stack(
@@ -184,7 +180,12 @@ async def _check_ports(
             )
 
 
-async def _settle(session: AsyncSession, rt: Runtime, row: Stack, wait: bool) -> StackPublic:
+async def _started(
+    session: AsyncSession, rt: Runtime, row: Stack, action: str, wait: bool
+) -> StackPublic:
+    """Store the write, say so, wake the deployer; with `wait`, the stack once settled."""
+    await session.commit()
+    await _event(rt, row, action, "started")
     rt.stack_wake.set()
     if wait:
         await _wait(rt, row.id or 0, lambda s: s is not None and s.status in SETTLED)
