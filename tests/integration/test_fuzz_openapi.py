@@ -6,17 +6,18 @@ bounded number of examples, so a run is repeatable and stays short. Any failure
 accepted) fails the test with schemathesis' own report and a curl to replay it.
 
 What is fuzzed with valid data and what only with invalid data, and why:
-- Every operation of both APIs gets invalid data (negative mode): it must be
-  refused (4xx) and so never reaches the engine.
+- Every control-plane operation gets invalid data (negative mode): it must be
+  refused (4xx) and so never reaches an agent.
 - Valid data goes to every control-plane operation except `POST /hosts`, which
   would make the control plane call whatever agent URL was generated (test
   traffic stays on 127.0.0.0/8). The registered host's agent is stopped first, so
   networks and containers the fuzzer stores are never created on the shared
   engine; what needs the agent answers 503, documented.
-- On the agent, valid data goes to the reading and removing operations and to the
-  link and log ones; `PUT` of networks and containers is left out, as it would
-  create objects with random names and subnets on the engine other test sessions
-  share. Image upload (a tarball body) cannot be generated at all.
+- On the agent, the reading and removing operations and the link, log, restart
+  and volume ones are fuzzed; the verbs in HOST_CHANGES are left out (both modes),
+  as they would create objects with random names and subnets on the engine other
+  test sessions share, or change the host's overlay devices, WireGuard and DNS.
+  Image upload (a tarball body) cannot be generated at all.
 - `/events/stream` and `/stacks/{name}/events` are endless by design.
 Checks: schemathesis' all, except positive_data_acceptance (see fuzz/schemathesis.toml).
 """
@@ -40,11 +41,22 @@ STREAMS = ["--exclude-path", "/events/stream", "--exclude-path", "/stacks/{name}
 # A `docker save` tarball cannot be generated from a schema; image loading has its
 # own tests (test_agent_image.py).
 TARBALL = ["--exclude-operation-id", "load_image_v1_images_put"]
-AGENT_CREATES = [
-    "--exclude-operation-id",
-    "ensure_network_v1_networks__name__put",
-    "--exclude-operation-id",
-    "ensure_container_v1_containers__name__put",
+# Verbs that would change the shared host beyond test-named objects (overlay
+# devices, WireGuard, DNS records, probes to generated addresses) or create objects
+# with random names and subnets on the engine other test sessions share.
+HOST_CHANGES = [
+    f"--exclude-operation-id={op}"
+    for op in (
+        "ensure_network_v1_networks__name__put",
+        "ensure_container_v1_containers__name__put",
+        "ensure_overlay_v1_overlays__name__put",
+        "delete_overlay_v1_overlays__name__delete",
+        "set_records_v1_dns_put",
+        "probe_peers_v1_probe_post",
+        "ensure_tunnel_v1_tunnel_put",
+        "rotate_key_v1_tunnel_rotate_post",
+        "delete_tunnel_v1_tunnel__interface__delete",
+    )
 ]
 CALLS_OUT = ["--exclude-operation-id", "register_host_hosts_post"]
 # Invalid data is refused at the first request, so call sequences (stateful) add nothing.
@@ -88,8 +100,8 @@ def _fuzz(base_url: str, token: str, *selection: str) -> str:
 def test_fuzz_control_plane_and_agent(docker_client: docker.DockerClient, tmp_path: Path) -> None:
     env = {"WEFT_WAIT_TIMEOUT": "2"}  # ?wait=true on a host that never answers
     with running_stack(docker_client, tmp_path, env) as stack:
-        _fuzz(stack.agent_url, AGENT_TOKEN, *NEGATIVE, *TARBALL)
-        _fuzz(stack.agent_url, AGENT_TOKEN, "--mode", "positive", *TARBALL, *AGENT_CREATES)
+        _fuzz(stack.agent_url, AGENT_TOKEN, *NEGATIVE, *TARBALL, *HOST_CHANGES)
+        _fuzz(stack.agent_url, AGENT_TOKEN, "--mode", "positive", *TARBALL, *HOST_CHANGES)
         stack.agent.stop()
         token = (stack.tmp / "state" / "admin.token").read_text().strip()
         _fuzz(stack.url, token, *NEGATIVE, *STREAMS)
