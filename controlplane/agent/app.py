@@ -26,7 +26,11 @@ from controlplane.agent.driver.engine import connect
 from controlplane.agent.events import LinkKeeper
 from controlplane.agent.settings import AgentSettings
 from controlplane.contract import offline_docs
+from controlplane.contract.bodylimit import BodyLimit
+from controlplane.contract.bounds import MAX_BODY_BYTES
+from controlplane.contract.headget import HeadAsGet
 from controlplane.contract.httpmetrics import MetricsMiddleware, RequestMetrics
+from controlplane.contract.openapi_errors import document_errors
 
 DESCRIPTION = """The weft host agent: a narrow, authenticated API over this host's Docker
 engine. Every verb is idempotent. Every call but `GET /healthz` (this page too) needs
@@ -72,6 +76,9 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
+    # Image tarballs are streamed to the engine as they arrive, and may be gigabytes.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt=("/v1/images",))
+    app.add_middleware(HeadAsGet)
     app.include_router(system.open_router)
     secured = [Depends(require_token)]
     # The agent's API description is for its callers only, like the API itself.
@@ -85,4 +92,19 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(dns.router, dependencies=secured)
     app.include_router(probe.router, dependencies=secured)
     app.include_router(tunnel.router, dependencies=secured)
+    document_errors(app, ERRORS)
     return app
+
+
+# What any agent operation may answer besides its own success (problem+json).
+ERRORS = {
+    400: "The body is not JSON.",
+    401: "No token, or a wrong one.",
+    403: "Not allowed on this host (a bind mount outside the allowed directories).",
+    404: "No such object on this host.",
+    409: "Conflicts with the host's state (in use, port taken, image missing).",
+    413: "The request body is over the size limit.",
+    422: "A field is invalid; `errors[].loc` names it.",
+    502: "The Docker engine answered with an error.",
+    503: "The Docker engine did not answer.",
+}

@@ -21,6 +21,20 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from controlplane.contract.bounds import (
+    MAX_STOP_TIMEOUT_S,
+    Args,
+    BodyId,
+    Count,
+    Duration,
+    Env,
+    Hostname,
+    ImageRef,
+    Labels,
+    PositiveDuration,
+    SearchDomains,
+)
+
 # Docker's own rule for container and network names.
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -77,7 +91,7 @@ class NetworkAttachment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     network: Name
-    aliases: list[Name] = Field(default_factory=list)
+    aliases: list[Name] = Field(default_factory=list, max_length=100)
     ipv4_address: str | None = None
 
     @field_validator("ipv4_address")
@@ -92,7 +106,7 @@ class RestartPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Literal["no", "always", "unless-stopped", "on-failure"] = "no"
-    maximum_retry_count: int = Field(default=0, ge=0)
+    maximum_retry_count: Count = 0
 
 
 class HealthCheck(BaseModel):
@@ -100,11 +114,11 @@ class HealthCheck(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    test: list[str] = Field(min_length=1, description='e.g. ["CMD-SHELL", "curl -f ..."]')
-    interval_s: float = Field(default=5.0, gt=0)
-    timeout_s: float = Field(default=3.0, gt=0)
-    retries: int = Field(default=3, ge=1)
-    start_period_s: float = Field(default=0.0, ge=0)
+    test: Args = Field(min_length=1, description='e.g. ["CMD-SHELL", "curl -f ..."]')
+    interval_s: PositiveDuration = 5.0
+    timeout_s: PositiveDuration = 3.0
+    retries: Count = Field(default=3, ge=1)
+    start_period_s: Duration = 0.0
 
 
 class VolumeMount(BaseModel):
@@ -130,24 +144,28 @@ class ContainerSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    image: str = Field(min_length=1, max_length=255)
-    command: list[str] | None = None
-    entrypoint: list[str] | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    exposed_ports: list[str] = Field(default_factory=list, description='e.g. ["3306/tcp"]')
-    ports: list[PortBinding] = Field(default_factory=list)
-    networks: list[NetworkAttachment] = Field(default_factory=list)
+    image: ImageRef
+    command: Args | None = None
+    entrypoint: Args | None = None
+    env: Env = Field(default_factory=dict)
+    exposed_ports: list[str] = Field(
+        default_factory=list, max_length=1000, description='e.g. ["3306/tcp"]'
+    )
+    ports: list[PortBinding] = Field(default_factory=list, max_length=1000)
+    networks: list[NetworkAttachment] = Field(default_factory=list, max_length=100)
     network_mode: str = Field(
         default="bridge", description="bridge | host | none | container:<name>"
     )
-    hostname: str | None = None
+    hostname: Hostname | None = None
     restart_policy: RestartPolicy = Field(default_factory=RestartPolicy)
     healthcheck: HealthCheck | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    dns: list[str] = Field(default_factory=list)
-    dns_search: list[str] = Field(default_factory=list)
-    stop_timeout_s: int = Field(default=10, ge=0, description="SIGTERM to SIGKILL on stop.")
-    volumes: list[VolumeMount] = Field(default_factory=list)
+    labels: Labels = Field(default_factory=dict)
+    dns: list[str] = Field(default_factory=list, max_length=16)
+    dns_search: SearchDomains = Field(default_factory=list)
+    stop_timeout_s: int = Field(
+        default=10, ge=0, le=MAX_STOP_TIMEOUT_S, description="SIGTERM to SIGKILL on stop."
+    )
+    volumes: list[VolumeMount] = Field(default_factory=list, max_length=100)
 
     @field_validator("exposed_ports")
     @classmethod
@@ -208,7 +226,7 @@ class InlineLink(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(description="Container id the alias points at.")
+    to: BodyId = Field(description="Container id the alias points at.")
     alias: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -216,7 +234,7 @@ class ContainerCreate(ContainerSpec):
     """POST /containers."""
 
     name: Name
-    host_id: int
+    host_id: BodyId
     links: list[InlineLink] = Field(
         default_factory=list,
         description="Links made with the container (like `docker run --link`), so their "

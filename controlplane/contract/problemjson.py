@@ -6,7 +6,7 @@ routing errors the same way on both sides. `errors` (the fields at fault) is lef
 out when there are none, by both sides alike; readers treat a missing list as empty.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from controlplane.contract.headget import allowed_methods
 from controlplane.contract.schemas import ProblemError
 
 PROBLEM = "application/problem+json"
@@ -56,13 +57,19 @@ def problem_response(
     detail: str | None,
     errors: Sequence[ProblemError] = (),
     type_: str = "about:blank",
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `errors` only when there are some; 401 asks for a Bearer token."""
+    """A problem+json response; `errors` only when there are some; 401 asks for a Bearer token.
+
+    `headers` are kept (a 405's `Allow`, which RFC 9110 requires).
+    """
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = [e.model_dump(mode="json") for e in errors]
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=extra or None)
 
 
 def invalid_fields(exc: RequestValidationError) -> tuple[str, list[ProblemError]]:
@@ -83,9 +90,13 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, "Invalid request", detail, errors)
 
 
-async def _routing(_request: Request, exc: Exception) -> JSONResponse:
+async def _routing(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem_response(exc.status_code, str(exc.detail), str(exc.detail))
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    detail = str(exc.detail)
+    return problem_response(exc.status_code, detail, detail, headers=headers)
 
 
 def install(app: FastAPI, raised: type[ProblemException]) -> None:

@@ -57,6 +57,19 @@ from pydantic import (
     model_validator,
 )
 
+from controlplane.contract.bounds import (
+    MAX_STOP_TIMEOUT_S,
+    Args,
+    Count,
+    Duration,
+    Env,
+    Hostname,
+    ImageRef,
+    Labels,
+    PositiveDuration,
+    SearchDomains,
+    Text,
+)
 from controlplane.contract.labels import spec_hash
 
 Protocol = Literal["tcp", "udp", "sctp"]
@@ -135,6 +148,9 @@ class AgentInfo(BaseModel):
     addresses: list[str] = Field(default_factory=list, description="Underlay IPs (global).")
     cpus: int
     memory_bytes: int
+    engine_id: str = Field(
+        "", max_length=128, description="The Docker engine's ID (one engine is one host)."
+    )
 
 
 class Liveness(BaseModel):
@@ -233,7 +249,9 @@ class NetworkAttachment(_Model):
     """A user-defined network the container joins, with aliases and an optional fixed IP."""
 
     name: Name
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Annotated[str, Field(pattern=ALIAS_PATTERN)]] = Field(
+        default_factory=list, max_length=100
+    )
     ipv4_address: str | None = None
 
 
@@ -241,17 +259,17 @@ class RestartPolicy(_Model):
     """Docker restart policy."""
 
     name: Literal["no", "always", "unless-stopped", "on-failure"] = "no"
-    maximum_retry_count: int = Field(0, ge=0)
+    maximum_retry_count: Count = 0
 
 
 class HealthCheck(_Model):
     """Docker health check; `test` as in the engine API, e.g. ["CMD-SHELL", "curl -f ..."]."""
 
-    test: list[str] = Field(min_length=1)
-    interval_s: float = Field(30.0, gt=0)
-    timeout_s: float = Field(30.0, gt=0)
-    retries: int = Field(3, ge=0)
-    start_period_s: float = Field(0.0, ge=0)
+    test: Args = Field(min_length=1)
+    interval_s: PositiveDuration = 30.0
+    timeout_s: PositiveDuration = 30.0
+    retries: Count = 3
+    start_period_s: Duration = 0.0
 
 
 class Mount(_Model):
@@ -297,11 +315,11 @@ class ContainerSpec(_Model):
     on a clash.
     """
 
-    image: str = Field(min_length=1)
-    command: list[str] | None = None
-    entrypoint: list[str] | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
+    image: ImageRef
+    command: Args | None = None
+    entrypoint: Args | None = None
+    env: Env = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     exposed_ports: list[PortSpec] = Field(default_factory=list)
     published_ports: list[PublishedPort] = Field(default_factory=list)
     networks: list[NetworkAttachment] = Field(
@@ -313,15 +331,15 @@ class ContainerSpec(_Model):
     restart_policy: RestartPolicy = Field(default_factory=RestartPolicy)
     healthcheck: HealthCheck | None = None
     dns: list[str] = Field(default_factory=list, description="DNS servers.")
-    dns_search: list[str] = Field(default_factory=list)
+    dns_search: SearchDomains = Field(default_factory=list)
     extra_hosts: list[str] = Field(
         default_factory=list, description='Static "name:ip" entries (not for links).'
     )
-    hostname: str | None = None
-    working_dir: str | None = None
-    user: str | None = None
+    hostname: Hostname | None = None
+    working_dir: Text | None = None
+    user: Text | None = None
     mounts: list[Mount] = Field(default_factory=list)
-    stop_timeout_s: int = Field(10, ge=0)
+    stop_timeout_s: int = Field(10, ge=0, le=MAX_STOP_TIMEOUT_S)
     init: bool = Field(False, description="Run an init (docker --init) as PID 1.")
     running: bool = Field(True, description="Whether it should run (False: create only).")
     links: list[LinkTarget] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from controlplane.contract.probe import ProbeRequest, ProbeResult, ProbeTarget
 from controlplane.contract.schemas import (
@@ -71,11 +71,54 @@ class AgentConflict(AgentError):
     """The host's state conflicts with the request (409), e.g. a network still in use."""
 
 
+class AgentBadAnswer(AgentError):
+    """The agent answered with a body that is not what the agent API returns.
+
+    Whatever answers at an agent URL may not be an agent: its body is never shown.
+    """
+
+
+def _problem(response: httpx.Response) -> Problem:
+    try:
+        return Problem.model_validate_json(response.content)
+    except ValidationError:  # not JSON, or JSON but not a problem
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return Problem(
+            title=response.reason_phrase or "error",
+            status=response.status_code,
+            detail=f"not an agent's problem+json ({kind})",
+        )
+
+
+def parse(response: httpx.Response, model: type[M]) -> M:
+    """The response's JSON body as `model`; `AgentBadAnswer` if it is not one."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise _bad_answer(response, model.__name__, exc) from None
+
+
+def parse_list(response: httpx.Response, model: type[M]) -> list[M]:
+    """The response's JSON body as a list of `model`; `AgentBadAnswer` if it is not one."""
+    try:
+        return TypeAdapter(list[model]).validate_json(response.content)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise _bad_answer(response, f"list of {model.__name__}", exc) from None
+
+
+def _bad_answer(response: httpx.Response, expected: str, exc: ValidationError) -> AgentBadAnswer:
+    detail = f"the answer is not a {expected} ({exc.error_count()} errors)"
+    return AgentBadAnswer(
+        502, Problem(title="Not an agent answer", status=response.status_code, detail=detail)
+    )
+
+
 def raise_for_problem(response: httpx.Response) -> None:
     """Raise the matching `AgentError` if the response is an error."""
     if response.is_success:
         return
-    problem = Problem.of_response(response.status_code, response.reason_phrase, response.text)
+    # Not `Problem.of_response`: whatever answers at an agent URL may not be an agent.
+    problem = _problem(response)
     cls: type[AgentError] = AgentError
     if response.status_code in (401, 403):
         cls = AgentAuthError
@@ -159,7 +202,7 @@ class AgentClient:
         raise AssertionError("unreachable")
 
     async def _get(self, path: str, model: type[M], **kw: Any) -> M:
-        return model.model_validate((await self._request("GET", path, **kw)).json())
+        return parse(await self._request("GET", path, **kw), model)
 
     @staticmethod
     def _seg(name: str) -> str:
@@ -181,7 +224,7 @@ class AgentClient:
         r = await self._request(
             "PUT", f"/v1/networks/{self._seg(name)}", json=spec.model_dump(mode="json")
         )
-        return NetworkEnsureResult.model_validate(r.json())
+        return parse(r, NetworkEnsureResult)
 
     async def get_network(self, name: str) -> NetworkState | None:
         """The network, or None if absent."""
@@ -193,7 +236,7 @@ class AgentClient:
     async def list_networks(self, labels: Mapping[str, str] | None = None) -> list[NetworkState]:
         """Networks weft manages on the host, optionally filtered by labels."""
         r = await self._request("GET", "/v1/networks", params=_label_params(labels))
-        return [NetworkState.model_validate(n) for n in r.json()]
+        return parse_list(r, NetworkState)
 
     async def delete_network(self, name: str) -> None:
         """Remove the network; absent is success (409 while containers are attached)."""
@@ -202,7 +245,7 @@ class AgentClient:
     async def list_volumes(self, labels: Mapping[str, str] | None = None) -> list[VolumeState]:
         """Named volumes weft manages on the host, optionally filtered by labels."""
         r = await self._request("GET", "/v1/volumes", params=_label_params(labels))
-        return [VolumeState.model_validate(v) for v in r.json()]
+        return parse_list(r, VolumeState)
 
     async def delete_volume(self, name: str) -> None:
         """Remove the volume and its data; absent is success (409 while in use)."""
@@ -213,14 +256,14 @@ class AgentClient:
         r = await self._request(
             "PUT", f"/v1/containers/{self._seg(name)}", json=spec.model_dump(mode="json")
         )
-        return ContainerEnsureResult.model_validate(r.json())
+        return parse(r, ContainerEnsureResult)
 
     async def list_containers(
         self, labels: Mapping[str, str] | None = None
     ) -> list[ContainerState]:
         """Containers weft manages on the host (label weft.managed=true), filtered by labels."""
         r = await self._request("GET", "/v1/containers", params=_label_params(labels))
-        return [ContainerState.model_validate(c) for c in r.json()]
+        return parse_list(r, ContainerState)
 
     async def get_container(self, name: str) -> ContainerState | None:
         """The managed container's state, or None if absent."""
@@ -236,7 +279,7 @@ class AgentClient:
     async def restart_container(self, name: str) -> ContainerState:
         """Restart (or start) the container; its links are re-applied."""
         r = await self._request("POST", f"/v1/containers/{self._seg(name)}/restart")
-        return ContainerState.model_validate(r.json())
+        return parse(r, ContainerState)
 
     async def container_logs(self, name: str, tail: int | None = 100) -> str:
         """The container's last `tail` log lines (all if None), stdout and stderr."""
@@ -248,7 +291,7 @@ class AgentClient:
         """Replace the container's link set: hosts block, links.env (no restart)."""
         body = LinksSpec(links=links).model_dump(mode="json")
         r = await self._request("PUT", f"/v1/containers/{self._seg(name)}/links", json=body)
-        return LinksState.model_validate(r.json())
+        return parse(r, LinksState)
 
     async def get_links(self, name: str) -> LinksState:
         """The link set stored in the container."""
@@ -265,7 +308,7 @@ class AgentClient:
             retry=isinstance(tarball, bytes),
             read_timeout=read_timeout,
         )
-        return ImageLoadResult.model_validate(r.json())
+        return parse(r, ImageLoadResult)
 
     async def get_image(self, ref: str) -> ImageInfo | None:
         """The image if the host has it, else None."""
@@ -278,7 +321,7 @@ class AgentClient:
         """Have the agent try each target (reachable? route device and MTU)."""
         body = ProbeRequest(targets=targets).model_dump(mode="json")
         r = await self._request("POST", "/v1/probe", json=body)
-        return [ProbeResult.model_validate(x) for x in r.json()]
+        return parse_list(r, ProbeResult)
 
     async def image_exists(self, ref: str) -> bool:
         """Whether the host has the image."""

@@ -11,7 +11,11 @@ from fastapi import FastAPI
 
 from controlplane import __version__
 from controlplane.contract import offline_docs
+from controlplane.contract.bodylimit import BodyLimit
+from controlplane.contract.bounds import MAX_BODY_BYTES
+from controlplane.contract.headget import HeadAsGet
 from controlplane.contract.httpmetrics import MetricsMiddleware
+from controlplane.contract.openapi_errors import document_errors
 from controlplane.server.agents import Agents
 from controlplane.server.api import (
     containers,
@@ -30,6 +34,7 @@ from controlplane.server.auth import ensure_admin_token, ensure_identity
 from controlplane.server.db import make_engine, make_sessionmaker, upgrade
 from controlplane.server.eventlog import EventBus, Recorder
 from controlplane.server.metrics import ServerMetrics
+from controlplane.server.models import StackCreate
 from controlplane.server.reconcile.runner import Context
 from controlplane.server.reconcile.supervisor import Reconcilers
 from controlplane.server.sealing import load_box
@@ -101,6 +106,8 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     offline_docs.install(app)
     problem.install(app)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(HeadAsGet)
     for module in (
         hosts,
         networks,
@@ -124,7 +131,22 @@ def create_app(
         """Liveness (no token needed)."""
         return {"status": "ok"}
 
+    document_errors(app, ERRORS, [StackCreate])
     return app
+
+
+# What any operation may answer besides its own success (problem+json, one handler).
+ERRORS = {
+    400: "The body is not JSON.",
+    401: "No token, or an unknown one.",
+    403: "The token's role may not do this (a reader token writing).",
+    404: "The resource (or one the path names) does not exist.",
+    409: "Conflicts with existing state (a name, port, subnet or address is taken).",
+    413: "The request body is over the size limit.",
+    422: "A field is invalid; `errors[].loc` names it.",
+    502: "The host's agent answered with an error.",
+    503: "The host's agent did not answer.",
+}
 
 
 SHUTDOWN_GRACE = 5  # seconds open requests get on SIGTERM before they are cut

@@ -79,5 +79,18 @@ def _upgrade(connection: Connection) -> None:
 
 async def upgrade(engine: AsyncEngine) -> None:
     """Apply every migration up to head on engine's database."""
-    async with engine.begin() as conn:
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as conn:
+        # SQLite rebuilds a table as copy, drop, rename; with foreign keys on, the drop
+        # would cascade into (or be refused by) the tables pointing at it. The pragma
+        # only takes effect outside a transaction: before the first statement.
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await conn.run_sync(_upgrade)
+        await conn.commit()
+        if sqlite:
+            problems = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()
+            if problems:
+                raise RuntimeError(f"foreign keys broken by the upgrade: {problems[:5]}")

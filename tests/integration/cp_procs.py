@@ -220,9 +220,9 @@ class Stack:
         self.agent.stop()
 
 
-def start_stack(tmp: Path, prefix: str) -> Stack:
+def start_stack(tmp: Path, prefix: str, server_env: dict[str, str] | None = None) -> Stack:
     """Agent and control plane up, the agent registered."""
-    stack = Stack(tmp, agent_proc(tmp).start(), server_proc(tmp), prefix)
+    stack = Stack(tmp, agent_proc(tmp).start(), server_proc(tmp, server_env), prefix)
     try:
         stack.server.start()
         stack.register()
@@ -233,10 +233,12 @@ def start_stack(tmp: Path, prefix: str) -> Stack:
 
 
 @contextlib.contextmanager
-def running_stack(client: docker.DockerClient, tmp: Path) -> Iterator[Stack]:
+def running_stack(
+    client: docker.DockerClient, tmp: Path, server_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
     """`start_stack` under a fresh prefix; afterwards both stop and what they made goes."""
     prefix = unique("wefttestcp")
-    stack = start_stack(tmp, prefix)
+    stack = start_stack(tmp, prefix, server_env)
     try:
         yield stack
     finally:

@@ -35,6 +35,10 @@ class FakeAgent:
     links: dict[str, list[A.LinkTarget]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     next_host: dict[str, int] = field(default_factory=dict)
+    # The Docker engine's ID it reports ("engine-<hostname>" when empty).
+    engine_id: str = ""
+    # Set: something that is not an agent answers at the URL, always with this.
+    impostor: httpx.Response | None = None
 
     def transport(self) -> httpx.MockTransport:
         """A transport answering like the agent."""
@@ -44,6 +48,8 @@ class FakeAgent:
         """Route one request."""
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if self.impostor is not None:
+            return self.impostor
         path = request.url.path
         self.calls.append((request.method, path))
         if path == "/healthz":
@@ -64,6 +70,7 @@ class FakeAgent:
                         addresses=["127.0.0.1"],
                         cpus=2,
                         memory_bytes=1,
+                        engine_id=self.engine_id or f"engine-{self.hostname}",
                     )
                 )
             case ("GET", ["v1", "networks"]):

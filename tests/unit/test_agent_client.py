@@ -8,6 +8,7 @@ import pytest
 from controlplane.contract.schemas import ContainerSpec, LinkTarget, NetworkSpec
 from controlplane.server.agentclient import (
     AgentAuthError,
+    AgentBadAnswer,
     AgentClient,
     AgentConflict,
     AgentError,
@@ -91,12 +92,31 @@ async def test_not_found_reads_as_none() -> None:
         assert await agent.get_network("n") is None
 
 
-async def test_non_problem_error_body() -> None:
-    transport = httpx.MockTransport(lambda _r: httpx.Response(500, text="boom"))
+async def test_non_problem_error_body_is_not_echoed() -> None:
+    transport = httpx.MockTransport(lambda _r: httpx.Response(500, text="secret boom"))
     async with _agent(transport) as agent:
         with pytest.raises(AgentError) as caught:
             await agent.info()
-    assert caught.value.status == 500 and caught.value.problem.detail == "boom"
+    assert caught.value.status == 500 and "boom" not in str(caught.value)
+    assert caught.value.problem.detail == "not an agent's problem+json (text/plain)"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html>secret page</html>"),
+        httpx.Response(200, json={"hostname": "secret", "cpus": "many"}),
+        httpx.Response(200, json=["secret"]),
+    ],
+)
+async def test_an_answer_of_the_wrong_shape_is_a_bad_answer(answer: httpx.Response) -> None:
+    transport = httpx.MockTransport(lambda _r: answer)
+    async with _agent(transport) as agent:
+        with pytest.raises(AgentBadAnswer) as caught:
+            await agent.info()
+        with pytest.raises(AgentBadAnswer):
+            await agent.list_containers()
+    assert caught.value.status == 502 and "secret" not in str(caught.value)
 
 
 async def test_transport_errors_are_retried_then_unavailable() -> None:

@@ -1,5 +1,6 @@
 """Control-plane storage: URL handling, `weft db upgrade`, SQLite in WAL mode."""
 
+import asyncio
 import sqlite3
 import stat
 import subprocess
@@ -59,9 +60,85 @@ def test_weft_db_upgrade_creates_the_schema_in_wal_mode(tmp_path):
         assert {"hosts", "networks", "containers", "links", "events", "api_tokens"} <= tables
         version = db.execute("SELECT version_num FROM alembic_version").fetchone()
         assert version == (migration_head(),)
+        for table in (
+            "hosts",
+            "networks",
+            "containers",
+            "links",
+            "events",
+            "api_tokens",
+            "peerings",
+        ):
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+            assert "AUTOINCREMENT" in sql[0], sql
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         # The state dir and the database are the server's alone (agent tokens live there).
         assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
         assert stat.S_IMODE((tmp_path / "weft.db").stat().st_mode) == 0o600
     finally:
         db.close()
+
+
+NOW = "2026-11-30 00:00:00"
+TABLES = ("hosts", "networks", "containers", "links", "events", "api_tokens")
+
+
+def _rows_of_0003(path):
+    """A 0003 database with a host, two containers and a link between them."""
+    from alembic import command
+
+    from controlplane.server.db import alembic_config
+
+    command.upgrade(alembic_config(f"sqlite+aiosqlite:///{path}"), "0003_multihost")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA foreign_keys=ON")
+    for hid in (1, 2):
+        db.execute(
+            "INSERT INTO hosts (id, name, agent_url, labels, agent_token, status, addresses,"
+            " created_at) VALUES (?, ?, ?, '{}', 't', 'ready', '[]', ?)",
+            (hid, f"h{hid}", f"http://h{hid}", NOW),
+        )
+    db.execute("INSERT INTO peerings (host_a_id, host_b_id, created_at) VALUES (1, 2, ?)", (NOW,))
+    for cid in (1, 2):
+        db.execute(
+            "INSERT INTO containers (id, name, host_id, spec, restart_generation, generation,"
+            " observed, status, created_at, updated_at)"
+            " VALUES (?, ?, 1, '{}', 0, 0, '{}', 'pending', ?, ?)",
+            (cid, f"c{cid}", NOW, NOW),
+        )
+    db.execute(
+        "INSERT INTO links (from_id, to_id, alias, created_at) VALUES (1, 2, 'db', ?)", (NOW,)
+    )
+    db.commit()
+    db.close()
+
+
+async def test_upgrade_to_0004_keeps_rows_and_ids_are_never_reused(tmp_path):
+    from sqlalchemy import text
+
+    from controlplane.server.db import make_engine, upgrade
+
+    path = tmp_path / "weft.db"
+    await asyncio.to_thread(_rows_of_0003, path)
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            # The rebuild of containers did not cascade into links.
+            assert (await conn.execute(text("SELECT count(*) FROM links"))).scalar() == 1
+            assert (await conn.execute(text("SELECT count(*) FROM peerings"))).scalar() == 1
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            await conn.execute(text("DELETE FROM links"))
+            await conn.execute(text("DELETE FROM containers WHERE id = 2"))
+            await conn.execute(
+                text(
+                    "INSERT INTO containers (name, host_id, spec, restart_generation, generation,"
+                    " observed, status, created_at, updated_at)"
+                    " VALUES ('c3', 1, '{}', 0, 0, '{}', 'pending', :t, :t)"
+                ),
+                {"t": NOW},
+            )
+            new = await conn.execute(text("SELECT id FROM containers WHERE name = 'c3'"))
+            assert new.scalar() == 3  # not 2 again
+    finally:
+        await engine.dispose()

@@ -9,6 +9,7 @@ from controlplane.agent.api.objects import ObjectName, add_object_routes
 from controlplane.agent.driver import containers as driver
 from controlplane.agent.driver import linkset
 from controlplane.agent.policy import check_spec
+from controlplane.contract.bounds import MAX_LOG_TAIL
 from controlplane.contract.schemas import (
     ContainerEnsureResult,
     ContainerSpec,
@@ -57,7 +58,9 @@ async def restart_container(name: ObjectName, engine: Engine) -> ContainerState:
 async def container_logs(
     name: ObjectName,
     engine: Engine,
-    tail: Annotated[int | None, Query(ge=0, description="Last N lines; all if absent.")] = None,
+    tail: Annotated[
+        int | None, Query(ge=0, le=MAX_LOG_TAIL, description="Last N lines; all if absent.")
+    ] = None,
 ) -> Logs:
     """The container's stdout and stderr."""
     text = await blocking(driver.container_logs, engine, name, tail)

@@ -46,4 +46,5 @@ def agent_info(client: docker.DockerClient, owner: str, addresses: list[str]) ->
         addresses=addresses or host_addresses(),
         cpus=int(info.get("NCPU") or 0),
         memory_bytes=int(info.get("MemTotal") or 0),
+        engine_id=str(info.get("ID") or "")[:128],
     )

@@ -1,8 +1,11 @@
 """/containers: one container on one host."""
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
+from controlplane.contract.bounds import MAX_LOG_TAIL, ParamId
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import ContainerCreate, ContainerPublic, ContainerUpdate
 from controlplane.server.services import containers as svc
@@ -12,7 +15,7 @@ router = APIRouter(prefix="/containers", tags=["containers"])
 
 @router.get("", response_model=list[ContainerPublic])
 async def list_containers(
-    session: SessionDep, _: Caller, host_id: int | None = None
+    session: SessionDep, _: Caller, host_id: ParamId | None = None
 ) -> list[ContainerPublic]:
     """Containers with their observed state (created/running/healthy/exited, exit code)."""
     return [ContainerPublic.of(c) for c in await svc.list_containers(session, host_id)]
@@ -32,14 +35,14 @@ async def create_container(
 
 
 @router.get("/{container_id}", response_model=ContainerPublic)
-async def get_container(container_id: int, session: SessionDep, _: Caller) -> ContainerPublic:
+async def get_container(container_id: ParamId, session: SessionDep, _: Caller) -> ContainerPublic:
     """One container."""
     return ContainerPublic.of(await svc.get_container(session, container_id))
 
 
 @router.patch("/{container_id}", response_model=ContainerPublic)
 async def update_container(
-    container_id: int,
+    container_id: ParamId,
     data: ContainerUpdate,
     session: SessionDep,
     rt: RuntimeDep,
@@ -54,7 +57,7 @@ async def update_container(
     "/{container_id}/restart", response_model=ContainerPublic, status_code=status.HTTP_202_ACCEPTED
 )
 async def restart_container(
-    container_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
+    container_id: ParamId, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> ContainerPublic:
     """Restart the container in place (`docker restart`: same container, same spec).
 
@@ -66,7 +69,11 @@ async def restart_container(
 
 @router.get("/{container_id}/logs", response_class=PlainTextResponse)
 async def container_logs(
-    container_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, tail: int = 100
+    container_id: ParamId,
+    session: SessionDep,
+    rt: RuntimeDep,
+    _: Caller,
+    tail: Annotated[int, Query(ge=0, le=MAX_LOG_TAIL)] = 100,
 ) -> str:
     """The container's last `tail` log lines, from the agent."""
     return await svc.container_logs(session, rt, container_id, tail)
@@ -74,7 +81,7 @@ async def container_logs(
 
 @router.delete("/{container_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_container(
-    container_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
+    container_id: ParamId, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> Response:
     """Forget a container and its links; the reconciler removes it from the host."""
     await svc.delete_container(session, rt, container_id, wait)

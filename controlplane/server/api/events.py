@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
+from controlplane.contract.bounds import MAX_ID, ParamId
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import EventPublic
 from controlplane.server.services import events as svc
@@ -15,8 +16,8 @@ router = APIRouter(prefix="/events", tags=["events"])
 
 def _filters(
     resource: str | None = None,
-    resource_id: int | None = None,
-    host_id: int | None = None,
+    resource_id: ParamId | None = None,
+    host_id: ParamId | None = None,
     action: str | None = None,
     result: str | None = None,
 ) -> svc.EventFilter:
@@ -32,7 +33,7 @@ async def list_events(
     session: SessionDep,
     _: Caller,
     filters: Filters,
-    after: int | None = Query(None, description="Only events with a larger id."),
+    after: int | None = Query(None, ge=0, le=MAX_ID, description="Only events with a larger id."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[EventPublic]:
     """Events matching every filter, oldest first (the newest `limit`).
@@ -63,10 +64,16 @@ async def stream_events(
     rt: RuntimeDep,
     _: Caller,
     filters: Filters,
-    after: int | None = Query(None, description="Replay stored events after this id first."),
+    after: int | None = Query(
+        None, ge=0, le=MAX_ID, description="Replay stored events after this id first."
+    ),
     last_event_id: Annotated[
         int | None,
-        Header(description="Sent by EventSource on reconnect; takes precedence over `after`."),
+        Header(
+            ge=0,
+            le=MAX_ID,
+            description="Sent by EventSource on reconnect; takes precedence over `after`.",
+        ),
     ] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: one event per thing that happens, as it happens.

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from controlplane.contract.bounds import ParamId
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import HostCreate, HostPublic, HostUpdate
 from controlplane.server.services import hosts as svc
@@ -33,14 +34,14 @@ async def register_host(
 
 
 @router.get("/{host_id}", response_model=HostPublic)
-async def get_host(host_id: int, session: SessionDep, _: Caller) -> HostPublic:
+async def get_host(host_id: ParamId, session: SessionDep, _: Caller) -> HostPublic:
     """One host."""
     return HostPublic.model_validate(await svc.get_host(session, host_id))
 
 
 @router.patch("/{host_id}", response_model=HostPublic)
 async def update_host(
-    host_id: int, data: HostUpdate, session: SessionDep, rt: RuntimeDep, _: Caller
+    host_id: ParamId, data: HostUpdate, session: SessionDep, rt: RuntimeDep, _: Caller
 ) -> HostPublic:
     """Change a host's labels or its agent token."""
     return HostPublic.model_validate(await svc.update_host(session, rt, host_id, data))
@@ -52,7 +53,7 @@ async def update_host(
     responses={409: {"description": "weft containers still exist there (use force)."}},
 )
 async def delete_host(
-    host_id: int,
+    host_id: ParamId,
     session: SessionDep,
     rt: RuntimeDep,
     _: Caller,

@@ -26,6 +26,7 @@ in `none` mode, no address. `from` in `container:Y` mode sees through Y's networ
 
 from fastapi import APIRouter, Response, status
 
+from controlplane.contract.bounds import ParamId
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import LinkCreate, LinkPublic
 from controlplane.server.services import links as svc
@@ -35,7 +36,7 @@ router = APIRouter(prefix="/links", tags=["links"])
 
 @router.get("", response_model=list[LinkPublic], response_model_by_alias=True)
 async def list_links(
-    session: SessionDep, _: Caller, container_id: int | None = None
+    session: SessionDep, _: Caller, container_id: ParamId | None = None
 ) -> list[LinkPublic]:
     """Links, optionally those from or to one container, with `to`'s current address."""
     return await svc.list_links(session, container_id)
@@ -56,13 +57,13 @@ async def create_link(
 
 
 @router.get("/{link_id}", response_model=LinkPublic, response_model_by_alias=True)
-async def get_link(link_id: int, session: SessionDep, _: Caller) -> LinkPublic:
+async def get_link(link_id: ParamId, session: SessionDep, _: Caller) -> LinkPublic:
     """One link, with `to`'s current address and the env vars `from` sees."""
     return await svc.get_link(session, link_id)
 
 
 @router.delete("/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_link(link_id: int, session: SessionDep, rt: RuntimeDep, _: Caller) -> Response:
+async def delete_link(link_id: ParamId, session: SessionDep, rt: RuntimeDep, _: Caller) -> Response:
     """Forget a link; `from`'s hosts entry and variables for it go at the next push."""
     await svc.delete_link(session, rt, link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from controlplane.contract.bounds import ParamId
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import NetworkCreate, NetworkPublic, NetworkUpdate
 from controlplane.server.services import networks as svc
@@ -11,7 +12,7 @@ router = APIRouter(prefix="/networks", tags=["networks"])
 
 @router.get("", response_model=list[NetworkPublic])
 async def list_networks(
-    session: SessionDep, _: Caller, host_id: int | None = None
+    session: SessionDep, _: Caller, host_id: ParamId | None = None
 ) -> list[NetworkPublic]:
     """Networks, optionally of one host."""
     return [NetworkPublic.model_validate(n) for n in await svc.list_networks(session, host_id)]
@@ -32,14 +33,14 @@ async def create_network(
 
 
 @router.get("/{network_id}", response_model=NetworkPublic)
-async def get_network(network_id: int, session: SessionDep, _: Caller) -> NetworkPublic:
+async def get_network(network_id: ParamId, session: SessionDep, _: Caller) -> NetworkPublic:
     """One network."""
     return NetworkPublic.model_validate(await svc.get_network(session, network_id))
 
 
 @router.patch("/{network_id}", response_model=NetworkPublic)
 async def update_network(
-    network_id: int, data: NetworkUpdate, session: SessionDep, rt: RuntimeDep, _: Caller
+    network_id: ParamId, data: NetworkUpdate, session: SessionDep, rt: RuntimeDep, _: Caller
 ) -> NetworkPublic:
     """Change a network's labels."""
     return NetworkPublic.model_validate(await svc.update_network(session, rt, network_id, data))
@@ -47,7 +48,7 @@ async def update_network(
 
 @router.delete("/{network_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_network(
-    network_id: int, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
+    network_id: ParamId, session: SessionDep, rt: RuntimeDep, _: Caller, wait: bool = False
 ) -> Response:
     """Forget a network; the reconciler removes it from the host. 409 while in use."""
     await svc.delete_network(session, rt, network_id, wait)

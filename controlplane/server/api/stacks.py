@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
+from controlplane.contract.bounds import MAX_ID
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.api.events import sse
 from controlplane.server.models import StackCreate, StackPublic
@@ -147,7 +148,9 @@ async def stack_events(
     session: SessionDep,
     rt: RuntimeDep,
     _: Caller,
-    after: int | None = Query(None, description="Replay stored events after this id first."),
+    after: int | None = Query(
+        None, ge=0, le=MAX_ID, description="Replay stored events after this id first."
+    ),
 ) -> StreamingResponse:
     """Server-Sent Events of this stack's deploys, updates and removal, as they happen."""
     stack = await svc.get_stack(session, name)

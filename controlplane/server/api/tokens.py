@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from controlplane.contract.bounds import ParamId
 from controlplane.server.api.deps import Caller, SessionDep
 from controlplane.server.models import TokenCreate, TokenCreated, TokenPublic
 from controlplane.server.services import tokens as svc
@@ -28,7 +29,7 @@ async def create_token(data: TokenCreate, session: SessionDep, _: Caller) -> Tok
     status_code=status.HTTP_204_NO_CONTENT,
     responses={409: {"description": "It is the last admin token."}},
 )
-async def delete_token(token_id: int, session: SessionDep, _: Caller) -> Response:
+async def delete_token(token_id: ParamId, session: SessionDep, _: Caller) -> Response:
     """Revoke a token at once (the last admin token is kept)."""
     await svc.revoke_token(session, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

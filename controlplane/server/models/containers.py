@@ -47,7 +47,7 @@ class Container(SQLModel, table=True):
     """A container's desired spec (JSON) plus what the reconciler last saw."""
 
     __tablename__ = "containers"
-    __table_args__ = (UniqueConstraint("host_id", "name"),)
+    __table_args__ = (UniqueConstraint("host_id", "name"), {"sqlite_autoincrement": True})
 
     id: int | None = SQLField(default=None, primary_key=True)
     name: str = SQLField(max_length=63)

@@ -23,6 +23,7 @@ class Event(EventBase, table=True):
     """A stored event."""
 
     __tablename__ = "events"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

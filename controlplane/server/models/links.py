@@ -7,6 +7,7 @@ from pydantic import Field as PField
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from controlplane.contract.bounds import BodyId
 from controlplane.server.models.common import utcnow
 
 ALIAS_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
@@ -16,7 +17,7 @@ class Link(SQLModel, table=True):
     """A link between two containers (deleted with either end)."""
 
     __tablename__ = "links"
-    __table_args__ = (UniqueConstraint("from_id", "alias"),)
+    __table_args__ = (UniqueConstraint("from_id", "alias"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     from_id: int = Field(foreign_key="containers.id", index=True, ondelete="CASCADE")
@@ -30,8 +31,8 @@ class LinkCreate(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    from_id: int = PField(alias="from", description="Container id that gets the alias.")
-    to_id: int = PField(alias="to", description="Container id the alias points at.")
+    from_id: BodyId = PField(alias="from", description="Container id that gets the alias.")
+    to_id: BodyId = PField(alias="to", description="Container id the alias points at.")
     alias: str = PField(pattern=ALIAS_PATTERN, max_length=63)
 
 

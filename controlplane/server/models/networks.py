@@ -4,10 +4,11 @@ import ipaddress
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from controlplane.contract.bounds import BodyId, Labels
 from controlplane.server.models.common import Name, ResourceStatus, enum_column, utcnow
 
 
@@ -39,7 +40,7 @@ class Network(NetworkBase, table=True):
     """A network's desired state plus what the reconciler last saw."""
 
     __tablename__ = "networks"
-    __table_args__ = (UniqueConstraint("host_id", "name"),)
+    __table_args__ = (UniqueConstraint("host_id", "name"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     status: ResourceStatus = Field(
@@ -54,6 +55,11 @@ class Network(NetworkBase, table=True):
 
 class NetworkCreate(NetworkBase):
     """POST /networks."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    host_id: BodyId
+    labels: Labels = Field(default_factory=dict)
 
     @field_validator("subnet")
     @classmethod
@@ -74,10 +80,12 @@ class NetworkCreate(NetworkBase):
         return check_gateway(info.data["subnet"], value)
 
 
-class NetworkUpdate(SQLModel):
+class NetworkUpdate(BaseModel):
     """PATCH /networks/{id}: only labels may change (subnets are fixed at creation)."""
 
-    labels: dict[str, str] | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    labels: Labels | None = None
 
 
 class NetworkPublic(NetworkBase):

@@ -28,7 +28,7 @@ class Peering(SQLModel, table=True):
     """Two hosts joined directly (ids stored lowest first; removed with either host)."""
 
     __tablename__ = "peerings"
-    __table_args__ = (UniqueConstraint("host_a_id", "host_b_id"),)
+    __table_args__ = (UniqueConstraint("host_a_id", "host_b_id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     host_a_id: int = Field(foreign_key="hosts.id", index=True, ondelete="CASCADE")

@@ -19,6 +19,7 @@ from controlplane.server.models import (
 from controlplane.server.models.common import ResourceStatus, utcnow
 from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
+from controlplane.server.services.hostlock import lock_host
 from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 WILDCARDS = frozenset({"0.0.0.0", "::"})
@@ -109,7 +110,7 @@ async def create_container(
     session: AsyncSession, rt: Runtime, data: ContainerCreate, wait: bool
 ) -> Container:
     """Record a new container after checking it against the host's others; converge it."""
-    await get_row(session, Host, data.host_id, ["body", "host_id"])
+    await lock_host(session, data.host_id, ["body", "host_id"])
     taken = await session.exec(
         select(Container).where(Container.host_id == data.host_id, Container.name == data.name)
     )
@@ -145,6 +146,7 @@ async def update_container(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Invalid(first["msg"], loc=["body", *first["loc"]]) from None
+    await lock_host(session, row.host_id)
     await check_spec(session, row.host_id, spec, row.id)
     row.spec = spec
     _bump(row)

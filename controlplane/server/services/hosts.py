@@ -51,6 +51,7 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
             raise Invalid(f"no agent answers at {url}: {exc}", loc=["body", "agent_url"]) from None
         except AgentError as exc:
             raise Invalid(f"the agent at {url} failed: {exc}", loc=["body", "agent_url"]) from None
+    await _one_engine_one_host(session, info.engine_id)
     host = Host(
         name=data.name,
         agent_url=url,
@@ -61,6 +62,7 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
         hostname=info.hostname,
         docker_version=info.docker_version,
         addresses=info.addresses,
+        engine_id=info.engine_id or None,
     )
     session.add(host)
     await session.commit()
@@ -70,6 +72,23 @@ async def register_host(session: AsyncSession, rt: Runtime, data: HostCreate) ->
         "host", "register", "ok", resource_id=host.id, resource_name=host.name, host_id=host.id
     )
     return host
+
+
+async def _one_engine_one_host(session: AsyncSession, engine_id: str) -> None:
+    """409 when a host already drives this Docker engine (through another agent).
+
+    Two hosts on one engine would each remove the other's containers as strays.
+    The unique index on hosts.engine_id settles two registrations racing here.
+    """
+    if not engine_id:
+        return
+    holder = (await session.exec(select(Host).where(Host.engine_id == engine_id))).first()
+    if holder is not None:
+        raise Conflict(
+            f"host {holder.name} already drives the Docker engine {engine_id} "
+            f"(through {holder.agent_url})",
+            loc=["body", "agent_url"],
+        )
 
 
 async def seal_stored_tokens(session: AsyncSession, agents: Agents) -> int:
@@ -102,6 +121,7 @@ async def delete_host(
     The host's reconciler stops first, so a pass in flight cannot recreate what is
     being removed; it starts again if the host is not forgotten after all.
     """
+    await get_host(session, host_id)  # an unknown id must not start a reconciler below
     await rt.reconcilers.stop(host_id)
     try:
         host = await _remove_host(session, rt, host_id, force, forget)

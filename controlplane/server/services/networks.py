@@ -5,10 +5,11 @@ import ipaddress
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.server.models import Container, Host, Network, NetworkCreate, NetworkUpdate
+from controlplane.server.models import Container, Network, NetworkCreate, NetworkUpdate
 from controlplane.server.models.common import ResourceStatus, utcnow
 from controlplane.server.services.crud import get_row, list_rows
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
+from controlplane.server.services.hostlock import lock_host
 from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 # Docker's predefined networks: a weft network cannot take their names.
@@ -44,9 +45,9 @@ async def create_network(
     session: AsyncSession, rt: Runtime, data: NetworkCreate, wait: bool
 ) -> Network:
     """Record a new bridge network (409 on a taken name or an overlapping subnet); converge it."""
-    await get_row(session, Host, data.host_id, ["body", "host_id"])
     if data.name in RESERVED_NAMES:
         raise Invalid(f"{data.name} is a Docker network name", loc=["body", "name"])
+    await lock_host(session, data.host_id, ["body", "host_id"])
     same_host = await list_networks(session, data.host_id)
     if any(n.name == data.name for n in same_host):
         raise AlreadyExists(
