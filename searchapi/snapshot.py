@@ -12,6 +12,7 @@ the last index.
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import time
 from typing import Any
@@ -62,6 +63,17 @@ async def read_index(settings: Settings, known: str | None = None) -> CityIndex 
     return await asyncio.to_thread(builder.build, version)
 
 
+def release_freed_memory() -> None:
+    """Hand the heap's free pages back to the system.
+
+    A build's transients (rows, JSON strings, numpy temporaries) are freed, but
+    glibc keeps their pages: measured at 170k cities, 210 MB resident after a
+    build, 151 MB after this. Without glibc it does nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class IndexHolder:
     """The current index (or None) and the task that refreshes it."""
 
@@ -81,13 +93,15 @@ class IndexHolder:
         if fresh is None:
             return False
         self.index = fresh  # the swap: one reference assignment
+        del fresh
+        release_freed_memory()
         self.loads += 1
         self.last_build_seconds = time.monotonic() - started
         log.info(
             "index %s: %d cities, %.0f MB, %.1f s",
-            fresh.version,
-            fresh.size,
-            fresh.nbytes / 1e6,
+            self.index.version,
+            self.index.size,
+            self.index.nbytes / 1e6,
             self.last_build_seconds,
         )
         self._changed.set()
