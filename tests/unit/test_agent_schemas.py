@@ -154,3 +154,14 @@ def test_env_file_quotes_values_and_links_json_round_trips() -> None:
     links = [LinkTarget(alias="db", name="db1", address="fd00::5", ports=[PortSpec(port=5)])]
     assert F.parse_links_json(F.render_links_json(links)) == links
     assert F.link_env("w", links)["DB_PORT"] == "tcp://[fd00::5]:5"
+
+
+def test_engines_sharing_a_key_but_not_a_data_root_are_different_engines() -> None:
+    from controlplane.agent.driver.info import engine_identity
+
+    key = "ABCD:EFGH:IJKL"
+    one = engine_identity({"ID": key, "DockerRootDir": "/var/lib/docker"})
+    assert one == engine_identity({"ID": key, "DockerRootDir": "/var/lib/docker"})
+    assert one != engine_identity({"ID": key, "DockerRootDir": "/run/h2/docker"})
+    assert one != engine_identity({"ID": "WXYZ", "DockerRootDir": "/var/lib/docker"})
+    assert engine_identity({}) == ""

@@ -1,5 +1,6 @@
 """What the host is: name, engine version, underlay addresses, capacity."""
 
+import hashlib
 import ipaddress
 import socket
 
@@ -46,5 +47,18 @@ def agent_info(client: docker.DockerClient, owner: str, addresses: list[str]) ->
         addresses=addresses or host_addresses(),
         cpus=int(info.get("NCPU") or 0),
         memory_bytes=int(info.get("MemTotal") or 0),
-        engine_id=str(info.get("ID") or "")[:128],
+        engine_id=engine_identity(info),
     )
+
+
+def engine_identity(info: dict[str, object]) -> str:
+    """Which engine this is: its ID together with its data root, hashed.
+
+    The ID alone is not enough: dockerd derives it from /etc/docker/key.json, so
+    several engines on one machine (a data root each) all report the same one.
+    """
+    engine = str(info.get("ID") or "")
+    if not engine:
+        return ""
+    root = str(info.get("DockerRootDir") or "")
+    return hashlib.sha256(f"{engine}\n{root}".encode()).hexdigest()[:32]
