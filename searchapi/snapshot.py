@@ -32,6 +32,7 @@ ROWS_SQL = (
     " FROM city_rows r JOIN city_search s ON s.`rank` = r.`rank` ORDER BY r.`rank`"
 )
 _CHUNK = 20_000
+STOP_GRACE = 5.0
 
 
 async def read_index(settings: Settings, known: str | None = None) -> CityIndex | None:
@@ -123,11 +124,14 @@ class IndexHolder:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop polling."""
+        """Stop polling, waiting at most STOP_GRACE s for the task to end.
+
+        A stop during a read can leave asyncmy closing a half-read streaming
+        result; shutdown must not wait on that forever.
+        """
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=STOP_GRACE)
 
     async def wait_for(self, predicate: Any, timeout: float) -> CityIndex:
         """Wait (at most `timeout` s) until the current index satisfies `predicate`."""
