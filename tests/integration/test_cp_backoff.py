@@ -15,7 +15,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.integration.cp_procs import Stack, free_port, running_stack
+from tests.integration.cp_procs import IDLE, Stack, free_port, running_stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,15 @@ def stack(docker_client: docker.DockerClient, tmp_path_factory: Any) -> Iterator
         yield s
 
 
-def _passes(stack: Stack) -> float:
+def _metric(stack: Stack, name: str) -> float:
+    """The host's value of a per-host metric (-1: not there)."""
     text = stack.api.get("/metrics").text
-    m = re.search(rf'weft_server_reconcile_passes_total{{host_id="{stack.host_id}"}} (\S+)', text)
-    assert m, text
-    return float(m.group(1))
+    m = re.search(rf'{name}{{host_id="{stack.host_id}"}} (\S+)', text)
+    return float(m.group(1)) if m else -1.0
+
+
+def _passes(stack: Stack) -> float:
+    return _metric(stack, "weft_server_reconcile_passes_total")
 
 
 def _failures(stack: Stack, cid: int) -> list[dict[str, Any]]:
@@ -107,3 +111,57 @@ def test_a_published_port_taken_outside_weft_backs_off(
     assert 1 <= attempts <= 8 and events <= 1
     assert passes <= WINDOW / 5 + attempts + 2
     stack.call("DELETE", f"/containers/{row['id']}?wait=true", 204)
+
+
+def test_a_slow_delete_does_not_hold_up_the_rest_of_the_host(
+    stack: Stack, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    # `sleep` as PID 1 ignores SIGTERM: the stop waits the whole 45 s before SIGKILL.
+    name = f"{stack.prefix}-slow"
+    slow = {
+        "name": name,
+        "host_id": stack.host_id,
+        "image": base_python_image,
+        "command": ["sleep", "1000000"],
+        "stop_timeout_s": 45,
+    }
+    row = stack.call("POST", "/containers?wait=true", 201, json=slow)
+    assert row["status"] == "converged", row
+    stopping = time.monotonic()
+    stack.call("DELETE", f"/containers/{row['id']}", 204)
+    # The delete is under way on the agent (its container stops) ...
+    wait_until(
+        lambda: (
+            docker_client.containers.get(name).attrs["State"].get("Running")
+            and _metric(stack, "weft_server_reconcile_in_flight") == 1
+        ),
+        20,
+    )
+    # ... while an unrelated container on the same host converges at once.
+    started = time.monotonic()
+    other = {
+        "name": f"{stack.prefix}-quick",
+        "host_id": stack.host_id,
+        "image": base_python_image,
+        "command": IDLE,
+    }
+    quick = stack.call("POST", "/containers?wait=true", 201, json=other)
+    took = time.monotonic() - started
+    print(f"\nPOST ?wait=true beside a 45 s stop: converged in {took:.1f} s")
+    assert quick["status"] == "converged", quick
+    assert took < 10
+    # The slow delete still completes, and is recorded, after its 45 s.
+    wait_until(lambda: not _exists(docker_client, name), 90)
+    assert time.monotonic() - stopping >= 40
+    q = "/events?resource=container&action=remove&result=ok&limit=1000"
+    wait_until(lambda: any(e["resource_name"] == name for e in stack.call("GET", q)), 30)
+    assert stack.call("GET", f"/hosts/{stack.host_id}", 200)["status"] == "ready"
+    stack.call("DELETE", f"/containers/{quick['id']}?wait=true", 204)
+
+
+def _exists(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.containers.get(name)
+    except docker.errors.NotFound:
+        return False
+    return True
