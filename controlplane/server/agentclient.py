@@ -26,6 +26,7 @@ from controlplane.contract.schemas import (
     ContainerEnsureResult,
     ContainerSpec,
     ContainerState,
+    EngineNetwork,
     ImageInfo,
     ImageLoadResult,
     LinksSpec,
@@ -226,6 +227,10 @@ class AgentClient:
             "PUT", f"/v1/networks/{self._seg(name)}", json=spec.model_dump(mode="json")
         )
         return parse(r, NetworkEnsureResult)
+
+    async def engine_networks(self) -> list[EngineNetwork]:
+        """Every network the host's engine has (weft's or not), by name and subnets."""
+        return parse_list(await self._request("GET", "/v1/engine/networks"), EngineNetwork)
 
     async def get_network(self, name: str) -> NetworkState | None:
         """The network, or None if absent."""
