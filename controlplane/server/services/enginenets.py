@@ -9,6 +9,8 @@ write goes ahead: the reconciler then shows the failure once, with its reason.
 
 import ipaddress
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from controlplane.contract.schemas import EngineNetwork
 from controlplane.server.agentclient import AgentClientError
 from controlplane.server.models import Host
@@ -31,11 +33,14 @@ def engine_clash(subnet: str, seen: list[EngineNetwork], owner: str) -> EngineNe
     return None
 
 
-async def refuse_engine_overlap(rt: Runtime, host_id: int, subnet: str) -> None:
+async def refuse_engine_overlap(
+    session: AsyncSession, rt: Runtime, host_id: int, subnet: str
+) -> None:
     """409 naming `subnet` and the engine's network when they overlap (asked of the agent)."""
-    # A session of its own: the request's opens no transaction before it locks the host.
-    async with rt.sessions() as session:
-        host = await session.get(Host, host_id)
+    host = await session.get(Host, host_id)
+    # The connection goes back to the pool while the agent answers (20 writers at
+    # once would otherwise hold them all); the loaded host stays usable.
+    await session.commit()
     if host is None:
         return  # the write's own checks say so
     try:

@@ -49,7 +49,7 @@ async def create_network(
     if data.name in RESERVED_NAMES:
         raise Invalid(f"{data.name} is a Docker network name", loc=["body", "name"])
     # Asked before the host's lock is taken: no agent call while holding it.
-    await refuse_engine_overlap(rt, data.host_id, data.subnet)
+    await refuse_engine_overlap(session, rt, data.host_id, data.subnet)
     await lock_host(session, data.host_id, ["body", "host_id"])
     same_host = await list_networks(session, data.host_id)
     if any(n.name == data.name for n in same_host):
