@@ -11,6 +11,7 @@ Tests swap the network for `httpx.MockTransport` through `transport=`.
 """
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -316,6 +317,21 @@ class AgentClient:
             return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
         except AgentNotFound:
             return None
+
+    @contextlib.asynccontextmanager
+    async def save_image(
+        self, ref: str, read_timeout: float = 600.0
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The image as a `docker save` tarball, streamed: `async with ... as chunks:`."""
+        path = f"/v1/images/{self._seg(ref)}/tarball"
+        try:
+            async with self._http.stream("GET", path, timeout=read_timeout) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise_for_problem(response)
+                yield response.aiter_bytes(1 << 20)
+        except httpx.TransportError as exc:
+            raise AgentUnavailable(f"{self.base_url}: {type(exc).__name__}: {exc}") from exc
 
     async def probe(self, targets: list[ProbeTarget]) -> list[ProbeResult]:
         """Have the agent try each target (reachable? route device and MTU)."""

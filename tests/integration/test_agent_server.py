@@ -141,6 +141,16 @@ async def test_image_upload_streamed(
             with pytest.raises(AgentError) as bad:
                 await agent.load_image(b"not a tarball")
             assert bad.value.status == 422
+            # Sent back out as `docker save` streams it: loads elsewhere as the same image.
+            async with agent.save_image(ref) as chunks:
+                saved = b"".join([chunk async for chunk in chunks])
+            docker_client.api.remove_image(ref)
+            assert (await agent.load_image(saved)).tags == [ref]
+            assert docker_client.images.get(ref).id == image.id
+            with pytest.raises(AgentError) as missing:
+                async with agent.save_image(f"{unique()}:none"):
+                    pass
+            assert missing.value.status == 404
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.api.remove_image(ref, force=True)
