@@ -28,7 +28,14 @@ from controlplane.server.agentclient import (
 )
 from controlplane.server.db import SessionMaker
 from controlplane.server.eventlog import Recorder
-from controlplane.server.models import Container, Host, Link, Network, ObservedRecord
+from controlplane.server.models import (
+    Container,
+    EventPublic,
+    Host,
+    Link,
+    Network,
+    ObservedRecord,
+)
 from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
 from controlplane.server.reconcile.desired import desired_state, observed_record
@@ -329,14 +336,7 @@ class HostRunner:
                 await self._record_applied(action.id, state, None, action.generation)
             case planner.SetLinks():
                 await self._record_applied(action.id, None, action.links, None)
-        await self.ctx.events.emit(
-            action.kind,
-            action.verb,
-            "ok",
-            resource_id=rid,
-            resource_name=action.name,
-            host_id=self.host_id,
-        )
+        await self._emit_outcome(action, rid, None)
         return True
 
     async def _record_failure(self, action: planner.Action, attempt: object, reason: str) -> None:
@@ -344,20 +344,25 @@ class HostRunner:
         rid = getattr(action, "id", None)
         entry, repeat = self.retries.failed(_key(action), attempt, reason, time.monotonic())
         if not (repeat and entry.event_id and await self.ctx.events.repeat(entry.event_id)):
-            event = await self.ctx.events.emit(
-                action.kind,
-                action.verb,
-                "failed",
-                resource_id=rid,
-                resource_name=action.name,
-                host_id=self.host_id,
-                reason=reason,
-            )
-            entry.event_id = event.id
+            entry.event_id = (await self._emit_outcome(action, rid, reason)).id
         if rid is not None:
             await self._set_status(
                 action.kind, rid, None, ResourceStatus.failed, reason, entry.count
             )
+
+    async def _emit_outcome(
+        self, action: planner.Action, rid: int | None, reason: str | None
+    ) -> EventPublic:
+        """Record the action's event: ok, or failed with the agent's reason."""
+        return await self.ctx.events.emit(
+            action.kind,
+            action.verb,
+            "ok" if reason is None else "failed",
+            resource_id=rid,
+            resource_name=action.name,
+            host_id=self.host_id,
+            reason=reason,
+        )
 
     async def _restart_generation(self, cid: int) -> int | None:
         """The restart generation asked for now (None: the container is gone)."""
