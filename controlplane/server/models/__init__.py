@@ -16,6 +16,7 @@ from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic
 from controlplane.server.models.networks import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+from controlplane.server.models.overlay import OverlayAddress, OverlayBlock
 from controlplane.server.models.peerings import (
     HostPeers,
     Peering,
@@ -58,6 +59,8 @@ __all__ = [
     "NetworkPublic",
     "NetworkUpdate",
     "ObservedRecord",
+    "OverlayAddress",
+    "OverlayBlock",
     "PeerStatus",
     "Peering",
     "PeeringCheck",

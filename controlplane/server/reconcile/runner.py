@@ -10,10 +10,13 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from controlplane.contract import labels
+from controlplane.contract.dns import DnsRecordSet
+from controlplane.contract.overlay import VNI_LABEL, OverlayState
 from controlplane.contract.schemas import ContainerState, LinkTarget, NetworkState
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
+    AgentConflict,
     AgentError,
     AgentFactory,
     AgentUnavailable,
@@ -25,6 +28,7 @@ from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld
+from controlplane.server.reconcile.overlays import OVERLAY, HostOverlays, host_overlays, on_overlays
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
@@ -146,8 +150,14 @@ class HostRunner:
             await self._record_observed(
                 info.hostname, info.docker_version, info.addresses, seen_containers
             )
-            plan, generations = await self._plan(seen_networks, seen_containers)
+            mine = await host_overlays(self.ctx.sessions, self.host_id, self.ctx.owner)
+            seen_overlays = await self._seen_overlays(agent, mine, seen_networks)
+            plan, generations = await self._plan(
+                seen_networks, seen_containers, mine, seen_overlays
+            )
             todo = [a for a in plan.actions if (a.kind, a.name) not in failed]
+            if mine.dns is not None:
+                await self._sync_dns(agent, mine.dns)
             if not todo:
                 await self._record_converged(plan, generations, failed)
                 return not failed
@@ -183,22 +193,61 @@ class HostRunner:
         if moved:
             self.ctx.on_addresses_changed(self.host_id)
 
+    async def _seen_overlays(
+        self, agent: AgentClient, mine: HostOverlays, seen_networks: list[NetworkState]
+    ) -> list[OverlayState]:
+        """This control plane's overlays on the host (asked only when there may be some)."""
+        if not mine.overlays and not any(VNI_LABEL in n.labels for n in seen_networks):
+            return []
+        owned = {n.name for n in seen_networks}
+        return [o for o in await agent.list_overlays() if o.name in owned]
+
+    async def _sync_dns(self, agent: AgentClient, wanted: DnsRecordSet) -> None:
+        """Push the mesh's records when the host serves others (an agent without DNS: skipped)."""
+        try:
+            served = await agent.get_dns()
+            if (
+                DnsRecordSet.model_validate(served.model_dump(include={"domain", "ttl", "records"}))
+                != wanted
+            ):
+                await agent.set_dns(wanted)
+        except AgentConflict:
+            return
+
     async def _plan(
-        self, seen_networks: list[NetworkState], seen_containers: list[ContainerState]
+        self,
+        seen_networks: list[NetworkState],
+        seen_containers: list[ContainerState],
+        overlays: HostOverlays,
+        seen_overlays: list[OverlayState],
     ) -> tuple[planner.Plan, dict[tuple[str, int], int]]:
         """The plan for this host, and the generation of every resource it was made from."""
         async with self.ctx.sessions() as session:
-            nets = list(await session.exec(select(Network).where(Network.host_id == self.host_id)))
+            nets = list(
+                await session.exec(
+                    select(Network).where(
+                        Network.host_id == self.host_id, Network.driver != OVERLAY
+                    )
+                )
+            )
             everyone = list(await session.exec(select(Container)))
-            mine = [c for c in everyone if c.host_id == self.host_id]
-            ids = [c.id for c in mine]
+            ctrs = [c for c in everyone if c.host_id == self.host_id]
+            ids = [c.id for c in ctrs]
             links = list(await session.exec(select(Link).where(col(Link.from_id).in_(ids))))
             hosts = list(await session.exec(select(Host)))
         world = LinkWorld.of(everyone, hosts, nets)
-        desired_nets, desired_containers = desired_state(nets, mine, links, world, self.ctx.owner)
+        desired_nets, desired_containers = desired_state(nets, ctrs, links, world, self.ctx.owner)
+        desired_containers = [on_overlays(c, overlays) for c in desired_containers]
         generations = {("network", n.id or 0): n.generation for n in nets}
-        generations.update({("container", c.id or 0): c.generation for c in mine})
-        plan = planner.plan(desired_nets, desired_containers, seen_networks, seen_containers)
+        generations.update({("container", c.id or 0): c.generation for c in ctrs})
+        plan = planner.plan(
+            desired_nets,
+            desired_containers,
+            seen_networks,
+            seen_containers,
+            overlays.overlays,
+            seen_overlays,
+        )
         return plan, generations
 
     async def _execute(self, agent: AgentClient, action: planner.Action) -> bool:
@@ -210,6 +259,10 @@ class HostRunner:
                     await agent.ensure_network(action.name, action.spec)
                 case planner.RemoveNetwork():
                     await agent.delete_network(action.name)
+                case planner.EnsureOverlay():
+                    await agent.ensure_overlay(action.name, action.spec)
+                case planner.RemoveOverlay():
+                    await agent.delete_overlay(action.name)
                 case planner.EnsureContainer():
                     result = await agent.ensure_container(action.name, action.spec)
                     # A new container is as fresh as a restart: count any restart asked for.
