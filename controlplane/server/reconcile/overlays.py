@@ -45,6 +45,8 @@ class HostOverlays:
     addresses: dict[int, dict[str, str]] = field(default_factory=dict)
     # Network name -> this host's gateway on it (where its DNS responder answers).
     gateways: dict[str, str] = field(default_factory=dict)
+    # Network id -> the generation its part here was planned from.
+    generations: dict[int, int] = field(default_factory=dict)
     # The record set to serve; None when no overlay touches the host.
     dns: DnsRecordSet | None = None
 
@@ -113,6 +115,7 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
             labels=tags,
         )
         out.overlays.append(DesiredOverlay(nid, net.name, spec))
+        out.generations[nid] = net.generation
     if out.overlays:
         out.dns = await _records(sessions, world, host_id)
     return out

@@ -239,6 +239,7 @@ class HostRunner:
         desired_nets, desired_containers = desired_state(nets, ctrs, links, world, self.ctx.owner)
         desired_containers = [on_overlays(c, overlays) for c in desired_containers]
         generations = {("network", n.id or 0): n.generation for n in nets}
+        generations.update({("network", i): g for i, g in overlays.generations.items()})
         generations.update({("container", c.id or 0): c.generation for c in ctrs})
         plan = planner.plan(
             desired_nets,
