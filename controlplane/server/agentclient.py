@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from controlplane.contract.changes import Changes
 from controlplane.contract.dns import DnsRecordSet, DnsState
 from controlplane.contract.overlay import OverlayEnsureResult, OverlaySpec, OverlayState
 from controlplane.contract.probe import ProbeRequest, ProbeResult, ProbeTarget
@@ -258,6 +259,14 @@ class AgentClient:
     async def delete_overlay(self, name: str) -> None:
         """Remove the overlay's device and network; absent is success (409 while in use)."""
         await self._request("DELETE", f"/v1/overlays/{self._seg(name)}")
+
+    async def wait_changes(self, after: int, timeout: float) -> Changes:
+        """The agent's container-event count, once it differs from `after` (long poll)."""
+        params = httpx.QueryParams({"after": after, "timeout": timeout})
+        r = await self._request(
+            "GET", "/v1/changes", params=params, retry=False, read_timeout=timeout + 10
+        )
+        return parse(r, Changes)
 
     async def get_dns(self) -> DnsState:
         """The `*.weave.local` record set the host's responder serves."""

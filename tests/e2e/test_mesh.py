@@ -12,8 +12,9 @@ seen twice across the cluster. Deleting the network leaves nothing on any host.
 import os
 import signal
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import docker
 import httpx
@@ -81,6 +82,28 @@ def _addresses(cluster: Cluster) -> list[str]:
     return found
 
 
+def _answered_everywhere(cluster: Cluster, check: Callable[[set[str]], bool]) -> None:
+    """Every host's DNS responder serves a record set passing `check` within 1 s."""
+    started = time.monotonic()
+    when: dict[str, float] = {}
+    clients = [(h.name, cluster.agent(h)) for h in cluster.hosts]
+
+    def everywhere() -> bool:
+        for name, agent in clients:
+            if name not in when:
+                names = {r["name"] for r in agent.get("/v1/dns").json()["records"]}
+                if check(names):
+                    when[name] = time.monotonic() - started
+        return len(when) == len(clients)
+
+    try:
+        eventually(everywhere, 10, every=0.02)
+    finally:
+        for _, agent in clients:
+            agent.close()
+    assert max(when.values()) < 1.0, when
+
+
 def _devices(host: HostLayout, prefix: str) -> list[str]:
     with IPRoute(netns=host.name) as ns:
         names = [str(x.get_attr("IFLA_IFNAME")) for x in ns.get_links()]
@@ -97,8 +120,8 @@ def test_a_mesh_of_three_reaches_by_name_survives_forget_and_an_agent_restart(
     net = _ok(api.post("/networks?wait=true", json={"name": NET, "driver": "overlay"}))
     assert net["status"] == "converged" and net["subnet"].startswith("10."), net
     vni = net["vni"]
-    _run(api, i3, "srv", base_python_image, payload.server("h3", SIZE))
-    _run(api, i1, "cli", base_python_image, IDLE)
+    srv = _run(api, i3, "srv", base_python_image, payload.server("h3", SIZE))
+    cli_row = _run(api, i1, "cli", base_python_image, IDLE)
     _run(api, i2, "mid", base_python_image, IDLE)
     e1, e2 = cluster.engine(h1), cluster.engine(h2)
     try:
@@ -106,6 +129,10 @@ def test_a_mesh_of_three_reaches_by_name_survives_forget_and_an_agent_restart(
         # h1 -> h3 by name, across the mesh (h1 and h3 are not peered directly).
         eventually(lambda: _fetches(cli, "srv.weave.local", "h3"), 30)
         assert _fetches(cli, "srv", "h3")  # weave.local is the search domain
+        # A link across hosts resolves through the overlay.
+        link = {"from": cli_row["id"], "to": srv["id"], "alias": "srvlink"}
+        _ok(api.post("/links?wait=true", json=link))
+        eventually(lambda: _fetches(cli, "srvlink", "h3"), 30)
         for host in (h1, h2, h3):
             assert _devices(host, f"weftv{vni}") == [f"weftv{vni}"]
 
@@ -117,6 +144,17 @@ def test_a_mesh_of_three_reaches_by_name_survives_forget_and_an_agent_restart(
         assert _ok(api.get(f"/hosts/{i3}/peers"), 200)["mesh"] == [h3.name]
         # Connect it again: reachable again.
         _ok(api.post("/peerings", json={"a": i3, "b": i2}))
+        eventually(lambda: _fetches(cli, "srv.weave.local", "h3"), 30)
+
+        # Stopped and started behind weft's back: every host answers within 1 s.
+        e3 = cluster.engine(h3)
+        try:
+            _container(e3, "srv").stop(timeout=5)
+            _answered_everywhere(cluster, lambda names: "srv" not in names)
+            _container(e3, "srv").start()
+            _answered_everywhere(cluster, lambda names: "srv" in names)
+        finally:
+            e3.close()
         eventually(lambda: _fetches(cli, "srv.weave.local", "h3"), 30)
 
         # Kill h2's agent (by pid) and start it again, while watching for duplicate addresses.

@@ -116,6 +116,8 @@ class FakeAgent:
                 self.overlays.pop(name, None)
                 self.networks.pop(name, None)
                 return httpx.Response(204)
+            case ("GET", ["v1", "changes"]):  # as an agent that does not watch events
+                return _problem(409, "Conflict", "this agent does not watch the engine's events")
             case ("GET", ["v1", "dns"]):
                 return _ok(DnsState(**self.dns.model_dump()))
             case ("PUT", ["v1", "dns"]):

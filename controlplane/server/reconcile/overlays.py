@@ -14,13 +14,20 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from controlplane.contract import labels
 from controlplane.contract.dns import DEFAULT_DOMAIN, DnsRecordSet
 from controlplane.contract.overlay import OverlayPeer, OverlaySpec
 from controlplane.server.db import SessionMaker
-from controlplane.server.models import Container, Host, Network, OverlayAddress, Peering
+from controlplane.server.models import (
+    Container,
+    Host,
+    Network,
+    OverlayAddress,
+    OverlayBlock,
+    Peering,
+)
 from controlplane.server.reconcile import ipam, overlaystore
 from controlplane.server.reconcile.dnsplan import OverlayEndpoint, records
 from controlplane.server.reconcile.meshplan import mesh_of, overlay_span, peer_lists
@@ -57,15 +64,22 @@ class _World:
     peerings: list[tuple[int, int]]
     overlays: list[Network]
     containers: list[Container]
+    blocks: list[OverlayBlock]
+    addresses: list[OverlayAddress]
 
 
 async def _load(sessions: SessionMaker) -> _World:
+    """Everything a pass needs, in one session (most passes then write nothing)."""
     async with sessions() as session:
         hosts = {h.id or 0: h for h in await session.exec(select(Host))}
         pairs = [(p.host_a_id, p.host_b_id) for p in await session.exec(select(Peering))]
         nets = list(await session.exec(select(Network).where(Network.driver == OVERLAY)))
-        containers = list(await session.exec(select(Container))) if nets else []
-    return _World(hosts, pairs, nets, containers)
+        if not nets:
+            return _World(hosts, pairs, [], [], [], [])
+        containers = list(await session.exec(select(Container)))
+        blocks = list(await session.exec(select(OverlayBlock).order_by(col(OverlayBlock.id))))
+        addresses = list(await session.exec(select(OverlayAddress)))
+    return _World(hosts, pairs, nets, containers, blocks, addresses)
 
 
 def _attached(containers: Sequence[Container], host_id: int, network: str) -> list[Container]:
@@ -84,19 +98,34 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
         return out
     me = world.hosts.get(host_id)
     local = underlay_address(me) if me is not None else None
+    wrote = False
     for net in world.overlays:
         nid = net.id or 0
         span = overlay_span(net.host_id, net.hosts, world.hosts, world.peerings)
-        members = span | (await overlaystore.holders(sessions, nid) & set(world.hosts))
-        await overlaystore.release_departed(sessions, nid, members)
+        held = {a.host_id for a in world.addresses if a.network_id == nid}
+        members = span | (held & set(world.hosts))
+        if any(b.network_id == nid and b.host_id not in members for b in world.blocks):
+            await overlaystore.release_departed(sessions, nid, members)
         if host_id not in members or local is None:
             continue
         mine = _attached(world.containers, host_id, net.name)
-        await overlaystore.release(sessions, nid, host_id, [c.id or 0 for c in mine])
-        for c in mine:
-            address = await overlaystore.address_of(sessions, net, host_id, c.id or 0)
-            out.addresses.setdefault(c.id or 0, {})[net.name] = address
-        blocks = await overlaystore.host_blocks(sessions, net, host_id, len(mine))
+        ids = {c.id or 0 for c in mine}
+        have = {
+            a.container_id: a.address
+            for a in world.addresses
+            if a.network_id == nid and a.host_id == host_id
+        }
+        if set(have) - ids:
+            await overlaystore.release(sessions, nid, host_id, ids)
+        for cid in sorted(ids):
+            if cid not in have:
+                have[cid] = await overlaystore.address_of(sessions, net, host_id, cid)
+                wrote = True
+            out.addresses.setdefault(cid, {})[net.name] = have[cid]
+        blocks = [b.block for b in world.blocks if b.network_id == nid and b.host_id == host_id]
+        if wrote or not blocks:
+            blocks = await overlaystore.host_blocks(sessions, net, host_id, len(mine))
+            wrote = True
         gateway = ipam.gateway(net.subnet, blocks)
         out.gateways[net.name] = gateway
         peers = [
@@ -117,16 +146,17 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
         out.overlays.append(DesiredOverlay(nid, net.name, spec))
         out.generations[nid] = net.generation
     if out.overlays:
-        out.dns = await _records(sessions, world, host_id)
+        if wrote:
+            world = await _load(sessions)
+        out.dns = _records(world, host_id)
     return out
 
 
-async def _records(sessions: SessionMaker, world: _World, host_id: int) -> DnsRecordSet:
+def _records(world: _World, host_id: int) -> DnsRecordSet:
     """The `*.weave.local` records of every container on an overlay in the host's mesh."""
     mesh = mesh_of(host_id, world.hosts, world.peerings)
     names = {n.id or 0: n.name for n in world.overlays}
-    async with sessions() as session:
-        rows = list(await session.exec(select(OverlayAddress)))
+    rows = world.addresses
     by_id = {c.id or 0: c for c in world.containers}
     endpoints = []
     for row in rows:
@@ -168,3 +198,9 @@ def on_overlays(ctr: DesiredContainer, overlays: HostOverlays) -> DesiredContain
         }
     )
     return replace(ctr, spec=spec)
+
+
+async def mesh_records(sessions: SessionMaker, host_id: int) -> DnsRecordSet | None:
+    """The host's mesh's record set as stored now (None: no overlay anywhere); reads only."""
+    world = await _load(sessions)
+    return _records(world, host_id) if world.overlays else None

@@ -121,15 +121,6 @@ async def release(
         await session.commit()
 
 
-async def holders(sessions: SessionMaker, network_id: int) -> set[int]:
-    """The hosts whose containers hold addresses on the network."""
-    async with sessions() as session:
-        rows = await session.exec(
-            select(OverlayAddress.host_id).where(OverlayAddress.network_id == network_id)
-        )
-        return set(rows)
-
-
 async def release_departed(sessions: SessionMaker, network_id: int, keep: Collection[int]) -> None:
     """Give back the blocks of hosts off the network (not in `keep`) to the pool."""
     async with sessions() as session:

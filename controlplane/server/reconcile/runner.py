@@ -16,6 +16,7 @@ from controlplane.contract.schemas import ContainerState, LinkTarget, NetworkSta
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
+    AgentClientError,
     AgentConflict,
     AgentError,
     AgentFactory,
@@ -28,7 +29,13 @@ from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld
-from controlplane.server.reconcile.overlays import OVERLAY, HostOverlays, host_overlays, on_overlays
+from controlplane.server.reconcile.overlays import (
+    OVERLAY,
+    HostOverlays,
+    host_overlays,
+    mesh_records,
+    on_overlays,
+)
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
@@ -201,6 +208,18 @@ class HostRunner:
             return []
         owned = {n.name for n in seen_networks}
         return [o for o in await agent.list_overlays() if o.name in owned]
+
+    async def push_dns(self) -> None:
+        """Push the mesh's records now: a container on an overlay changed on some host."""
+        async with self.ctx.sessions() as session:
+            host = await session.get(Host, self.host_id)
+        records = await mesh_records(self.ctx.sessions, self.host_id)
+        if host is None or records is None:
+            return
+        try:
+            await self._sync_dns(await self._agent(host), records)
+        except AgentClientError as exc:  # the next pass pushes it again
+            log.debug("DNS push to host %s: %s", self.host_id, exc)
 
     async def _sync_dns(self, agent: AgentClient, wanted: DnsRecordSet) -> None:
         """Push the mesh's records when the host serves others (an agent without DNS: skipped)."""
