@@ -152,3 +152,25 @@ def test_containers_on_an_overlay_get_distinct_addresses_peers_and_dns(cp: CP) -
         assert cp.client.delete(f"/containers/{cid}?wait=true").status_code == 204
     assert cp.client.delete(f"/networks/{net['id']}?wait=true").status_code == 204
     assert "ov" not in a1.overlays and "ov" not in a2.overlays
+
+
+def test_bridges_and_overlays_racing_for_one_range_leave_one_winner(cp: CP) -> None:
+    (h1, _), (h2, _) = _hosts(cp, 2)
+    bodies = [
+        {"name": f"b{i}", "host_id": (h1, h2)[i % 2], "subnet": f"10.210.{i}.0/24"}
+        for i in range(10)
+    ] + [
+        {"name": f"o{i}", "driver": "overlay", "host_id": h1, "subnet": "10.210.0.0/16"}
+        for i in range(10)
+    ]
+
+    def post(body: dict) -> int:
+        return cp.client.post("/networks", json=body).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(post, bodies))
+    # Every bridge /24 lies inside the overlay's /16: either the overlay or the bridges.
+    won = [b for b, s in zip(bodies, statuses, strict=True) if s == 201]
+    assert all(s in (201, 409) for s in statuses), statuses
+    overlays = [b for b in won if b.get("driver") == "overlay"]
+    assert (len(overlays), len(won)) in ((1, 1), (0, 10)), won
