@@ -146,6 +146,17 @@ def test_containers_on_an_overlay_get_distinct_addresses_peers_and_dns(cp: CP) -
     eventually(lambda: set(served()) == {"web", "db", "db2", "store"})
     assert served()["store"] == sorted(str(a) for a in (db.ipv4_address, db2.ipv4_address))
     assert a2.dns == a1.dns
+    # weft status dns|ipam: the same records per host; blocks and addresses per host.
+    listed = {h["name"]: h for h in cp.client.get("/dns").json()}
+    assert {r["name"] for r in listed["h2"]["records"]} == {"web", "db", "db2", "store"}
+    (ipam,) = cp.client.get("/ipam").json()
+    assert {b["host"] for b in ipam["blocks"]} == {"h1", "h2"}
+    assert {(a["container"], a["host"]) for a in ipam["addresses"]} == {
+        ("web", "h1"),
+        ("db", "h2"),
+        ("db2", "h2"),
+    }
+    assert {a["address"] for a in ipam["addresses"]} == addresses
     # In use: refused; once the containers are gone, gone from every host.
     _problem(cp.client.delete(f"/networks/{net['id']}"), 409, None)
     for cid in ids:

@@ -16,7 +16,14 @@ from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic
 from controlplane.server.models.networks import Network, NetworkCreate, NetworkPublic, NetworkUpdate
-from controlplane.server.models.overlay import OverlayAddress, OverlayBlock
+from controlplane.server.models.overlay import (
+    HostRecords,
+    IpamAddress,
+    IpamBlock,
+    NetworkIpam,
+    OverlayAddress,
+    OverlayBlock,
+)
 from controlplane.server.models.peerings import (
     HostPeers,
     Peering,
@@ -48,7 +55,10 @@ __all__ = [
     "HostCreate",
     "HostPeers",
     "HostPublic",
+    "HostRecords",
     "HostUpdate",
+    "IpamAddress",
+    "IpamBlock",
     "Link",
     "LinkCreate",
     "LinkPublic",
@@ -56,6 +66,7 @@ __all__ = [
     "Network",
     "NetworkAttachment",
     "NetworkCreate",
+    "NetworkIpam",
     "NetworkPublic",
     "NetworkUpdate",
     "ObservedRecord",

@@ -6,8 +6,11 @@ they hold whoever writes and however many write at once: a block of a network
 belongs to one host, and an address of a network to one container.
 """
 
+from pydantic import BaseModel
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from controlplane.contract.dns import DnsRecord
 
 
 class OverlayBlock(SQLModel, table=True):
@@ -37,3 +40,42 @@ class OverlayAddress(SQLModel, table=True):
     container_id: int = Field(foreign_key="containers.id", index=True, ondelete="CASCADE")
     host_id: int = Field(foreign_key="hosts.id", index=True, ondelete="CASCADE")
     address: str = Field(max_length=64)
+
+
+class HostRecords(BaseModel):
+    """`GET /dns`: the `*.weave.local` records one host serves (its mesh's)."""
+
+    host_id: int
+    name: str
+    domain: str
+    ttl: int
+    records: list[DnsRecord]
+
+
+class IpamBlock(BaseModel):
+    """A block of an overlay's subnet and the host holding it."""
+
+    host_id: int
+    host: str
+    block: str
+
+
+class IpamAddress(BaseModel):
+    """A container's address on an overlay."""
+
+    container_id: int
+    container: str
+    host_id: int
+    host: str
+    address: str
+
+
+class NetworkIpam(BaseModel):
+    """`GET /ipam`: one overlay's subnet, blocks per host and addresses."""
+
+    network_id: int
+    name: str
+    subnet: str
+    vni: int | None
+    blocks: list[IpamBlock]
+    addresses: list[IpamAddress]

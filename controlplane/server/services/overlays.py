@@ -16,10 +16,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlplane.server.models import Container, Host, Network, NetworkCreate, Peering
+from controlplane.contract.dns import DnsRecordSet
+from controlplane.server.models import (
+    Container,
+    Host,
+    HostRecords,
+    IpamAddress,
+    IpamBlock,
+    Network,
+    NetworkCreate,
+    NetworkIpam,
+    OverlayAddress,
+    OverlayBlock,
+    Peering,
+)
 from controlplane.server.reconcile import ipam
 from controlplane.server.reconcile.meshplan import meshes, overlay_span
-from controlplane.server.reconcile.overlays import OVERLAY
+from controlplane.server.reconcile.overlays import OVERLAY, mesh_records
 from controlplane.server.services.crud import get_row
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.hostlock import lock_all_hosts
@@ -128,3 +141,58 @@ async def delete_overlay(session: AsyncSession, rt: Runtime, net: Network, wait:
         rt.reconcilers.kick(host_id)
     for host_id in sorted(hosts):
         await converge_host(rt, host_id, wait)
+
+
+async def dns_status(session: AsyncSession, rt: Runtime) -> list[HostRecords]:
+    """The records every host serves (`weft status dns`), as the control plane computes them."""
+    out = []
+    for host in await session.exec(select(Host).order_by(col(Host.id))):
+        records = await mesh_records(rt.sessions, host.id or 0) or DnsRecordSet()
+        out.append(
+            HostRecords(
+                host_id=host.id or 0,
+                name=host.name,
+                domain=records.domain,
+                ttl=records.ttl,
+                records=records.records,
+            )
+        )
+    return out
+
+
+async def ipam_status(session: AsyncSession) -> list[NetworkIpam]:
+    """Every overlay's blocks per host and addresses (`weft status ipam`)."""
+    hosts = {h.id: h.name for h in await session.exec(select(Host))}
+    names = {c.id: c.name for c in await session.exec(select(Container))}
+    blocks = list(await session.exec(select(OverlayBlock).order_by(col(OverlayBlock.id))))
+    addresses = list(
+        await session.exec(select(OverlayAddress).order_by(col(OverlayAddress.address)))
+    )
+    nets = await session.exec(
+        select(Network).where(Network.driver == OVERLAY).order_by(col(Network.id))
+    )
+    return [
+        NetworkIpam(
+            network_id=n.id or 0,
+            name=n.name,
+            subnet=n.subnet,
+            vni=n.vni,
+            blocks=[
+                IpamBlock(host_id=b.host_id, host=hosts.get(b.host_id, "?"), block=b.block)
+                for b in blocks
+                if b.network_id == n.id
+            ],
+            addresses=[
+                IpamAddress(
+                    container_id=a.container_id,
+                    container=names.get(a.container_id, "?"),
+                    host_id=a.host_id,
+                    host=hosts.get(a.host_id, "?"),
+                    address=a.address,
+                )
+                for a in addresses
+                if a.network_id == n.id
+            ],
+        )
+        for n in nets
+    ]
