@@ -185,3 +185,21 @@ def test_bridges_and_overlays_racing_for_one_range_leave_one_winner(cp: CP) -> N
     assert all(s in (201, 409) for s in statuses), statuses
     overlays = [b for b in won if b.get("driver") == "overlay"]
     assert (len(overlays), len(won)) in ((1, 1), (0, 10)), won
+
+
+def test_a_full_overlay_fails_with_the_reason_and_a_removed_host_hands_it_over(cp: CP) -> None:
+    (h1, a1), (h2, a2) = _hosts(cp, 2)
+    cp.client.post("/peerings", json={"a": h1, "b": h2})
+    # A /24 is one block: h1 takes it, so h2 has no room at all.
+    tiny = {"name": "tiny", "driver": "overlay", "host_id": h1, "subnet": "10.77.0.0/24"}
+    net = cp.client.post("/networks", json=tiny).json()
+    eventually(lambda: cp.client.get(f"/networks/{net['id']}").json()["status"] == "failed")
+    assert "no free /24" in cp.client.get(f"/networks/{net['id']}").json()["status_reason"]
+    assert "tiny" in a1.overlays or "tiny" in a2.overlays
+    # The anchor h1 goes: the overlay stays, anchored on h2; h1's block returns to the pool.
+    assert cp.client.delete(f"/hosts/{h1}").status_code == 204
+    moved = cp.client.get(f"/networks/{net['id']}").json()
+    assert moved["host_id"] == h2
+    eventually(lambda: "tiny" in a2.overlays)
+    (ipam,) = cp.client.get("/ipam").json()
+    assert [b["host"] for b in ipam["blocks"]] == ["h2"]

@@ -52,6 +52,8 @@ class HostOverlays:
     addresses: dict[int, dict[str, str]] = field(default_factory=dict)
     # Network name -> this host's gateway on it (where its DNS responder answers).
     gateways: dict[str, str] = field(default_factory=dict)
+    # Network id -> why its part here cannot be planned (its subnet is full).
+    failures: dict[int, str] = field(default_factory=dict)
     # Network id -> the generation its part here was planned from.
     generations: dict[int, int] = field(default_factory=dict)
     # The record set to serve; None when no overlay touches the host.
@@ -117,15 +119,21 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
         }
         if set(have) - ids:
             await overlaystore.release(sessions, nid, host_id, ids)
-        for cid in sorted(ids):
-            if cid not in have:
-                have[cid] = await overlaystore.address_of(sessions, net, host_id, cid)
-                wrote = True
-            out.addresses.setdefault(cid, {})[net.name] = have[cid]
         blocks = [b.block for b in world.blocks if b.network_id == nid and b.host_id == host_id]
-        if wrote or not blocks:
-            blocks = await overlaystore.host_blocks(sessions, net, host_id, len(mine))
-            wrote = True
+        try:
+            for cid in sorted(ids):
+                if cid not in have:
+                    have[cid] = await overlaystore.address_of(sessions, net, host_id, cid)
+                    wrote = True
+            if wrote or not blocks:
+                blocks = await overlaystore.host_blocks(sessions, net, host_id, len(mine))
+                wrote = True
+        except overlaystore.IpamExhausted as exc:
+            # The others of the host carry on; this network says why it cannot here.
+            out.failures[nid] = str(exc)
+            continue
+        for cid in ids:
+            out.addresses.setdefault(cid, {})[net.name] = have[cid]
         gateway = ipam.gateway(net.subnet, blocks)
         out.gateways[net.name] = gateway
         peers = [

@@ -75,6 +75,8 @@ class HostRunner:
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
         self._client: AgentClient | None = None
+        # How this host's reasons on overlays start (other hosts leave those alone).
+        self._on_me = f"on host {host_id}:"
         self._client_key: tuple[str, str] | None = None
 
     def kick(self) -> None:
@@ -165,8 +167,11 @@ class HostRunner:
             todo = [a for a in plan.actions if (a.kind, a.name) not in failed]
             if mine.dns is not None:
                 await self._sync_dns(agent, mine.dns)
+            for nid, reason in mine.failures.items():
+                why = f"{self._on_me} {reason}"
+                await self._set_status("network", nid, None, ResourceStatus.failed, why)
             if not todo:
-                await self._record_converged(plan, generations, failed)
+                await self._record_converged(plan, generations, failed, set(mine.generations))
                 return not failed
             for action in todo:
                 if not await self._execute(agent, action):
@@ -357,14 +362,29 @@ class HostRunner:
         generation: int | None,
         status: ResourceStatus,
         reason: str | None,
+        shared: bool = False,
     ) -> None:
-        """Write a network's or container's status (unless a newer write made it pending)."""
+        """Write a network's or container's status (unless a newer write made it pending).
+
+        `shared`: an overlay, whose part on another host may have failed; that host's
+        reason ("on host N: ...") stands until that host writes its own status.
+        """
         table = Network if kind == "network" else Container
         stmt = update(table).where(col(table.id) == rid).values(status=status, status_reason=reason)
         if status == ResourceStatus.converged:
             # Most passes change nothing: skip the write then.
             stmt = stmt.where(
                 or_(col(table.status) != status, col(table.status_reason).is_not(None))
+            )
+        if shared:
+            reason_col = col(table.status_reason)
+            stmt = stmt.where(
+                or_(
+                    col(table.status) != ResourceStatus.failed,
+                    reason_col.is_(None),
+                    ~reason_col.startswith("on host "),
+                    reason_col.startswith(self._on_me),
+                )
             )
         if generation is not None:
             # A write since this pass loaded the row wins: its status stays pending.
@@ -378,6 +398,7 @@ class HostRunner:
         plan: planner.Plan,
         generations: dict[tuple[str, int], int],
         failed: set[tuple[str, str]],
+        overlays: set[int],
     ) -> None:
         """Converged for everything without a pending or failed action this pass."""
         failed_ids = {
@@ -386,7 +407,8 @@ class HostRunner:
         for (kind, rid), generation in generations.items():
             if (kind, rid) in failed_ids:
                 continue
-            await self._set_status(kind, rid, generation, ResourceStatus.converged, None)
+            shared = kind == "network" and rid in overlays
+            await self._set_status(kind, rid, generation, ResourceStatus.converged, None, shared)
 
     async def _mark_unreachable(self, exc: Exception) -> None:
         """The agent is away: say so on the host and on what waits for it."""

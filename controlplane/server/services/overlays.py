@@ -196,3 +196,21 @@ async def ipam_status(session: AsyncSession) -> list[NetworkIpam]:
         )
         for n in nets
     ]
+
+
+async def hand_over(session: AsyncSession, host_id: int) -> None:
+    """Before a host is removed: its overlays get another anchor of their mesh (or go, with
+    no other host left); the caller commits. Its blocks and addresses go with its row."""
+    hosts, pairs = await _mesh_facts(session)
+    anchored = await session.exec(
+        select(Network).where(Network.driver == OVERLAY, Network.host_id == host_id)
+    )
+    for net in list(anchored):
+        others = sorted(overlay_span(host_id, net.hosts, hosts, pairs) - {host_id})
+        if others:
+            net.host_id = others[0]
+            net.hosts = [h for h in net.hosts if h != host_id]
+            session.add(net)
+        else:
+            await session.delete(net)
+    await session.flush()

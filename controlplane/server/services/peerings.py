@@ -29,7 +29,7 @@ from controlplane.server.reconcile.meshplan import mesh_of, overlay_mtu
 from controlplane.server.reconcile.overlays import underlay_address
 from controlplane.server.services.crud import get_row
 from controlplane.server.services.errors import AlreadyExists, Invalid, NotFound
-from controlplane.server.services.runtime import Runtime
+from controlplane.server.services.runtime import Runtime, kick_all
 
 DATAPATH = "vxlan"
 
@@ -73,12 +73,6 @@ async def _check(rt: Runtime, a: Host, b: Host) -> PeeringCheck:
         reason="; ".join(reasons) or None,
         checked_at=utcnow(),
     )
-
-
-def kick_all(rt: Runtime) -> None:
-    """A mesh changed: every host's overlays (peers, ranges) and DNS follow at once."""
-    for host_id in list(rt.reconcilers.runners):
-        rt.reconcilers.kick(host_id)
 
 
 async def _public(session: AsyncSession, p: Peering) -> PeeringPublic:
