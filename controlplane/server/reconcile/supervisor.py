@@ -75,6 +75,8 @@ class Reconcilers:
             await runner.close()
 
     async def close(self) -> None:
-        """Stop every runner."""
+        """Stop every runner (and the DNS pushes under way)."""
+        for task in list(self._pushes):
+            task.cancel()
         for host_id in list(self.runners):
             await self.stop(host_id)
