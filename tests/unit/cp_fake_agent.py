@@ -25,6 +25,8 @@ from controlplane.contract.overlay import (
 )
 
 TOKEN = "agent-secret"
+# What the fake's `docker save` streams: this prefix and the image's reference.
+_TARBALL = b"fake-docker-save:"
 
 
 @dataclass
@@ -37,6 +39,8 @@ class FakeAgent:
     token: str = TOKEN
     down: bool = False
     missing_images: set[str] = field(default_factory=set)
+    # Image ids by reference ("sha256:<ref>" when not given): change one to "rebuild" it.
+    image_ids: dict[str, str] = field(default_factory=dict)
     # Images whose health check fails (others with a check report healthy at once).
     unhealthy_images: set[str] = field(default_factory=set)
     networks: dict[str, A.NetworkState] = field(default_factory=dict)
@@ -70,7 +74,8 @@ class FakeAgent:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _problem(401, "Unauthorized", "bad token")
         parts = path.strip("/").split("/")
-        body = json.loads(request.content) if request.content else None
+        is_json = request.headers.get("content-type") == "application/json"
+        body = json.loads(request.content) if request.content and is_json else None
         match (request.method, parts):
             case ("GET", ["v1", "info"]):
                 return _ok(
@@ -123,6 +128,17 @@ class FakeAgent:
             case ("PUT", ["v1", "dns"]):
                 self.dns = DnsRecordSet.model_validate(body)
                 return _ok(DnsState(**self.dns.model_dump()))
+            # Every image is here but `missing_images`; its id is made from its reference.
+            case ("GET", ["v1", "images", *ref, "tarball"]) if self._has("/".join(ref)):
+                return httpx.Response(200, content=_TARBALL + "/".join(ref).encode())
+            case ("GET", ["v1", "images", *ref]) if self._has("/".join(ref)):
+                image = "/".join(ref)
+                image_id = self.image_ids.get(image, f"sha256:{image}")
+                return _ok(A.ImageInfo(id=image_id, tags=[image]))
+            case ("PUT", ["v1", "images"]) if request.content.startswith(_TARBALL):
+                loaded = request.content[len(_TARBALL) :].decode()
+                self.missing_images.discard(loaded)
+                return _ok(A.ImageLoadResult(tags=[loaded]))
             case ("GET", ["v1", "volumes"]):
                 return _ok(
                     [
@@ -137,6 +153,9 @@ class FakeAgent:
                 self.volumes.pop(name, None)
                 return httpx.Response(204)
         return _problem(404, "Not found", path)
+
+    def _has(self, image: str) -> bool:
+        return image not in self.missing_images
 
     def _volume(self, name: str) -> A.VolumeState:
         users = sorted(
