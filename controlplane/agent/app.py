@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from controlplane import __version__
 from controlplane.agent import errors
 from controlplane.agent.api import (
+    changes,
     containers,
     dns,
     images,
@@ -73,6 +74,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
     app.state.dns = None
+    app.state.link_keeper = None
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
@@ -92,6 +94,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(dns.router, dependencies=secured)
     app.include_router(probe.router, dependencies=secured)
     app.include_router(tunnel.router, dependencies=secured)
+    app.include_router(changes.router, dependencies=secured)
     document_errors(app, ERRORS)
     return app
 
