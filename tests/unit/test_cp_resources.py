@@ -1,5 +1,7 @@
 """Control plane: networks and containers over the API, converged on fake agents."""
 
+import httpx
+
 from controlplane.contract import labels as L
 from tests.eventually import eventually
 from tests.unit.cp_app import control_plane
@@ -283,3 +285,20 @@ def test_a_repeated_failure_is_one_event_with_a_count_and_a_write_retries_at_onc
         agent.missing_images.clear()
         r = cp.client.patch(f"/containers/{cid}?wait=true", json={"labels": {"a": "b"}})
         assert r.json()["status"] == "converged" and r.json()["failures"] == 0
+
+
+def test_wait_true_follows_the_runners_passes_and_never_drives_them(tmp_path):
+    # Every pass fails (the agent's answers are not the agent API's): on main, the
+    # waiting request kicked a new pass as each one ended, hundreds a second.
+    with control_plane(tmp_path) as cp:
+        hid, agent = cp.add_host()
+        runner = cp.client.app.state.weft.reconcilers.runners[hid]  # type: ignore[attr-defined]
+        agent.impostor = httpx.Response(200, json={"not": "the agent"})
+        cp.settings.wait_timeout = 3.0
+        before = runner.passes
+        r = cp.client.post(
+            "/containers?wait=true", json={"name": "c", "host_id": hid, "image": "x"}
+        )
+        assert r.status_code == 201 and r.json()["status"] == "pending"
+        # The host's backoff (0.05 s doubling to 0.2 s) allows about 18 passes in 3 s.
+        assert runner.passes - before <= 3.0 / 0.2 + 6, runner.passes - before

@@ -357,7 +357,11 @@ class HostRunner:
     ) -> bool | None:
         """Run one action and record it: True done, False failed, None still in flight."""
         task = asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
-        done, _ = await asyncio.wait({task}, timeout=self.ctx.settings.slow_action)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.ctx.settings.slow_action)
+        except asyncio.CancelledError:  # the runner stops: the call goes with it
+            task.cancel()
+            raise
         if not done:
             started = time.monotonic() - self.ctx.settings.slow_action
             self.flights[_key(action)] = Flight(action, attempt, task, started)

@@ -114,7 +114,7 @@ async def delete_stack(
         hosts = {h.name: h.id for h in await session.exec(select(Host))}
         for name in {h for where in row.placement.services.values() for h in where}:
             if hosts.get(name) is not None:
-                await rt.reconcilers.wait_pass(hosts[name] or 0, rt.settings.wait_timeout)
+                await rt.reconcilers.settled(hosts[name] or 0, rt.settings.wait_timeout)
 
 
 def _parse(data: StackCreate) -> tuple[StackSpec, StackSource]:
