@@ -8,6 +8,7 @@ that a container on h2 reaches a server of h1's own namespace at; hidden, it is 
 exposed address, tunnel and its wireguard-go, DNS records) and nothing else.
 """
 
+import asyncio
 import random
 import subprocess
 import sys
@@ -21,8 +22,10 @@ from pyroute2 import IPRoute
 from controlplane.devcluster import procs
 from controlplane.devcluster.cluster import Cluster
 from controlplane.devcluster.layout import HostLayout
+from controlplane.server.agentclient import AgentClient
 from tests.e2e import payload
 from tests.integration.cp_procs import IDLE, wait_until
+from tests.unit import weave_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -117,6 +120,28 @@ def test_attach_and_detach_move_a_running_container_without_restarting_it(
         with cluster.agent(h2) as agent:
             agent.delete(f"/v1/containers/{server}")
         e1.close()
+        e2.close()
+
+
+def test_the_fake_agents_weave_scenario_holds_on_a_real_agent(
+    cluster: Cluster, overlay: tuple[HostLayout, HostLayout, int], base_python_image: str
+) -> None:
+    _h1, h2, _vni = overlay
+    e2 = cluster.engine(h2)
+    name = "wefttest-weave-sc"
+
+    async def scenario() -> None:
+        async with AgentClient(h2.agent_url, cluster.token, timeout=120) as agent:
+            await weave_scenario.run(agent, NET, SUBNET, name)
+
+    try:
+        _weft_container(cluster, h2, name, base_python_image, IDLE)
+        before = _process(e2, name)
+        asyncio.run(scenario())
+        assert _process(e2, name) == before
+    finally:
+        with cluster.agent(h2) as agent:
+            agent.delete(f"/v1/containers/{name}")
         e2.close()
 
 

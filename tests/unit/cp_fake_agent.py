@@ -14,6 +14,7 @@ import httpx
 
 from controlplane.contract import labels as L
 from controlplane.contract import schemas as A
+from tests.unit import cp_fake_weave
 
 TOKEN = "agent-secret"
 
@@ -39,6 +40,8 @@ class FakeAgent:
     engine_id: str = ""
     # Set: something that is not an agent answers at the URL, always with this.
     impostor: httpx.Response | None = None
+    # The host's exposed addresses per overlay (ip/prefix), for the weave verbs.
+    exposed: dict[str, list[str]] = field(default_factory=dict)
 
     def transport(self) -> httpx.MockTransport:
         """A transport answering like the agent."""
@@ -108,7 +111,8 @@ class FakeAgent:
                     return _problem(409, "Conflict", f"volume {name} is in use")
                 self.volumes.pop(name, None)
                 return httpx.Response(204)
-        return _problem(404, "Not found", path)
+        weave = cp_fake_weave.handle(self, request.method, parts, body)
+        return weave if weave is not None else _problem(404, "Not found", path)
 
     def _volume(self, name: str) -> A.VolumeState:
         users = sorted(
