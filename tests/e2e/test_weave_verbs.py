@@ -21,7 +21,7 @@ from pyroute2 import IPRoute
 
 from controlplane.devcluster import procs
 from controlplane.devcluster.cluster import Cluster
-from controlplane.devcluster.layout import HostLayout
+from controlplane.devcluster.layout import HostLayout, overlay_spec
 from controlplane.server.agentclient import AgentClient
 from tests.e2e import payload
 from tests.integration.cp_procs import IDLE, wait_until
@@ -30,20 +30,13 @@ from tests.unit import weave_scenario
 pytestmark = pytest.mark.e2e
 
 NET = "wefttest-weave"
-SUBNET = "10.48.0.0/16"
+SUBNET = "10.48.0.0/16"  # overlay_spec(..., 48)
 SIZE = 100_000
 
 
 def _overlay(vni: int, host: HostLayout, peers: list[HostLayout]) -> dict[str, object]:
-    return {
-        "vni": vni,
-        "subnet": SUBNET,
-        "ip_range": f"10.48.{host.index}.0/24",
-        "gateway": f"10.48.{host.index}.1",
-        "local": host.address,
-        "peers": [{"address": p.address} for p in peers],
-        "labels": {"weft.test": "weave"},
-    }
+    spec = overlay_spec(vni, host, 48, peers=[p.address for p in peers])
+    return {**spec.model_dump(mode="json"), "labels": {"weft.test": "weave"}}
 
 
 def _call(cluster: Cluster, host: HostLayout, method: str, path: str, **kw: Any) -> Any:
@@ -53,9 +46,31 @@ def _call(cluster: Cluster, host: HostLayout, method: str, path: str, **kw: Any)
     return r.json() if r.content else None
 
 
-def _weft_container(cluster: Cluster, host: HostLayout, name: str, image: str, cmd: list[str]):
-    spec = {"image": image, "command": cmd, "labels": {"weft.test": "weave"}}
-    return _call(cluster, host, "PUT", f"/v1/containers/{name}", json=spec)["container"]
+class WeftContainers:
+    """Makes weft containers through the hosts' agents; removes them at the test's end."""
+
+    def __init__(self, cluster: Cluster, image: str) -> None:
+        self.cluster, self.image = cluster, image
+        self.made: list[tuple[HostLayout, str]] = []
+
+    def __call__(self, host: HostLayout, name: str, cmd: list[str]) -> None:
+        """Ensure the container `name` on `host`, running `cmd`."""
+        self.made.append((host, name))
+        spec = {"image": self.image, "command": cmd, "labels": {"weft.test": "weave"}}
+        _call(self.cluster, host, "PUT", f"/v1/containers/{name}", json=spec)
+
+    def remove(self) -> None:
+        """Delete every container made (absent ones too: a reset may have taken them)."""
+        for host, name in self.made:
+            with self.cluster.agent(host) as agent:
+                agent.delete(f"/v1/containers/{name}")
+
+
+@pytest.fixture
+def weft_container(cluster: Cluster, base_python_image: str) -> Iterator[WeftContainers]:
+    made = WeftContainers(cluster, base_python_image)
+    yield made
+    made.remove()
 
 
 def _process(engine: docker.DockerClient, name: str) -> tuple[int, str]:
@@ -76,14 +91,18 @@ def overlay(cluster: Cluster) -> Iterator[tuple[HostLayout, HostLayout, int]]:
 
 
 def test_attach_and_detach_move_a_running_container_without_restarting_it(
-    cluster: Cluster, overlay: tuple[HostLayout, HostLayout, int], base_python_image: str
+    cluster: Cluster,
+    overlay: tuple[HostLayout, HostLayout, int],
+    engines: list[docker.DockerClient],
+    weft_container: WeftContainers,
+    base_python_image: str,
 ) -> None:
-    h1, h2, _vni = overlay
-    e1, e2 = cluster.engine(h1), cluster.engine(h2)
+    _h1, h2, _vni = overlay
+    e1, e2 = engines[:2]
     server = "wefttest-weave-srv"
     client = e1.containers.run(base_python_image, IDLE, network=NET, detach=True)
     try:
-        _weft_container(cluster, h2, server, base_python_image, payload.server("w", SIZE))
+        weft_container(h2, server, payload.server("w", SIZE))
         before = _process(e2, server)
         path = f"/v1/overlays/{NET}/containers/{server}"
         body = {"ipv4_address": "10.48.9.77", "aliases": ["srv"]}
@@ -117,43 +136,40 @@ def test_attach_and_detach_move_a_running_container_without_restarting_it(
         assert NET not in e2.api.inspect_container(server)["NetworkSettings"]["Networks"]
     finally:
         client.remove(force=True)
-        with cluster.agent(h2) as agent:
-            agent.delete(f"/v1/containers/{server}")
-        e1.close()
-        e2.close()
 
 
 def test_the_fake_agents_weave_scenario_holds_on_a_real_agent(
-    cluster: Cluster, overlay: tuple[HostLayout, HostLayout, int], base_python_image: str
+    cluster: Cluster,
+    overlay: tuple[HostLayout, HostLayout, int],
+    engines: list[docker.DockerClient],
+    weft_container: WeftContainers,
 ) -> None:
     _h1, h2, _vni = overlay
-    e2 = cluster.engine(h2)
     name = "wefttest-weave-sc"
 
     async def scenario() -> None:
         async with AgentClient(h2.agent_url, cluster.token, timeout=120) as agent:
             await weave_scenario.run(agent, NET, SUBNET, name)
 
-    try:
-        _weft_container(cluster, h2, name, base_python_image, IDLE)
-        before = _process(e2, name)
-        asyncio.run(scenario())
-        assert _process(e2, name) == before
-    finally:
-        with cluster.agent(h2) as agent:
-            agent.delete(f"/v1/containers/{name}")
-        e2.close()
+    weft_container(h2, name, IDLE)
+    before = _process(engines[1], name)
+    asyncio.run(scenario())
+    assert _process(engines[1], name) == before
 
 
 def test_bad_attaches_are_refused_naming_the_fault_and_change_nothing(
-    cluster: Cluster, overlay: tuple[HostLayout, HostLayout, int], base_python_image: str
+    cluster: Cluster,
+    overlay: tuple[HostLayout, HostLayout, int],
+    engines: list[docker.DockerClient],
+    weft_container: WeftContainers,
+    base_python_image: str,
 ) -> None:
     _h1, h2, _vni = overlay
-    e2 = cluster.engine(h2)
+    e2 = engines[1]
     mine, foreign = "wefttest-weave-bad", "wefttest-weave-foreign"
     stranger = e2.containers.run(base_python_image, IDLE, name=foreign, detach=True)
     try:
-        _weft_container(cluster, h2, mine, base_python_image, IDLE)
+        weft_container(h2, mine, IDLE)
         with cluster.agent(h2) as agent:
             path = f"/v1/overlays/{NET}/containers/{mine}"
             r = agent.put(path, json={"ipv4_address": "10.9.0.1"})
@@ -172,9 +188,6 @@ def test_bad_attaches_are_refused_naming_the_fault_and_change_nothing(
             assert NET not in e2.api.inspect_container(name)["NetworkSettings"]["Networks"]
     finally:
         stranger.remove(force=True)
-        with cluster.agent(h2) as agent:
-            agent.delete(f"/v1/containers/{mine}")
-        e2.close()
 
 
 _LISTEN = (
@@ -187,10 +200,13 @@ _LISTEN = (
 
 
 def test_expose_gives_the_host_an_address_on_the_overlay_and_hide_takes_it_back(
-    cluster: Cluster, overlay: tuple[HostLayout, HostLayout, int], base_python_image: str
+    cluster: Cluster,
+    overlay: tuple[HostLayout, HostLayout, int],
+    engines: list[docker.DockerClient],
+    base_python_image: str,
 ) -> None:
-    h1, h2, vni = overlay
-    e2 = cluster.engine(h2)
+    h1, _h2, vni = overlay
+    e2 = engines[1]
     address = "10.48.200.1"
     client = e2.containers.run(base_python_image, IDLE, network=NET, detach=True)
     server = None
@@ -222,7 +238,6 @@ def test_expose_gives_the_host_an_address_on_the_overlay_and_hide_takes_it_back(
         if server is not None:
             procs.stop(server.pid)
         client.remove(force=True)
-        e2.close()
 
 
 def _addresses(host: HostLayout, device: str) -> set[str]:
@@ -242,10 +257,13 @@ def _links(host: HostLayout) -> list[str]:
 
 
 def test_reset_removes_everything_weft_put_on_the_host_and_nothing_else(
-    cluster: Cluster, base_python_image: str
+    cluster: Cluster,
+    engines: list[docker.DockerClient],
+    weft_container: WeftContainers,
+    base_python_image: str,
 ) -> None:
     h1, h3 = cluster.hosts[0], cluster.hosts[2]
-    e3 = cluster.engine(h3)
+    e3 = engines[2]
     vni = random.randint(30000, 39999)
     ifname = f"weftwg{cluster.layout.name[-4:]}{h3.index}"
     foreign_net = e3.networks.create("wefttest-foreign-net", driver="bridge")
@@ -261,7 +279,7 @@ def test_reset_removes_everything_weft_put_on_the_host_and_nothing_else(
             "/v1/networks/wefttest-weave-br",
             json={"labels": {"weft.test": "weave"}},
         )
-        _weft_container(cluster, h3, "wefttest-weave-r1", base_python_image, IDLE)
+        weft_container(h3, "wefttest-weave-r1", IDLE)
         _call(cluster, h3, "PUT", f"/v1/overlays/{NET}/containers/wefttest-weave-r1", json={})
         _call(cluster, h3, "PUT", f"/v1/overlays/{NET}/exposed/10.48.201.3")
         e3.networks.get(NET).connect(stranger)  # a stranger on weft's overlay
@@ -307,4 +325,3 @@ def test_reset_removes_everything_weft_put_on_the_host_and_nothing_else(
         stranger.remove(force=True)
         foreign_net.remove()
         _call(cluster, h3, "POST", "/v1/reset")
-        e3.close()
