@@ -11,6 +11,7 @@ Tests swap the network for `httpx.MockTransport` through `transport=`.
 """
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -211,6 +212,17 @@ class AgentClient:
     async def _get(self, path: str, model: type[M], **kw: Any) -> M:
         return parse(await self._request("GET", path, **kw), model)
 
+    async def _find(self, path: str, model: type[M]) -> M | None:
+        """The object at `path`, or None where the agent answers 404."""
+        try:
+            return await self._get(path, model)
+        except AgentNotFound:
+            return None
+
+    async def _list(self, path: str, model: type[M], labels: Mapping[str, str] | None) -> list[M]:
+        r = await self._request("GET", path, params=_label_params(labels))
+        return parse_list(r, model)
+
     @staticmethod
     def _seg(name: str) -> str:
         return quote(name, safe="")
@@ -235,15 +247,11 @@ class AgentClient:
 
     async def get_network(self, name: str) -> NetworkState | None:
         """The network, or None if absent."""
-        try:
-            return await self._get(f"/v1/networks/{self._seg(name)}", NetworkState)
-        except AgentNotFound:
-            return None
+        return await self._find(f"/v1/networks/{self._seg(name)}", NetworkState)
 
     async def list_networks(self, labels: Mapping[str, str] | None = None) -> list[NetworkState]:
         """Networks weft manages on the host, optionally filtered by labels."""
-        r = await self._request("GET", "/v1/networks", params=_label_params(labels))
-        return parse_list(r, NetworkState)
+        return await self._list("/v1/networks", NetworkState, labels)
 
     async def delete_network(self, name: str) -> None:
         """Remove the network; absent is success (409 while containers are attached)."""
@@ -251,8 +259,7 @@ class AgentClient:
 
     async def list_volumes(self, labels: Mapping[str, str] | None = None) -> list[VolumeState]:
         """Named volumes weft manages on the host, optionally filtered by labels."""
-        r = await self._request("GET", "/v1/volumes", params=_label_params(labels))
-        return parse_list(r, VolumeState)
+        return await self._list("/v1/volumes", VolumeState, labels)
 
     async def delete_volume(self, name: str) -> None:
         """Remove the volume and its data; absent is success (409 while in use)."""
@@ -269,15 +276,11 @@ class AgentClient:
         self, labels: Mapping[str, str] | None = None
     ) -> list[ContainerState]:
         """Containers weft manages on the host (label weft.managed=true), filtered by labels."""
-        r = await self._request("GET", "/v1/containers", params=_label_params(labels))
-        return parse_list(r, ContainerState)
+        return await self._list("/v1/containers", ContainerState, labels)
 
     async def get_container(self, name: str) -> ContainerState | None:
         """The managed container's state, or None if absent."""
-        try:
-            return await self._get(f"/v1/containers/{self._seg(name)}", ContainerState)
-        except AgentNotFound:
-            return None
+        return await self._find(f"/v1/containers/{self._seg(name)}", ContainerState)
 
     async def delete_container(self, name: str) -> None:
         """Stop and remove the container; absent is success."""
@@ -319,10 +322,22 @@ class AgentClient:
 
     async def get_image(self, ref: str) -> ImageInfo | None:
         """The image if the host has it, else None."""
+        return await self._find(f"/v1/images/{self._seg(ref)}", ImageInfo)
+
+    @contextlib.asynccontextmanager
+    async def save_image(
+        self, ref: str, read_timeout: float = 600.0
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The image as a `docker save` tarball, streamed: `async with ... as chunks:`."""
+        path = f"/v1/images/{self._seg(ref)}/tarball"
         try:
-            return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
-        except AgentNotFound:
-            return None
+            async with self._http.stream("GET", path, timeout=read_timeout) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise_for_problem(response)
+                yield response.aiter_bytes(1 << 20)
+        except httpx.TransportError as exc:
+            raise AgentUnavailable(f"{self.base_url}: {type(exc).__name__}: {exc}") from exc
 
     async def probe(self, targets: list[ProbeTarget]) -> list[ProbeResult]:
         """Have the agent try each target (reachable? route device and MTU)."""

@@ -17,6 +17,8 @@ from controlplane.contract import schemas as A
 from tests.unit import cp_fake_weave
 
 TOKEN = "agent-secret"
+# What the fake's `docker save` streams: this prefix and the image's reference.
+_TARBALL = b"fake-docker-save:"
 
 
 @dataclass
@@ -27,6 +29,8 @@ class FakeAgent:
     token: str = TOKEN
     down: bool = False
     missing_images: set[str] = field(default_factory=set)
+    # Image ids by reference ("sha256:<ref>" when not given): change one to "rebuild" it.
+    image_ids: dict[str, str] = field(default_factory=dict)
     # Images whose health check fails (others with a check report healthy at once).
     unhealthy_images: set[str] = field(default_factory=set)
     networks: dict[str, A.NetworkState] = field(default_factory=dict)
@@ -60,7 +64,8 @@ class FakeAgent:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _problem(401, "Unauthorized", "bad token")
         parts = path.strip("/").split("/")
-        body = json.loads(request.content) if request.content else None
+        is_json = request.headers.get("content-type") == "application/json"
+        body = json.loads(request.content) if request.content and is_json else None
         match (request.method, parts):
             case ("GET", ["v1", "info"]):
                 return _ok(
@@ -98,6 +103,17 @@ class FakeAgent:
                 self.containers.pop(name, None)
                 self.specs.pop(name, None)
                 return httpx.Response(204)
+            # Every image is here but `missing_images`; its id is made from its reference.
+            case ("GET", ["v1", "images", *ref, "tarball"]) if self._has("/".join(ref)):
+                return httpx.Response(200, content=_TARBALL + "/".join(ref).encode())
+            case ("GET", ["v1", "images", *ref]) if self._has("/".join(ref)):
+                image = "/".join(ref)
+                image_id = self.image_ids.get(image, f"sha256:{image}")
+                return _ok(A.ImageInfo(id=image_id, tags=[image]))
+            case ("PUT", ["v1", "images"]) if request.content.startswith(_TARBALL):
+                loaded = request.content[len(_TARBALL) :].decode()
+                self.missing_images.discard(loaded)
+                return _ok(A.ImageLoadResult(tags=[loaded]))
             case ("GET", ["v1", "volumes"]):
                 return _ok(
                     [
@@ -113,6 +129,9 @@ class FakeAgent:
                 return httpx.Response(204)
         weave = cp_fake_weave.handle(self, request.method, parts, body)
         return weave if weave is not None else _problem(404, "Not found", path)
+
+    def _has(self, image: str) -> bool:
+        return image not in self.missing_images
 
     def _volume(self, name: str) -> A.VolumeState:
         users = sorted(

@@ -5,7 +5,7 @@ from typing import Any
 import docker
 from docker.types import IPAMConfig, IPAMPool
 
-from controlplane.agent.driver.engine import translate
+from controlplane.agent.driver.engine import inspect_each, managed_filters, translate
 from controlplane.agent.errors import Conflict, NotFound
 from controlplane.contract import labels as L
 from controlplane.contract.schemas import NetworkEnsureResult, NetworkSpec, NetworkState
@@ -145,14 +145,11 @@ def delete_network(client: docker.DockerClient, name: str) -> None:
 
 def list_networks(client: docker.DockerClient, label_filters: list[str]) -> list[NetworkState]:
     """Networks labelled weft.managed=true (and every `k=v` of `label_filters`)."""
-    filters = {"label": [f"{L.MANAGED}={L.MANAGED_VALUE}", *label_filters]}
-    out: list[NetworkState] = []
     with translate("list networks"):
-        summaries = client.api.networks(filters=filters)
-    for summary in summaries:
-        try:
-            with translate(f"network {summary['Name']}"):
-                out.append(to_state(client.api.inspect_network(summary["Id"])))
-        except NotFound:
-            continue  # removed meanwhile
+        summaries = client.api.networks(filters=managed_filters(label_filters))
+    out = inspect_each(
+        summaries,
+        lambda s: f"network {s['Name']}",
+        lambda s: to_state(client.api.inspect_network(s["Id"])),
+    )
     return sorted(out, key=lambda n: n.name)

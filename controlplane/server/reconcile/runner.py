@@ -233,27 +233,26 @@ class HostRunner:
             raise
         except AgentError as exc:
             reason = str(exc)
-            await self.ctx.events.emit(
-                action.kind,
-                action.verb,
-                "failed",
-                resource_id=rid,
-                resource_name=action.name,
-                host_id=self.host_id,
-                reason=reason,
-            )
+            await self._emit_outcome(action, rid, reason)
             if rid is not None:
                 await self._set_status(action.kind, rid, None, ResourceStatus.failed, reason)
             return False
+        await self._emit_outcome(action, rid, None)
+        return True
+
+    async def _emit_outcome(
+        self, action: planner.Action, rid: int | None, reason: str | None
+    ) -> None:
+        """Record the action's event: ok, or failed with the agent's reason."""
         await self.ctx.events.emit(
             action.kind,
             action.verb,
-            "ok",
+            "ok" if reason is None else "failed",
             resource_id=rid,
             resource_name=action.name,
             host_id=self.host_id,
+            reason=reason,
         )
-        return True
 
     async def _restart_generation(self, cid: int) -> int | None:
         """The restart generation asked for now (None: the container is gone)."""

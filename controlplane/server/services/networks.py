@@ -2,12 +2,12 @@
 
 import ipaddress
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.server.models import Container, Network, NetworkCreate, NetworkUpdate
 from controlplane.server.models.common import ResourceStatus, utcnow
-from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.crud import get_row, list_rows, on_host
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.hostlock import lock_host
 from controlplane.server.services.runtime import Runtime, converge, converge_host
@@ -32,8 +32,7 @@ def default_gateway(subnet: str) -> str:
 
 async def list_networks(session: AsyncSession, host_id: int | None = None) -> list[Network]:
     """Networks, optionally of one host."""
-    mine = col(Network.host_id) == host_id if host_id is not None else None
-    return await list_rows(session, Network, mine)
+    return await list_rows(session, Network, on_host(Network, host_id))
 
 
 async def get_network(session: AsyncSession, network_id: int) -> Network:
