@@ -27,6 +27,7 @@ from controlplane.contract.schemas import (
     ContainerEnsureResult,
     ContainerSpec,
     ContainerState,
+    EngineNetwork,
     ImageInfo,
     ImageLoadResult,
     LinksSpec,
@@ -194,7 +195,8 @@ class AgentClient:
         attempts = 1 + (self.retries if retry else 0)
         extra: dict[str, Any] = {}
         if read_timeout is not None:
-            extra["timeout"] = read_timeout
+            # Long reads, not long connects: an agent that is away still fails fast.
+            extra["timeout"] = httpx.Timeout(read_timeout, connect=self._http.timeout.connect)
         for attempt in range(attempts):
             try:
                 response = await self._http.request(
@@ -245,6 +247,10 @@ class AgentClient:
         )
         return parse(r, NetworkEnsureResult)
 
+    async def engine_networks(self) -> list[EngineNetwork]:
+        """Every network the host's engine has (weft's or not), by name and subnets."""
+        return parse_list(await self._request("GET", "/v1/engine/networks"), EngineNetwork)
+
     async def get_network(self, name: str) -> NetworkState | None:
         """The network, or None if absent."""
         return await self._find(f"/v1/networks/{self._seg(name)}", NetworkState)
@@ -265,10 +271,18 @@ class AgentClient:
         """Remove the volume and its data; absent is success (409 while in use)."""
         await self._request("DELETE", f"/v1/volumes/{self._seg(name)}")
 
-    async def ensure_container(self, name: str, spec: ContainerSpec) -> ContainerEnsureResult:
-        """Create/start the container, leave it, or recreate it if its spec hash changed."""
+    async def ensure_container(
+        self, name: str, spec: ContainerSpec, read_timeout: float | None = None
+    ) -> ContainerEnsureResult:
+        """Create/start the container, leave it, or recreate it if its spec hash changed.
+
+        A recreate stops the old container first: give `read_timeout` room for its stop.
+        """
         r = await self._request(
-            "PUT", f"/v1/containers/{self._seg(name)}", json=spec.model_dump(mode="json")
+            "PUT",
+            f"/v1/containers/{self._seg(name)}",
+            json=spec.model_dump(mode="json"),
+            read_timeout=read_timeout,
         )
         return parse(r, ContainerEnsureResult)
 
@@ -282,13 +296,19 @@ class AgentClient:
         """The managed container's state, or None if absent."""
         return await self._find(f"/v1/containers/{self._seg(name)}", ContainerState)
 
-    async def delete_container(self, name: str) -> None:
-        """Stop and remove the container; absent is success."""
-        await self._request("DELETE", f"/v1/containers/{self._seg(name)}")
+    async def delete_container(self, name: str, read_timeout: float | None = None) -> None:
+        """Stop and remove the container; absent is success (`read_timeout`: room for the stop)."""
+        await self._request(
+            "DELETE", f"/v1/containers/{self._seg(name)}", read_timeout=read_timeout
+        )
 
-    async def restart_container(self, name: str) -> ContainerState:
+    async def restart_container(
+        self, name: str, read_timeout: float | None = None
+    ) -> ContainerState:
         """Restart (or start) the container; its links are re-applied."""
-        r = await self._request("POST", f"/v1/containers/{self._seg(name)}/restart")
+        r = await self._request(
+            "POST", f"/v1/containers/{self._seg(name)}/restart", read_timeout=read_timeout
+        )
         return parse(r, ContainerState)
 
     async def container_logs(self, name: str, tail: int | None = 100) -> str:

@@ -17,6 +17,8 @@ from controlplane.contract import schemas as A
 from tests.unit import cp_fake_weave
 
 TOKEN = "agent-secret"
+# The subnet the fake engine's docker0 (network "bridge") has: Docker's default.
+DOCKER0 = "172.17.0.0/16"
 # What the fake's `docker save` streams: this prefix and the image's reference.
 _TARBALL = b"fake-docker-save:"
 
@@ -81,6 +83,8 @@ class FakeAgent:
                         engine_id=self.engine_id or f"engine-{self.hostname}",
                     )
                 )
+            case ("GET", ["v1", "engine", "networks"]):
+                return _ok(self._engine_networks())
             case ("GET", ["v1", "networks"]):
                 return _ok([n for n in self.networks.values() if _match(n.labels, request)])
             case ("PUT", ["v1", "networks", name]):
@@ -130,6 +134,19 @@ class FakeAgent:
         weave = cp_fake_weave.handle(self, request.method, parts, body)
         return weave if weave is not None else _problem(404, "Not found", path)
 
+    def _engine_networks(self) -> list[A.EngineNetwork]:
+        """Docker's three predefined networks (docker0's default subnet), then weft's."""
+        out = [
+            A.EngineNetwork(name="bridge", subnets=[DOCKER0]),
+            A.EngineNetwork(name="host"),
+            A.EngineNetwork(name="none"),
+        ]
+        out += [
+            A.EngineNetwork(name=n, subnets=[s.subnet or ""], owner=s.labels.get(L.OWNER))
+            for n, s in self.networks.items()
+        ]
+        return sorted(out, key=lambda n: n.name)
+
     def _has(self, image: str) -> bool:
         return image not in self.missing_images
 
@@ -170,7 +187,7 @@ class FakeAgent:
         if fixed:
             return fixed
         known = self.networks.get(network)
-        net = ipaddress.ip_network(known.subnet if known and known.subnet else "172.17.0.0/16")
+        net = ipaddress.ip_network(known.subnet if known and known.subnet else DOCKER0)
         n = self.next_host.get(network, 2)
         self.next_host[network] = n + 1
         return str(net.network_address + n)
