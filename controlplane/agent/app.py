@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from controlplane import __version__
 from controlplane.agent import errors
 from controlplane.agent.api import (
+    changes,
     containers,
     dns,
     endpoints,
@@ -75,6 +76,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.state.token = token
     app.state.dns = None
+    app.state.link_keeper = None
     if engine is not None:
         app.state.docker = engine
     errors.install(app)
@@ -97,6 +99,7 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(endpoints.router, dependencies=secured)
     app.include_router(endpoints.ps_router, dependencies=secured)
     app.include_router(reset.router, dependencies=secured)
+    app.include_router(changes.router, dependencies=secured)
     document_errors(app, ERRORS)
     return app
 

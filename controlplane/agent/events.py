@@ -4,10 +4,15 @@ Docker rebuilds a container's /etc/hosts at every start, dropping weft's block.
 A thread follows the engine's `start` events of weft containers and re-applies
 the link set stored in the container. At start-up it also sweeps the running
 weft containers, in case some restarted while the agent was down.
+
+The same thread counts every start, die and destroy in `ChangeCount`, which the
+control plane long-polls (`GET /v1/changes`) so a stopped or restarted container
+is in every host's DNS within a second instead of at the next reconcile pass.
 """
 
 import logging
 import threading
+import uuid
 from typing import Any
 
 import docker
@@ -18,10 +23,32 @@ from controlplane.contract import labels as L
 log = logging.getLogger(__name__)
 
 
+class ChangeCount:
+    """A counter of container events that callers can wait on."""
+
+    def __init__(self) -> None:
+        self.boot = uuid.uuid4().hex
+        self.seq = 0
+        self._moved = threading.Condition()
+
+    def bump(self) -> None:
+        """One more event: wake every waiter."""
+        with self._moved:
+            self.seq += 1
+            self._moved.notify_all()
+
+    def wait(self, after: int, timeout: float) -> int:
+        """The count once it differs from `after`, or at the timeout (blocks a thread)."""
+        with self._moved:
+            self._moved.wait_for(lambda: self.seq != after, timeout)
+            return self.seq
+
+
 class LinkKeeper:
-    """A daemon thread that re-applies links on container start events."""
+    """A daemon thread that re-applies links on container start events (and counts events)."""
 
     def __init__(self, client: docker.DockerClient) -> None:
+        self.changes = ChangeCount()
         self._client = client
         self._stream: Any = None
         self._stopping = threading.Event()
@@ -44,7 +71,11 @@ class LinkKeeper:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        filters = {"type": "container", "event": "start", "label": f"{L.MANAGED}={L.MANAGED_VALUE}"}
+        filters = {
+            "type": "container",
+            "event": ["start", "die", "destroy"],
+            "label": f"{L.MANAGED}={L.MANAGED_VALUE}",
+        }
         while not self._stopping.is_set():
             try:
                 self._stream = self._client.events(decode=True, filters=filters)
@@ -52,8 +83,9 @@ class LinkKeeper:
                 self.ready.set()
                 for event in self._stream:
                     name = (event.get("Actor") or {}).get("Attributes", {}).get("name")
-                    if name:
+                    if name and event.get("Action") == "start":
                         linkset.reapply(self._client, name)
+                    self.changes.bump()
             except Exception:
                 if self._stopping.is_set():
                     return

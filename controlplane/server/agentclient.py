@@ -21,6 +21,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from controlplane.contract.changes import Changes
+from controlplane.contract.dns import DnsRecordSet, DnsState
+from controlplane.contract.overlay import OverlayEnsureResult, OverlaySpec, OverlayState
 from controlplane.contract.probe import ProbeRequest, ProbeResult, ProbeTarget
 from controlplane.contract.schemas import (
     AgentInfo,
@@ -262,6 +265,38 @@ class AgentClient:
     async def delete_network(self, name: str) -> None:
         """Remove the network; absent is success (409 while containers are attached)."""
         await self._request("DELETE", f"/v1/networks/{self._seg(name)}")
+
+    async def ensure_overlay(self, name: str, spec: OverlaySpec) -> OverlayEnsureResult:
+        """Create or fix the overlay's network, VXLAN device and flood entries."""
+        r = await self._request(
+            "PUT", f"/v1/overlays/{self._seg(name)}", json=spec.model_dump(mode="json")
+        )
+        return parse(r, OverlayEnsureResult)
+
+    async def list_overlays(self) -> list[OverlayState]:
+        """Every overlay on the host, with its device's peers and MTU."""
+        return parse_list(await self._request("GET", "/v1/overlays"), OverlayState)
+
+    async def delete_overlay(self, name: str) -> None:
+        """Remove the overlay's device and network; absent is success (409 while in use)."""
+        await self._request("DELETE", f"/v1/overlays/{self._seg(name)}")
+
+    async def wait_changes(self, after: int, timeout: float) -> Changes:
+        """The agent's container-event count, once it differs from `after` (long poll)."""
+        params = httpx.QueryParams({"after": after, "timeout": timeout})
+        r = await self._request(
+            "GET", "/v1/changes", params=params, retry=False, read_timeout=timeout + 10
+        )
+        return parse(r, Changes)
+
+    async def get_dns(self) -> DnsState:
+        """The `*.weave.local` record set the host's responder serves."""
+        return await self._get("/v1/dns", DnsState)
+
+    async def set_dns(self, records: DnsRecordSet) -> DnsState:
+        """Replace the record set the host's responder serves."""
+        r = await self._request("PUT", "/v1/dns", json=records.model_dump(mode="json"))
+        return parse(r, DnsState)
 
     async def list_volumes(self, labels: Mapping[str, str] | None = None) -> list[VolumeState]:
         """Named volumes weft manages on the host, optionally filtered by labels."""

@@ -223,3 +223,31 @@ def test_weft_agent_bind_allow_option(
         finally:
             with contextlib.suppress(docker.errors.NotFound):
                 docker_client.containers.get(name).remove(force=True)
+
+
+async def test_the_change_feed_answers_when_a_weft_container_starts_and_goes(
+    agent_url: str, base_python_image: str
+) -> None:
+    import asyncio
+    import time
+
+    from controlplane.contract.schemas import ContainerSpec
+    from tests.integration.cp_procs import IDLE
+
+    name = unique("wefttest-feed")
+    async with AgentClient(agent_url, TOKEN) as agent:
+        first = await agent.wait_changes(0, 0)
+        idle = await agent.wait_changes(first.seq, 0.5)  # nothing happens: the timeout answers
+        assert (idle.boot, idle.seq) == (first.boot, first.seq)
+        waiting = asyncio.create_task(agent.wait_changes(first.seq, 30))
+        await agent.ensure_container(name, ContainerSpec(image=base_python_image, command=IDLE))
+        started = time.monotonic()
+        try:
+            moved = await waiting
+            assert moved.seq > first.seq and moved.boot == first.boot
+            assert time.monotonic() - started < 2
+        finally:
+            await agent.delete_container(name)
+        gone = await agent.wait_changes(moved.seq, 30)
+        assert gone.seq > moved.seq  # die and destroy
+        assert time.monotonic() - started < 15

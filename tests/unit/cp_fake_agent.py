@@ -14,6 +14,15 @@ import httpx
 
 from controlplane.contract import labels as L
 from controlplane.contract import schemas as A
+from controlplane.contract.dns import DnsRecordSet, DnsState
+from controlplane.contract.overlay import (
+    VNI_LABEL,
+    OverlayEnsureResult,
+    OverlaySpec,
+    OverlayState,
+    bridge_name,
+    vxlan_name,
+)
 from tests.unit import cp_fake_weave
 
 TOKEN = "agent-secret"
@@ -28,6 +37,8 @@ class FakeAgent:
     """State of one fake host."""
 
     hostname: str = "fakehost"
+    # The underlay addresses it reports (where other hosts' VXLAN reaches it).
+    addresses: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     token: str = TOKEN
     down: bool = False
     missing_images: set[str] = field(default_factory=set)
@@ -41,6 +52,8 @@ class FakeAgent:
     volumes: dict[str, A.VolumeState] = field(default_factory=dict)
     links: dict[str, list[A.LinkTarget]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    overlays: dict[str, OverlayState] = field(default_factory=dict)
+    dns: DnsRecordSet = field(default_factory=DnsRecordSet)
     next_host: dict[str, int] = field(default_factory=dict)
     # The Docker engine's ID it reports ("engine-<hostname>" when empty).
     engine_id: str = ""
@@ -77,7 +90,7 @@ class FakeAgent:
                         owner="weft",
                         docker_version="20.10",
                         docker_api_version="1.41",
-                        addresses=["127.0.0.1"],
+                        addresses=self.addresses,
                         cpus=2,
                         memory_bytes=1,
                         engine_id=self.engine_id or f"engine-{self.hostname}",
@@ -107,6 +120,21 @@ class FakeAgent:
                 self.containers.pop(name, None)
                 self.specs.pop(name, None)
                 return httpx.Response(204)
+            case ("GET", ["v1", "overlays"]):
+                return _ok(list(self.overlays.values()))
+            case ("PUT", ["v1", "overlays", name]):
+                return self._ensure_overlay(name, OverlaySpec.model_validate(body))
+            case ("DELETE", ["v1", "overlays", name]):
+                self.overlays.pop(name, None)
+                self.networks.pop(name, None)
+                return httpx.Response(204)
+            case ("GET", ["v1", "changes"]):  # as an agent that does not watch events
+                return _problem(409, "Conflict", "this agent does not watch the engine's events")
+            case ("GET", ["v1", "dns"]):
+                return _ok(DnsState(**self.dns.model_dump()))
+            case ("PUT", ["v1", "dns"]):
+                self.dns = DnsRecordSet.model_validate(body)
+                return _ok(DnsState(**self.dns.model_dump()))
             # Every image is here but `missing_images`; its id is made from its reference.
             case ("GET", ["v1", "images", *ref, "tarball"]) if self._has("/".join(ref)):
                 return httpx.Response(200, content=_TARBALL + "/".join(ref).encode())
@@ -169,6 +197,32 @@ class FakeAgent:
         action = "unchanged" if self.networks.get(name) == state else "created"
         self.networks[name] = state
         return _ok(A.NetworkEnsureResult(action=action, network=state))
+
+    def _ensure_overlay(self, name: str, spec: OverlaySpec) -> httpx.Response:
+        labels = L.managed_labels("weft", {**spec.labels, VNI_LABEL: str(spec.vni)})
+        network = A.NetworkState(
+            name=name,
+            id=f"net-{name}",
+            driver="bridge",
+            subnet=spec.subnet,
+            gateway=spec.gateway,
+            ip_range=spec.ip_range,
+            labels=labels,
+        )
+        state = OverlayState(
+            name=name,
+            vni=spec.vni,
+            device=vxlan_name(spec.vni),
+            bridge=bridge_name(spec.vni),
+            local=spec.local,
+            port=spec.port,
+            mtu=spec.mtu or 1450,
+            peers=sorted(p.address for p in spec.peers),
+            network=network,
+        )
+        action = "unchanged" if self.overlays.get(name) == state else "created"
+        self.overlays[name], self.networks[name] = state, network
+        return _ok(OverlayEnsureResult(action=action, overlay=state))
 
     def _restart(self, name: str) -> httpx.Response:
         """Same container; a dynamic address moves (Docker may hand out another)."""

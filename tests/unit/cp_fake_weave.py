@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from controlplane.contract import schemas as A
+from controlplane.contract.dns import DnsRecordSet
 from controlplane.contract.overlay import VNI_LABEL
 from controlplane.contract.weave import (
     AttachResult,
@@ -153,10 +154,13 @@ def _reset(agent: "FakeAgent") -> ResetResult:
         containers=sorted(agent.containers),
         networks=sorted(agent.networks),
         exposed=exposed,
+        dns_records=len(agent.dns.records),
     )
     agent.containers.clear()
     agent.specs.clear()
     agent.links.clear()
     agent.networks.clear()
+    agent.overlays.clear()
     agent.exposed.clear()
+    agent.dns = DnsRecordSet()
     return result

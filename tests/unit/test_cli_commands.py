@@ -236,10 +236,23 @@ def test_networks_create_and_ls(cp: FakeControlPlane) -> None:
     assert sent.url.params["wait"] == "true"
     assert json.loads(sent.content) == {
         "name": "wefttestnet",
+        "driver": "bridge",
         "host_id": 1,
         "subnet": "10.9.0.0/24",
         "gateway": None,
+        "hosts": [],
         "labels": {"weft.test": "1"},
+    }
+    overlay = weft(cp, "networks", "create", "ov", "--driver", "overlay", "--span", "h1")
+    assert overlay.exit_code == 0, overlay.output
+    assert json.loads(cp.sent("POST", "/networks").content) == {
+        "name": "ov",
+        "driver": "overlay",
+        "host_id": None,
+        "subnet": None,
+        "gateway": None,
+        "hosts": [1],
+        "labels": {},
     }
     table = weft(cp, "networks", "ls", "--host", "h1")
     assert table.exit_code == 0

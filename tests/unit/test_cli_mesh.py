@@ -55,4 +55,39 @@ def test_connect_forget_and_status_by_host_name(cp: FakeControlPlane) -> None:  
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if line.startswith("h1")).split()
     assert row[:8] == ["h1", "h2", "10.0.0.2", "direct", "yes", "vxlan", "1450", "0.3"]
-    assert weft(cp, "status", "dns").exit_code == 2  # not there yet: a usage error
+    assert weft(cp, "status", "routes").exit_code == 2  # a usage error
+
+
+def test_status_dns_and_ipam(cp: FakeControlPlane) -> None:  # noqa: F811
+    record = {"name": "srv", "addresses": ["10.32.2.2", "10.32.1.2"]}
+    dns = [{"host_id": 1, "name": "h1", "domain": "weave.local", "ttl": 1, "records": [record]}]
+    cp.route("GET", "/dns", dns)
+    result = weft(cp, "status", "dns")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("h1")).split()
+    assert row == ["h1", "srv.weave.local", "10.32.2.2", "10.32.1.2", "1"]
+    ipam = {
+        "network_id": 3,
+        "name": "ov",
+        "subnet": "10.32.0.0/16",
+        "vni": 1,
+        "blocks": [{"host_id": 2, "host": "h2", "block": "10.32.1.0/24"}],
+        "addresses": [
+            {
+                "container_id": 5,
+                "container": "db",
+                "host_id": 2,
+                "host": "h2",
+                "address": "10.32.1.2",
+            }
+        ],
+    }
+    cp.route("GET", "/ipam", [ipam])
+    result = weft(cp, "status", "ipam", "--host", "h2")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("ov")]
+    assert rows == [
+        ["ov", "10.32.0.0/16", "h2", "block", "10.32.1.0/24"],
+        ["ov", "10.32.0.0/16", "h2", "db", "10.32.1.2"],
+    ]
+    assert json.loads(weft(cp, "status", "ipam", "--json").output) == [ipam]

@@ -59,3 +59,13 @@ def test_connecting_to_any_member_reaches_them_all(
     assert mesh | {new} <= meshplan.mesh_of(new, everyone, joined)
     groups = meshplan.meshes(everyone, joined)
     assert sorted(h for g in groups for h in g) == sorted(everyone)  # a partition
+
+
+def test_an_overlay_spans_its_anchors_mesh_or_the_listed_hosts_of_it() -> None:
+    from controlplane.server.reconcile.meshplan import overlay_span
+
+    hosts, pairs = [1, 2, 3, 4], [(1, 2), (2, 3)]
+    assert overlay_span(1, [], hosts, pairs) == {1, 2, 3}
+    assert overlay_span(3, [1, 3], hosts, pairs) == {1, 3}
+    assert overlay_span(4, [], hosts, pairs) == {4}
+    assert overlay_span(1, [], hosts, [(1, 2)]) == {1, 2}  # 3 forgotten: off the overlay

@@ -1,4 +1,4 @@
-"""`weft connect A B`, `weft forget A B`, `weft status peers`: Weave's verbs over /peerings."""
+"""`weft connect A B`, `weft forget A B`, `weft status peers|dns|ipam`: Weave's verbs."""
 
 from enum import StrEnum
 from typing import Annotated, Any
@@ -21,6 +21,8 @@ class StatusOf(StrEnum):
     """What `weft status` reports on."""
 
     peers = "peers"
+    dns = "dns"
+    ipam = "ipam"
 
 
 HostArg = Annotated[str, typer.Argument(help="A host (name or id).")]
@@ -60,7 +62,11 @@ def status(
     host: Annotated[str | None, typer.Option("--host", help="Only this host.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Each host's mesh and peers as its agent measures them now (weave status peers)."""
+    """Each host's peers as its agent measures them now (weave status peers), the
+    `*.weave.local` records each host serves (dns), or the overlays' blocks and
+    addresses per host (ipam)."""
+    if what is not StatusOf.peers:
+        return _overlay_status(ctx, what, host, as_json)
     with api(ctx) as client:
         ids = [host_id(client, host)] if host else [int(h["id"]) for h in client.get("/hosts")]
         reports = [client.get(f"/hosts/{i}/peers") for i in ids]
@@ -84,6 +90,38 @@ def status(
     ]
     columns = ["host", "peer", "address", "joined", "reachable", "datapath", "mtu", "rtt ms"]
     print_table([*columns, "reason"], rows)
+
+
+def _overlay_status(ctx: typer.Context, what: StatusOf, host: str | None, as_json: bool) -> None:
+    with api(ctx) as client:
+        report = client.get(f"/{what.value}")
+    rows: list[tuple[object, ...]]
+    if what is StatusOf.dns:
+        if host is not None:
+            report = [r for r in report if host in (r["name"], str(r["host_id"]))]
+        rows = [
+            (r["name"], f"{rec['name']}.{r['domain']}", " ".join(rec["addresses"]), r["ttl"])
+            for r in report
+            for rec in r["records"]
+        ]
+        columns = ["host", "name", "addresses", "ttl"]
+    else:
+        rows = [
+            (n["name"], n["subnet"], b["host"], "block", b["block"])
+            for n in report
+            for b in n["blocks"]
+        ] + [
+            (n["name"], n["subnet"], a["host"], a["container"], a["address"])
+            for n in report
+            for a in n["addresses"]
+        ]
+        if host is not None:
+            rows = [r for r in rows if r[2] == host]
+        columns = ["network", "subnet", "host", "holder", "range / address"]
+    if as_json:
+        print_json(report)
+        return
+    print_table(columns, rows)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,7 +23,9 @@ from controlplane.cli.commands.common import (
     status_of,
 )
 
-app = typer.Typer(help="Bridge networks (one host each).", no_args_is_help=True)
+app = typer.Typer(
+    help="Networks: bridges (one host each) and overlays (across a mesh).", no_args_is_help=True
+)
 
 
 @app.command("create")
@@ -31,22 +33,38 @@ app = typer.Typer(help="Bridge networks (one host each).", no_args_is_help=True)
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Network name (unique on its host).")],
-    host: Annotated[str, typer.Option("--host", help="Host name or id.")],
-    subnet: Annotated[str, typer.Option(help="IPv4 CIDR, e.g. 10.42.0.0/24.")],
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Host name or id (an overlay: a host of its mesh)."),
+    ] = None,
+    subnet: Annotated[
+        str | None,
+        typer.Option(help="IPv4 CIDR, e.g. 10.42.0.0/24 (an overlay's defaults to a free /16)."),
+    ] = None,
     gateway: Annotated[
         str | None, typer.Option(help="Gateway address (default: the subnet's first).")
+    ] = None,
+    driver: Annotated[
+        str, typer.Option(help="bridge (one host) or overlay (across a mesh).")
+    ] = "bridge",
+    span: Annotated[
+        list[str] | None,
+        typer.Option("--span", help="An overlay only on these hosts of the mesh (repeatable)."),
     ] = None,
     label: LabelOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a bridge network on a host (a subnet overlapping another there is refused)."""
+    """Create a bridge network on a host, or an overlay across a mesh (`--driver overlay`);
+    a subnet overlapping another network is refused."""
     with api(ctx) as client:
         body = {
             "name": name,
-            "host_id": host_id(client, host),
+            "driver": driver,
+            "host_id": host_id(client, host) if host else None,
             "subnet": subnet,
             "gateway": gateway,
+            "hosts": [host_id(client, h) for h in span or []],
             "labels": key_values(label),
         }
         net = client.post("/networks", body, {"wait": wait or None})

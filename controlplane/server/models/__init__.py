@@ -16,6 +16,14 @@ from controlplane.server.models.events import Event, EventPublic
 from controlplane.server.models.hosts import Host, HostCreate, HostPublic, HostUpdate
 from controlplane.server.models.links import Link, LinkCreate, LinkPublic
 from controlplane.server.models.networks import Network, NetworkCreate, NetworkPublic, NetworkUpdate
+from controlplane.server.models.overlay import (
+    HostRecords,
+    IpamAddress,
+    IpamBlock,
+    NetworkIpam,
+    OverlayAddress,
+    OverlayBlock,
+)
 from controlplane.server.models.peerings import (
     HostPeers,
     Peering,
@@ -47,7 +55,10 @@ __all__ = [
     "HostCreate",
     "HostPeers",
     "HostPublic",
+    "HostRecords",
     "HostUpdate",
+    "IpamAddress",
+    "IpamBlock",
     "Link",
     "LinkCreate",
     "LinkPublic",
@@ -55,9 +66,12 @@ __all__ = [
     "Network",
     "NetworkAttachment",
     "NetworkCreate",
+    "NetworkIpam",
     "NetworkPublic",
     "NetworkUpdate",
     "ObservedRecord",
+    "OverlayAddress",
+    "OverlayBlock",
     "PeerStatus",
     "Peering",
     "PeeringCheck",

@@ -1,4 +1,8 @@
-"""Networks: a bridge network on one host, with subnet and gateway."""
+"""Networks: a bridge network on one host, or an overlay across a mesh of hosts.
+
+An overlay names its mesh by one of its hosts (`host_id`, the anchor): it spans
+the mesh that host is in now, or only the `hosts` listed (all in that mesh).
+"""
 
 import ipaddress
 from datetime import datetime
@@ -28,12 +32,17 @@ class NetworkBase(SQLModel):
 
     name: Name = Field(max_length=63)
     host_id: int = Field(foreign_key="hosts.id", index=True)
-    driver: Literal["bridge"] = Field(default="bridge", sa_type=String(16))
+    driver: Literal["bridge", "overlay"] = Field(default="bridge", sa_type=String(16))
     subnet: str = Field(max_length=64, description="IPv4 CIDR, e.g. 10.42.0.0/24.")
     gateway: str | None = Field(
         default=None, max_length=64, description="Defaults to the subnet's first address."
     )
     labels: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    hosts: list[int] = Field(
+        default_factory=list,
+        sa_type=JSON,
+        description="Overlay only: the hosts it spans (empty: every host of its mesh).",
+    )
 
 
 class Network(NetworkBase, table=True):
@@ -49,6 +58,8 @@ class Network(NetworkBase, table=True):
     status_reason: str | None = Field(default=None, max_length=1000)
     # Failed attempts in a row (0 once it converges); the reason is in status_reason.
     failures: int = 0
+    # Overlay only: the VXLAN id, unique across the control plane.
+    vni: int | None = Field(default=None, unique=True)
     # Bumped on every write: the reconciler only records a status for the generation it saw.
     generation: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -60,12 +71,32 @@ class NetworkCreate(NetworkBase):
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    host_id: BodyId
+    host_id: BodyId | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="A bridge's host; for an overlay, a host of the mesh it spans "
+        "(needed only when there are several meshes and no `hosts`).",
+    )
+    subnet: str | None = Field(  # type: ignore[assignment]
+        default=None,
+        max_length=64,
+        description="IPv4 CIDR. Required for a bridge; an overlay's defaults to a free "
+        "/16 of 10.32.0.0/12.",
+    )
     labels: Labels = Field(default_factory=dict)
+    hosts: list[BodyId] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("hosts")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("a host is listed twice")
+        return value
 
     @field_validator("subnet")
     @classmethod
-    def _subnet(cls, value: str) -> str:
+    def _subnet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             net = ipaddress.ip_network(value, strict=True)
         except ValueError as exc:
@@ -77,7 +108,7 @@ class NetworkCreate(NetworkBase):
     @field_validator("gateway")
     @classmethod
     def _gateway(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or "subnet" not in info.data:
+        if value is None or info.data.get("subnet") is None:
             return value
         return check_gateway(info.data["subnet"], value)
 
@@ -94,6 +125,7 @@ class NetworkPublic(NetworkBase):
     """A network as the API shows it."""
 
     id: int
+    vni: int | None = None
     status: ResourceStatus
     status_reason: str | None
     failures: int = Field(0, description="Failed attempts in a row (0 once it converges).")

@@ -65,3 +65,11 @@ def overlay_mtu(underlay_mtus: Mapping[str, int], encrypted: bool = False) -> in
     if not underlay_mtus:
         raise ValueError("an overlay without hosts has no MTU")
     return min(underlay_mtus.values()) - VXLAN_OVERHEAD - (WIREGUARD_OVERHEAD if encrypted else 0)
+
+
+def overlay_span(
+    anchor: H, listed: Collection[H], hosts: Iterable[H], peerings: Iterable[tuple[H, H]]
+) -> frozenset[H]:
+    """The hosts an overlay spans now: its anchor's mesh, only the `listed` ones if any."""
+    mesh = mesh_of(anchor, hosts, peerings)
+    return frozenset(h for h in mesh if not listed or h in listed)

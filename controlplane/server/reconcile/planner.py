@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from controlplane.contract.overlay import VNI_LABEL, OverlaySpec, OverlayState
 from controlplane.contract.schemas import (
     ContainerSpec,
     ContainerState,
@@ -26,6 +27,15 @@ class DesiredNetwork:
     id: int
     name: str
     spec: NetworkSpec
+
+
+@dataclass(frozen=True)
+class DesiredOverlay:
+    """An overlay network as this host's part of it should be."""
+
+    id: int
+    name: str
+    spec: OverlaySpec
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,27 @@ class EnsureNetwork:
 @dataclass(frozen=True)
 class RemoveNetwork:
     """Remove a weft network of this control plane that is no longer desired."""
+
+    name: str
+    id: int | None = None
+    kind: str = "network"
+    verb: str = "remove"
+
+
+@dataclass(frozen=True)
+class EnsureOverlay:
+    """Create this host's part of an overlay, or bring its peers, range or VTEP up to date."""
+
+    id: int
+    name: str
+    spec: OverlaySpec
+    verb: Literal["create", "update"]
+    kind: str = "network"
+
+
+@dataclass(frozen=True)
+class RemoveOverlay:
+    """Remove an overlay of this control plane that no longer spans this host."""
 
     name: str
     id: int | None = None
@@ -107,7 +138,14 @@ class SetLinks:
 
 
 Action = (
-    EnsureNetwork | RemoveNetwork | EnsureContainer | RestartContainer | RemoveContainer | SetLinks
+    EnsureNetwork
+    | RemoveNetwork
+    | EnsureOverlay
+    | RemoveOverlay
+    | EnsureContainer
+    | RestartContainer
+    | RemoveContainer
+    | SetLinks
 )
 
 
@@ -131,6 +169,17 @@ def _network_differs(spec: NetworkSpec, seen: NetworkState) -> bool:
     if spec.subnet != seen.subnet:
         return True
     return spec.gateway is not None and spec.gateway != seen.gateway
+
+
+def _overlay_differs(spec: OverlaySpec, seen: OverlayState) -> bool:
+    net = seen.network
+    return (
+        spec.vni != seen.vni
+        or spec.local != seen.local
+        or sorted(p.address for p in spec.peers) != sorted(seen.peers)
+        or (spec.mtu is not None and spec.mtu != seen.mtu)
+        or (spec.subnet, spec.gateway, spec.ip_range) != (net.subnet, net.gateway, net.ip_range)
+    )
 
 
 def _mode_order(c: DesiredContainer) -> tuple[int, str]:
@@ -157,10 +206,17 @@ def plan(
     containers: Sequence[DesiredContainer],
     seen_networks: Sequence[NetworkState],
     seen_containers: Sequence[ContainerState],
+    overlays: Sequence[DesiredOverlay] = (),
+    seen_overlays: Sequence[OverlayState] = (),
 ) -> Plan:
-    """Plan one host: `seen_*` are what the agent lists as owned by this control plane."""
+    """Plan one host: `seen_*` are what the agent lists as owned by this control plane.
+
+    Overlays are networks too (they carry the VNI label); they are planned from
+    the agent's overlay list, which also shows their VXLAN device and peers.
+    """
     out = Plan()
-    seen_net = {n.name: n for n in seen_networks}
+    seen_net = {n.name: n for n in seen_networks if VNI_LABEL not in n.labels}
+    seen_ovl = {o.name: o for o in seen_overlays}
     seen_ctr = {c.name: c for c in seen_containers}
     wanted_nets = {n.name for n in networks}
     wanted_ctrs = {c.name for c in containers}
@@ -171,6 +227,12 @@ def plan(
             out.actions.append(EnsureNetwork(net.id, net.name, net.spec, "create"))
         elif _network_differs(net.spec, seen):
             out.actions.append(EnsureNetwork(net.id, net.name, net.spec, "update"))
+    for ovl in sorted(overlays, key=lambda o: o.name):
+        known = seen_ovl.get(ovl.name)
+        if known is None:
+            out.actions.append(EnsureOverlay(ovl.id, ovl.name, ovl.spec, "create"))
+        elif _overlay_differs(ovl.spec, known):
+            out.actions.append(EnsureOverlay(ovl.id, ovl.name, ovl.spec, "update"))
 
     # Strays go before creates: a stray may hold a port or fixed address a new one needs.
     for name in sorted(set(seen_ctr) - wanted_ctrs):
@@ -196,4 +258,6 @@ def plan(
 
     for name in sorted(set(seen_net) - wanted_nets):
         out.actions.append(RemoveNetwork(name))
+    for name in sorted(set(seen_ovl) - {o.name for o in overlays}):
+        out.actions.append(RemoveOverlay(name))
     return out

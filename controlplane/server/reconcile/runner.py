@@ -18,10 +18,14 @@ from sqlmodel import col, select
 
 from controlplane.contract import labels
 from controlplane.contract.bounds import MAX_STOP_TIMEOUT_S
+from controlplane.contract.dns import DnsRecordSet
+from controlplane.contract.overlay import VNI_LABEL, OverlayState
 from controlplane.contract.schemas import ContainerState, LinkTarget, NetworkState
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
+    AgentClientError,
+    AgentConflict,
     AgentError,
     AgentFactory,
     AgentUnavailable,
@@ -40,6 +44,13 @@ from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld
+from controlplane.server.reconcile.overlays import (
+    OVERLAY,
+    HostOverlays,
+    host_overlays,
+    mesh_records,
+    on_overlays,
+)
 from controlplane.server.reconcile.retries import Key, Retries
 from controlplane.server.settings import Settings
 
@@ -96,6 +107,8 @@ class HostRunner:
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
         self._client: AgentClient | None = None
+        # How this host's reasons on overlays start (other hosts leave those alone).
+        self._on_me = f"on host {host_id}:"
         self._client_key: tuple[str, str] | None = None
 
     def kick(self) -> None:
@@ -198,7 +211,16 @@ class HostRunner:
             await self._record_observed(
                 info.hostname, info.docker_version, info.addresses, seen_containers
             )
-            plan, generations = await self._plan(seen_networks, seen_containers)
+            mine = await host_overlays(self.ctx.sessions, self.host_id, self.ctx.owner)
+            seen_overlays = await self._seen_overlays(agent, mine, seen_networks)
+            plan, generations = await self._plan(
+                seen_networks, seen_containers, mine, seen_overlays
+            )
+            if mine.dns is not None:
+                await self._sync_dns(agent, mine.dns)
+            for nid, reason in mine.failures.items():
+                why = f"{self._on_me} {reason}"
+                await self._set_status("network", nid, None, ResourceStatus.failed, why)
             self.retries.keep_only({_key(a) for a in plan.actions})
             todo: list[tuple[planner.Action, object]] = []
             now = time.monotonic()
@@ -211,7 +233,7 @@ class HostRunner:
                     continue
                 todo.append((action, attempt))
             if not todo:
-                await self._record_converged(plan, generations)
+                await self._record_converged(plan, generations, set(mine.generations))
                 return not plan.actions
             for action, attempt in todo:
                 if await self._execute(agent, action, attempt) is False:
@@ -245,22 +267,74 @@ class HostRunner:
         if moved:
             self.ctx.on_addresses_changed(self.host_id)
 
+    async def _seen_overlays(
+        self, agent: AgentClient, mine: HostOverlays, seen_networks: list[NetworkState]
+    ) -> list[OverlayState]:
+        """This control plane's overlays on the host (asked only when there may be some)."""
+        if not mine.overlays and not any(VNI_LABEL in n.labels for n in seen_networks):
+            return []
+        owned = {n.name for n in seen_networks}
+        return [o for o in await agent.list_overlays() if o.name in owned]
+
+    async def push_dns(self) -> None:
+        """Push the mesh's records now: a container on an overlay changed on some host."""
+        async with self.ctx.sessions() as session:
+            host = await session.get(Host, self.host_id)
+        records = await mesh_records(self.ctx.sessions, self.host_id)
+        if host is None or records is None:
+            return
+        try:
+            await self._sync_dns(await self._agent(host), records)
+        except AgentClientError as exc:  # the next pass pushes it again
+            log.debug("DNS push to host %s: %s", self.host_id, exc)
+
+    async def _sync_dns(self, agent: AgentClient, wanted: DnsRecordSet) -> None:
+        """Push the mesh's records when the host serves others (an agent without DNS: skipped)."""
+        try:
+            served = await agent.get_dns()
+            if (
+                DnsRecordSet.model_validate(served.model_dump(include={"domain", "ttl", "records"}))
+                != wanted
+            ):
+                await agent.set_dns(wanted)
+        except AgentConflict:
+            return
+
     async def _plan(
-        self, seen_networks: list[NetworkState], seen_containers: list[ContainerState]
+        self,
+        seen_networks: list[NetworkState],
+        seen_containers: list[ContainerState],
+        overlays: HostOverlays,
+        seen_overlays: list[OverlayState],
     ) -> tuple[planner.Plan, dict[tuple[str, int], int]]:
         """The plan for this host, and the generation of every resource it was made from."""
         async with self.ctx.sessions() as session:
-            nets = list(await session.exec(select(Network).where(Network.host_id == self.host_id)))
+            nets = list(
+                await session.exec(
+                    select(Network).where(
+                        Network.host_id == self.host_id, Network.driver != OVERLAY
+                    )
+                )
+            )
             everyone = list(await session.exec(select(Container)))
-            mine = [c for c in everyone if c.host_id == self.host_id]
-            ids = [c.id for c in mine]
+            ctrs = [c for c in everyone if c.host_id == self.host_id]
+            ids = [c.id for c in ctrs]
             links = list(await session.exec(select(Link).where(col(Link.from_id).in_(ids))))
             hosts = list(await session.exec(select(Host)))
         world = LinkWorld.of(everyone, hosts, nets)
-        desired_nets, desired_containers = desired_state(nets, mine, links, world, self.ctx.owner)
+        desired_nets, desired_containers = desired_state(nets, ctrs, links, world, self.ctx.owner)
+        desired_containers = [on_overlays(c, overlays) for c in desired_containers]
         generations = {("network", n.id or 0): n.generation for n in nets}
-        generations.update({("container", c.id or 0): c.generation for c in mine})
-        plan = planner.plan(desired_nets, desired_containers, seen_networks, seen_containers)
+        generations.update({("network", i): g for i, g in overlays.generations.items()})
+        generations.update({("container", c.id or 0): c.generation for c in ctrs})
+        plan = planner.plan(
+            desired_nets,
+            desired_containers,
+            seen_networks,
+            seen_containers,
+            overlays.overlays,
+            seen_overlays,
+        )
         return plan, generations
 
     async def _execute(
@@ -285,6 +359,10 @@ class HostRunner:
                 await agent.ensure_network(action.name, action.spec)
             case planner.RemoveNetwork():
                 await agent.delete_network(action.name)
+            case planner.EnsureOverlay():
+                await agent.ensure_overlay(action.name, action.spec)
+            case planner.RemoveOverlay():
+                await agent.delete_overlay(action.name)
             case planner.EnsureContainer():
                 result = await agent.ensure_container(action.name, action.spec, long)
                 return result.container
@@ -394,8 +472,13 @@ class HostRunner:
         status: ResourceStatus,
         reason: str | None,
         failures: int = 0,
+        shared: bool = False,
     ) -> None:
-        """Write a network's or container's status (unless a newer write made it pending)."""
+        """Write a network's or container's status (unless a newer write made it pending).
+
+        `shared`: an overlay, whose part on another host may have failed; that host's
+        reason ("on host N: ...") stands until that host writes its own status.
+        """
         table = Network if kind == "network" else Container
         stmt = (
             update(table)
@@ -411,6 +494,16 @@ class HostRunner:
                     col(table.failures) != 0,
                 )
             )
+        if shared:
+            reason_col = col(table.status_reason)
+            stmt = stmt.where(
+                or_(
+                    col(table.status) != ResourceStatus.failed,
+                    reason_col.is_(None),
+                    ~reason_col.startswith("on host "),
+                    reason_col.startswith(self._on_me),
+                )
+            )
         if generation is not None:
             # A write since this pass loaded the row wins: its status stays pending.
             stmt = stmt.where(col(table.generation) == generation)
@@ -419,14 +512,20 @@ class HostRunner:
             await session.commit()
 
     async def _record_converged(
-        self, plan: planner.Plan, generations: dict[tuple[str, int], int]
+        self,
+        plan: planner.Plan,
+        generations: dict[tuple[str, int], int],
+        overlays: set[int],
     ) -> None:
         """Converged for everything with no action left (failed, held back or in flight)."""
         unsettled = {(a.kind, getattr(a, "id", 0)) for a in plan.actions}
         for (kind, rid), generation in generations.items():
             if (kind, rid) in unsettled:
                 continue
-            await self._set_status(kind, rid, generation, ResourceStatus.converged, None)
+            shared = kind == "network" and rid in overlays
+            await self._set_status(
+                kind, rid, generation, ResourceStatus.converged, None, shared=shared
+            )
 
     async def _mark_unreachable(self, exc: Exception) -> None:
         """The agent is away: say so on the host and on what waits for it."""

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from controlplane.server.models import Host
 from controlplane.server.reconcile.runner import Context, HostRunner
+from controlplane.server.reconcile.watch import watch_changes
 
 
 class Reconcilers:
@@ -17,6 +18,10 @@ class Reconcilers:
         ctx.on_addresses_changed = self._addresses_changed
         self.runners: dict[int, HostRunner] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        # One change-feed watcher per host (reconcile.watch): kicks its runner on events.
+        self.watchers: dict[int, asyncio.Task[None]] = {}
+        # DNS pushes under way (kept so they are not garbage-collected mid-flight).
+        self._pushes: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start a runner for every registered host."""
@@ -31,6 +36,12 @@ class Reconcilers:
         if runner is None or self.tasks[host_id].done():  # ended: its host was deleted
             runner = self.runners[host_id] = HostRunner(host_id, self.ctx)
             self.tasks[host_id] = asyncio.create_task(runner.run(), name=f"reconcile-{host_id}")
+            old = self.watchers.pop(host_id, None)
+            if old is not None:
+                old.cancel()
+            self.watchers[host_id] = asyncio.create_task(
+                watch_changes(host_id, self.ctx, runner.kick), name=f"watch-{host_id}"
+            )
         return runner
 
     def kick(self, host_id: int) -> None:
@@ -46,23 +57,30 @@ class Reconcilers:
         return await self.ensure(host_id).settled(timeout)
 
     def _addresses_changed(self, host_id: int) -> None:
-        # Links from containers on other hosts may point at the container that moved.
+        # Links from containers on other hosts may point at the container that moved,
+        # and every host's DNS names it: pushed at once, not at each host's next pass.
         for other, runner in self.runners.items():
             if other != host_id:
                 runner.kick()
+            task = asyncio.create_task(runner.push_dns(), name=f"dns-{other}")
+            self._pushes.add(task)
+            task.add_done_callback(self._pushes.discard)
 
     async def stop(self, host_id: int) -> None:
         """Stop the host's runner (the host is being removed)."""
         task = self.tasks.pop(host_id, None)
         runner = self.runners.pop(host_id, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for t in (task, self.watchers.pop(host_id, None)):
+            if t is not None:
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
         if runner is not None:
             await runner.close()
 
     async def close(self) -> None:
-        """Stop every runner."""
+        """Stop every runner (and the DNS pushes under way)."""
+        for task in list(self._pushes):
+            task.cancel()
         for host_id in list(self.runners):
             await self.stop(host_id)

@@ -20,6 +20,7 @@ from controlplane.server.models.common import ResourceStatus, utcnow
 from controlplane.server.services.crud import get_row, list_rows, on_host
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.hostlock import lock_host
+from controlplane.server.services.overlays import OVERLAY, overlays_spanning
 from controlplane.server.services.runtime import Runtime, converge, converge_host
 
 WILDCARDS = frozenset({"0.0.0.0", "::"})
@@ -61,6 +62,7 @@ async def check_spec(
     nets = {
         n.name: n for n in await session.exec(select(Network).where(Network.host_id == host_id))
     }
+    nets.update({n.name: n for n in await overlays_spanning(session, host_id)})
     for i, att in enumerate(spec.networks):
         loc: list[str | int] = ["body", "networks", i]
         net = nets.get(att.network)
@@ -68,6 +70,11 @@ async def check_spec(
             raise Invalid(f"no network {att.network} on host {host_id}", loc=[*loc, "network"])
         if att.ipv4_address is None:
             continue
+        if net.driver == OVERLAY:
+            raise Invalid(
+                f"addresses on overlay {net.name} are handed out by its IPAM",
+                loc=[*loc, "ipv4_address"],
+            )
         subnet = ipaddress.ip_network(net.subnet)
         ip = ipaddress.ip_address(att.ipv4_address)
         if ip not in subnet or ip in (subnet.network_address, subnet.broadcast_address):

@@ -14,7 +14,7 @@ racers wins; the others see its row and get 409, on all three databases.
 
 from collections.abc import Sequence
 
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.server.models import Host
@@ -31,6 +31,27 @@ async def lock_host(
     not see what the previous holder committed. Loaded objects stay usable.
     """
     await session.commit()
+    if not await _bump(session, host_id):
+        detail = f"no host {host_id}"
+        raise NotFound(detail) if loc is None else Invalid(detail, loc=loc)
+
+
+async def lock_all_hosts(session: AsyncSession) -> None:
+    """Hold every host's write lock (in id order, so two holders never deadlock).
+
+    For writes whose checks read every host's resources: an overlay's subnet must
+    overlap no network anywhere, and a bridge's write holds its own host's lock,
+    so the two never pass their checks side by side.
+    """
+    ids = sorted(i for i in await session.exec(select(Host.id)) if i is not None)
+    # Ends the transaction of that read, as lock_host does: later reads see the holders'.
+    await session.commit()
+    for host_id in ids:
+        await _bump(session, host_id)
+
+
+async def _bump(session: AsyncSession, host_id: int) -> bool:
+    """Take the host's row lock (an UPDATE of it); False when there is no such host."""
     bump = (
         update(Host)
         .where(col(Host.id) == host_id)
@@ -38,6 +59,4 @@ async def lock_host(
         .execution_options(synchronize_session=False)
     )
     result = await session.exec(bump)
-    if result.rowcount == 0:
-        detail = f"no host {host_id}"
-        raise NotFound(detail) if loc is None else Invalid(detail, loc=loc)
+    return bool(result.rowcount)

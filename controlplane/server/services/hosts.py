@@ -4,6 +4,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract import labels
+from controlplane.contract.overlay import VNI_LABEL
 from controlplane.server.agentclient import AgentAuthError, AgentError, AgentUnavailable
 from controlplane.server.agents import Agents
 from controlplane.server.models import Container, Host, HostCreate, HostUpdate, Link, Network
@@ -16,7 +17,8 @@ from controlplane.server.services.errors import (
     HostUnavailable,
     Invalid,
 )
-from controlplane.server.services.runtime import Runtime
+from controlplane.server.services.overlays import hand_over
+from controlplane.server.services.runtime import Runtime, kick_all
 
 
 async def list_hosts(session: AsyncSession) -> list[Host]:
@@ -128,6 +130,7 @@ async def delete_host(
     except Exception:
         rt.reconcilers.ensure(host_id)
         raise
+    kick_all(rt)  # its overlays' peers and DNS on every other host
     await rt.events.emit(
         "host",
         "remove",
@@ -168,7 +171,10 @@ async def _remove_host(
             for c in await agent.list_containers({labels.OWNER: rt.owner}):
                 await agent.delete_container(c.name)
             for n in await agent.list_networks({labels.OWNER: rt.owner}):
-                await agent.delete_network(n.name)
+                if VNI_LABEL in n.labels:  # an overlay: its VXLAN device goes too
+                    await agent.delete_overlay(n.name)
+                else:
+                    await agent.delete_network(n.name)
     except AgentUnavailable as exc:
         if (rows or nets) and not forget:
             raise HostUnavailable(
@@ -178,6 +184,7 @@ async def _remove_host(
     ids = [c.id for c in rows]
     await session.exec(delete(Link).where(col(Link.from_id).in_(ids) | col(Link.to_id).in_(ids)))
     await session.exec(delete(Container).where(col(Container.host_id) == host_id))
+    await hand_over(session, host_id)
     await session.exec(delete(Network).where(col(Network.host_id) == host_id))
     await session.delete(host)
     await session.commit()

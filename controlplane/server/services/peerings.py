@@ -26,18 +26,12 @@ from controlplane.server.models import (
 )
 from controlplane.server.models.common import utcnow
 from controlplane.server.reconcile.meshplan import mesh_of, overlay_mtu
+from controlplane.server.reconcile.overlays import underlay_address
 from controlplane.server.services.crud import get_row
 from controlplane.server.services.errors import AlreadyExists, Invalid, NotFound
-from controlplane.server.services.runtime import Runtime
+from controlplane.server.services.runtime import Runtime, kick_all
 
 DATAPATH = "vxlan"
-
-
-def underlay_address(host: Host) -> str | None:
-    """Where other hosts reach this one: its first reported address, else its agent's host."""
-    if host.addresses:
-        return host.addresses[0]
-    return urlsplit(host.agent_url).hostname
 
 
 def _agent_port(host: Host) -> int:
@@ -121,6 +115,7 @@ async def create_peering(session: AsyncSession, rt: Runtime, data: PeeringCreate
     await session.commit()
     await session.refresh(peering)
     await rt.events.emit("peering", "connect", "ok", resource_id=peering.id, host_id=a.id)
+    kick_all(rt)
     await _recheck(session, rt, peering)
     return await _public(session, peering)
 
@@ -150,6 +145,7 @@ async def delete_peering(session: AsyncSession, rt: Runtime, peering_id: int) ->
     await session.delete(p)
     await session.commit()
     await rt.events.emit("peering", "forget", "ok", resource_id=peering_id, host_id=p.host_a_id)
+    kick_all(rt)
 
 
 async def host_peers(session: AsyncSession, rt: Runtime, host_id: int) -> HostPeers:

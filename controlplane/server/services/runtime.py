@@ -75,3 +75,9 @@ async def converge_host(rt: Runtime, host_id: int, wait: bool) -> None:
     rt.reconcilers.kick(host_id)
     if wait:
         await rt.reconcilers.settled(host_id, rt.settings.wait_timeout)
+
+
+def kick_all(rt: Runtime) -> None:
+    """A mesh changed: every host's overlays (peers, ranges) and DNS follow at once."""
+    for host_id in list(rt.reconcilers.runners):
+        rt.reconcilers.kick(host_id)
