@@ -13,10 +13,12 @@ from controlplane.agent.api import (
     changes,
     containers,
     dns,
+    endpoints,
     images,
     networks,
     overlays,
     probe,
+    reset,
     system,
     tunnel,
     volumes,
@@ -94,6 +96,9 @@ def create_app(settings: AgentSettings, engine: docker.DockerClient | None = Non
     app.include_router(dns.router, dependencies=secured)
     app.include_router(probe.router, dependencies=secured)
     app.include_router(tunnel.router, dependencies=secured)
+    app.include_router(endpoints.router, dependencies=secured)
+    app.include_router(endpoints.ps_router, dependencies=secured)
+    app.include_router(reset.router, dependencies=secured)
     app.include_router(changes.router, dependencies=secured)
     document_errors(app, ERRORS)
     return app

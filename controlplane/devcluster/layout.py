@@ -6,8 +6,11 @@ at 107, so a cluster name is short and everything else is derived from it.
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from controlplane.contract.overlay import OverlayPeer, OverlaySpec
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 AGENT_PORT = 7946
@@ -170,3 +173,19 @@ def pick_underlay(name: str, taken: list[str]) -> str:
         if not any(candidate.overlaps(u) for u in used):
             return str(candidate)
     raise ValueError("no free /24 left in 10.231.0.0/16 for the underlay")
+
+
+def overlay_spec(
+    vni: int, host: HostLayout, octet: int, local: str | None = None, peers: Sequence[str] = ()
+) -> OverlaySpec:
+    """A cluster overlay's spec for `host`: subnet 10.<octet>.0.0/16, the host's range
+    10.<octet>.<index>.0/24 with gateway .1, its VTEP `local` (its underlay address unless
+    given, e.g. a tunnel address) and the peers' VTEPs."""
+    return OverlaySpec(
+        vni=vni,
+        subnet=f"10.{octet}.0.0/16",
+        ip_range=f"10.{octet}.{host.index}.0/24",
+        gateway=f"10.{octet}.{host.index}.1",
+        local=local or host.address,
+        peers=[OverlayPeer(address=p) for p in peers],
+    )

@@ -43,6 +43,13 @@ from controlplane.contract.schemas import (
     Problem,
     VolumeState,
 )
+from controlplane.contract.weave import (
+    AttachResult,
+    AttachSpec,
+    ExposeResult,
+    OverlayEndpoint,
+    ResetResult,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -396,6 +403,42 @@ class AgentClient:
     async def image_exists(self, ref: str) -> bool:
         """Whether the host has the image."""
         return await self.get_image(ref) is not None
+
+    # --- the other weave verbs (attach, detach, expose, hide, ps, reset) ----------------
+
+    async def attach_container(
+        self, overlay: str, container: str, spec: AttachSpec
+    ) -> AttachResult:
+        """Put the running container on the overlay (no restart), at the spec's address."""
+        path = f"/v1/overlays/{self._seg(overlay)}/containers/{self._seg(container)}"
+        r = await self._request("PUT", path, json=spec.model_dump(mode="json"))
+        return parse(r, AttachResult)
+
+    async def detach_container(self, overlay: str, container: str) -> None:
+        """Take the container off the overlay (no restart); not on it is success."""
+        path = f"/v1/overlays/{self._seg(overlay)}/containers/{self._seg(container)}"
+        await self._request("DELETE", path)
+
+    async def expose(self, overlay: str, address: str) -> ExposeResult:
+        """Give the host `address` on the overlay (on its bridge)."""
+        path = f"/v1/overlays/{self._seg(overlay)}/exposed/{self._seg(address)}"
+        return parse(await self._request("PUT", path), ExposeResult)
+
+    async def hide(self, overlay: str, address: str) -> None:
+        """Take `address` back from the host; not held is success."""
+        await self._request(
+            "DELETE", f"/v1/overlays/{self._seg(overlay)}/exposed/{self._seg(address)}"
+        )
+
+    async def ps(self, overlay: str | None = None) -> list[OverlayEndpoint]:
+        """The endpoints (containers and exposed host addresses) on the host's overlays."""
+        params = httpx.QueryParams({"overlay": overlay}) if overlay is not None else None
+        return parse_list(await self._request("GET", "/v1/ps", params=params), OverlayEndpoint)
+
+    async def reset(self, read_timeout: float = 300.0) -> ResetResult:
+        """Remove everything weft put on the host; what was removed (stops may take a while)."""
+        r = await self._request("POST", "/v1/reset", read_timeout=read_timeout)
+        return parse(r, ResetResult)
 
 
 # How the control plane gets a client of one agent: (agent URL, token) -> client.

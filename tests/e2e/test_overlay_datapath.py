@@ -9,7 +9,6 @@ cuts the path, putting it back restores it.
 
 import random
 import time
-from collections.abc import Iterator
 
 import docker
 import pytest
@@ -41,14 +40,6 @@ def _put(cluster: Cluster, host: HostLayout, name: str, spec: dict[str, object])
         r = agent.put(f"/v1/overlays/{name}", json=spec)
     assert r.status_code == 200, r.text
     return r.json()
-
-
-@pytest.fixture
-def engines(cluster: Cluster) -> Iterator[list[docker.DockerClient]]:
-    clients = [cluster.engine(h) for h in cluster.hosts]
-    yield clients
-    for c in clients:
-        c.close()
 
 
 def test_a_container_on_h1_reaches_a_server_on_h2_across_the_vxlan(

@@ -56,6 +56,12 @@ HOST_CHANGES = [
         "ensure_tunnel_v1_tunnel_put",
         "rotate_key_v1_tunnel_rotate_post",
         "delete_tunnel_v1_tunnel__interface__delete",
+        # Reset removes every weft object on the engine, other sessions' too.
+        "reset_host_v1_reset_post",
+        "attach_container_v1_overlays__name__containers__container__put",
+        "detach_container_v1_overlays__name__containers__container__delete",
+        "expose_host_v1_overlays__name__exposed__address__put",
+        "hide_host_v1_overlays__name__exposed__address__delete",
     )
 ]
 # Valid data on the agent only reads: its lists show every weft container on the

@@ -23,6 +23,7 @@ from controlplane.contract.overlay import (
     bridge_name,
     vxlan_name,
 )
+from tests.unit import cp_fake_weave
 
 TOKEN = "agent-secret"
 # The subnet the fake engine's docker0 (network "bridge") has: Docker's default.
@@ -58,6 +59,8 @@ class FakeAgent:
     engine_id: str = ""
     # Set: something that is not an agent answers at the URL, always with this.
     impostor: httpx.Response | None = None
+    # The host's exposed addresses per overlay (ip/prefix), for the weave verbs.
+    exposed: dict[str, list[str]] = field(default_factory=dict)
 
     def transport(self) -> httpx.MockTransport:
         """A transport answering like the agent."""
@@ -156,7 +159,8 @@ class FakeAgent:
                     return _problem(409, "Conflict", f"volume {name} is in use")
                 self.volumes.pop(name, None)
                 return httpx.Response(204)
-        return _problem(404, "Not found", path)
+        weave = cp_fake_weave.handle(self, request.method, parts, body)
+        return weave if weave is not None else _problem(404, "Not found", path)
 
     def _engine_networks(self) -> list[A.EngineNetwork]:
         """Docker's three predefined networks (docker0's default subnet), then weft's."""

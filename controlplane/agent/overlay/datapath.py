@@ -36,7 +36,8 @@ def _network_spec(spec: OverlaySpec, mtu: int) -> NetworkSpec:
     )
 
 
-def _vni(network: NetworkState) -> int:
+def vni_of(network: NetworkState) -> int:
+    """The overlay's VNI from its network's label; NotFound when the network is no overlay."""
     value = network.labels.get(VNI_LABEL)
     if value is None or not value.isdigit():
         raise NotFound(f"network {network.name} is not an overlay", ["path", "name"])
@@ -44,7 +45,7 @@ def _vni(network: NetworkState) -> int:
 
 
 def _state(network: NetworkState) -> OverlayState:
-    vni = _vni(network)
+    vni = vni_of(network)
     device = vxlan.get(vxlan_name(vni))
     under = vxlan.underlay(device.local) if device is not None and device.local else None
     return OverlayState(
@@ -112,7 +113,7 @@ def _delete(client: docker.DockerClient, name: str) -> None:
         network = networks.get_network(client, name)
     except NotFound:
         return
-    vni = _vni(network)
+    vni = vni_of(network)
     if network.containers:
         raise Conflict(
             f"overlay {name} has containers attached: " + ", ".join(network.containers),

@@ -17,6 +17,7 @@ import base64
 import contextlib
 import ipaddress
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,7 +32,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from controlplane.agent.errors import DriverError, NotFound
 from controlplane.agent.overlay.vxlan import translate
-from controlplane.contract.tunnel import TunnelPeerState, TunnelSpec, TunnelState
+from controlplane.contract.tunnel import IFNAME_PATTERN, TunnelPeerState, TunnelSpec, TunnelState
 
 KEY_FILE = "wireguard.key"
 WG_SOCKETS = Path("/var/run/wireguard")
@@ -226,8 +227,38 @@ def rotate(name: str | None, state_dir: Path) -> TunnelState:
     return state(name if name else None, state_dir)
 
 
-def delete(name: str, state_dir: Path) -> None:
-    """Remove the interface (stopping its wireguard-go) and its blackhole route."""
+def _is_ours(pid: int, name: str) -> bool:
+    """Whether `pid` still is the wireguard-go the agent started for `name` (not a reused pid)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(args) and args[0].endswith(b"wireguard-go") and name.encode() in args
+
+
+def stop_started(pidfile: Path) -> int | None:
+    """Stop the wireguard-go process a pid file of ours names (its pid), and drop the file."""
+    name = pidfile.name.removesuffix(".pid")
+    stopped = None
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(pidfile.read_text().strip())
+        if _is_ours(pid, name):
+            os.kill(pid, signal.SIGTERM)
+            stopped = pid
+    pidfile.unlink(missing_ok=True)
+    return stopped
+
+
+def interfaces() -> list[str]:
+    """This host's WireGuard interfaces weft names (kernel or wireguard-go devices)."""
+    with IPRoute() as ipr, translate("list tunnel interfaces"):
+        names = [str(link.get_attr("IFLA_IFNAME")) for link in ipr.get_links()]
+    return sorted(n for n in names if re.match(IFNAME_PATTERN, n))
+
+
+def delete(name: str, state_dir: Path | None) -> int | None:
+    """Remove the interface (stopping the wireguard-go the agent started: its pid, if it did)
+    and its blackhole route."""
     with IPRoute() as ipr, translate(f"delete {name}"):
         idx = _index(ipr, name)
         if idx is not None:
@@ -237,15 +268,35 @@ def delete(name: str, state_dir: Path) -> None:
                 ).network
                 with contextlib.suppress(NetlinkError):
                     ipr.route("del", dst=str(net), type="blackhole", priority=BLACKHOLE_METRIC)
-    pidfile = state_dir / f"{name}.pid"
-    with contextlib.suppress(OSError, ValueError):
-        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-    pidfile.unlink(missing_ok=True)
+    stopped = stop_started(state_dir / f"{name}.pid") if state_dir is not None else None
     with IPRoute() as ipr, translate(f"delete {name}"):
         deadline = time.monotonic() + 5
         while (idx := _index(ipr, name)) is not None and time.monotonic() < deadline:
             if _backend(name) == "kernel":
                 ipr.link("del", index=idx)
             time.sleep(0.05)
+        if idx is not None:  # a wireguard-go the agent did not start (no pid file of ours)
+            with contextlib.suppress(NetlinkError):
+                ipr.link("del", index=idx)
     # wireguard-go normally removes its socket; one killed before it could does not.
     (WG_SOCKETS / f"{name}.sock").unlink(missing_ok=True)
+    return stopped
+
+
+def remove_blackholes() -> list[str]:
+    """Drop the fail-closed blackhole routes of tunnels (weft's metric) whose interface is gone."""
+    live = set()
+    with IPRoute() as ipr, translate("list tunnel routes"):
+        for name in interfaces():
+            for addr in ipr.get_addr(index=_index(ipr, name), family=socket.AF_INET):
+                iface = f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}"
+                live.add(str(ipaddress.IPv4Interface(iface).network))
+        removed = []
+        for route in ipr.get_routes(family=socket.AF_INET, type="blackhole"):
+            if route.get_attr("RTA_PRIORITY") != BLACKHOLE_METRIC:
+                continue
+            dst = f"{route.get_attr('RTA_DST')}/{route['dst_len']}"
+            if dst not in live:
+                ipr.route("del", dst=dst, type="blackhole", priority=BLACKHOLE_METRIC)
+                removed.append(dst)
+    return removed
