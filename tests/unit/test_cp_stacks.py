@@ -165,6 +165,47 @@ def test_a_rebuilt_image_is_rolled_out_by_the_next_deploy_and_only_to_its_servic
             assert after[name] == before[name], name
 
 
+SPLIT = textwrap.dedent(
+    """
+    name: split
+    services:
+      db:
+        image: db:1
+        deploy: {placement: {constraints: [node.hostname == h1]}}
+      api:
+        image: api:1
+        depends_on: [db]
+        deploy: {placement: {constraints: [node.hostname == h2]}}
+    """
+)
+
+
+def test_services_on_two_hosts_share_an_overlay_once_the_hosts_are_peered(tmp_path):
+    with control_plane(tmp_path) as cp:
+        h1, a1 = cp.add_host("h1")
+        h2, a2 = cp.add_host("h2")
+        body = problem(deploy(cp, SPLIT), 409)
+        assert "not one mesh" in body["detail"] and "weft connect h1 h2" in body["detail"]
+        assert body["errors"][0]["loc"] == ["body", "compose", "networks", "default"]
+        assert cp.client.get("/stacks").json() == []
+        encrypted = SPLIT + "networks:\n  default: {driver_opts: {encrypted: 'true'}}\n"
+        body = problem(deploy(cp, encrypted), 422)
+        assert body["errors"][0]["loc"][-2:] == ["driver_opts", "encrypted"]
+
+        assert cp.client.post("/peerings", json={"a": h1, "b": h2}).status_code == 201
+        stack = deploy(cp, SPLIT).json()
+        assert stack["status"] == "converged", stack
+        assert stack["networks"] == {"default": "overlay"}
+        nets = cp.client.get("/networks").json()
+        assert [(n["name"], n["driver"]) for n in nets] == [("split_default", "overlay")]
+        assert "split-db-1" in a1.containers and "split-api-1" in a2.containers
+        for agent, name in ((a1, "split-db-1"), (a2, "split-api-1")):
+            attached = {a.name: a.aliases for a in agent.specs[name].networks}
+            assert attached["split_default"] == [name.split("-")[1]]
+        assert cp.client.delete("/stacks/split", params={"wait": True}).status_code in (200, 204)
+        assert cp.client.get("/networks").json() == []
+
+
 def test_scaling_down_removes_the_extra_replica(tmp_path):
     with control_plane(tmp_path) as cp:
         _, agent = cp.add_host("h1")

@@ -276,6 +276,21 @@ class HostRunner:
         owned = {n.name for n in seen_networks}
         return [o for o in await agent.list_overlays() if o.name in owned]
 
+    async def observe_now(self) -> None:
+        """Record the host's containers as its agent lists them now (a change event came)."""
+        async with self.ctx.sessions() as session:
+            host = await session.get(Host, self.host_id)
+        if host is None:
+            return
+        try:
+            agent = await self._agent(host)
+            seen = await agent.list_containers({labels.OWNER: self.ctx.owner})
+        except AgentClientError as exc:  # the pass that follows says why
+            log.debug("observing host %s: %s", self.host_id, exc)
+            return
+        facts = (host.hostname or "", host.docker_version or "", list(host.addresses))
+        await self._record_observed(*facts, seen)
+
     async def push_dns(self) -> None:
         """Push the mesh's records now: a container on an overlay changed on some host."""
         async with self.ctx.sessions() as session:

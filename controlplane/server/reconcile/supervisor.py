@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 from sqlmodel import select
 
@@ -40,7 +42,8 @@ class Reconcilers:
             if old is not None:
                 old.cancel()
             self.watchers[host_id] = asyncio.create_task(
-                watch_changes(host_id, self.ctx, runner.kick), name=f"watch-{host_id}"
+                watch_changes(host_id, self.ctx, lambda: self._changed(runner)),
+                name=f"watch-{host_id}",
             )
         return runner
 
@@ -56,15 +59,23 @@ class Reconcilers:
         """Wait for a pass of that host begun after now and its slow calls; False on timeout."""
         return await self.ensure(host_id).settled(timeout)
 
+    def _changed(self, runner: HostRunner) -> None:
+        # A container started, died or went on the host: its state now, then a full pass.
+        self._spawn(runner.observe_now(), f"observe-{runner.host_id}")
+        runner.kick()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
+
     def _addresses_changed(self, host_id: int) -> None:
         # Links from containers on other hosts may point at the container that moved,
         # and every host's DNS names it: pushed at once, not at each host's next pass.
         for other, runner in self.runners.items():
             if other != host_id:
                 runner.kick()
-            task = asyncio.create_task(runner.push_dns(), name=f"dns-{other}")
-            self._pushes.add(task)
-            task.add_done_callback(self._pushes.discard)
+            self._spawn(runner.push_dns(), f"dns-{other}")
 
     async def stop(self, host_id: int) -> None:
         """Stop the host's runner (the host is being removed)."""

@@ -4,9 +4,10 @@ The failure this module exists to prevent: a container stops or restarts on one
 host and the other hosts' DNS keep answering its old state until the next pass
 (seconds). Each host's agent counts its weft containers' start/die/destroy
 events; one task per host long-polls that count and kicks the host's runner the
-moment it moves (the runner's pass then records the new state, and a changed
-address kicks every other host). An agent without the feed, or one that is away,
-is retried slowly: the interval pass still converges it.
+moment it moves, and records the host's containers at once: a changed address
+pushes the mesh's DNS to every host before the pass has looked at the rest. An
+agent without the feed, or one that is away, is retried slowly: the interval
+pass still converges it.
 """
 
 import asyncio
@@ -34,9 +35,12 @@ async def watch_changes(host_id: int, ctx: Context, kick: Callable[[], None]) ->
             return
         try:
             async with ctx.agent_factory(host.agent_url, host.agent_token) as agent:
+                if last is None:  # where the count stands now: no waiting, no kick
+                    first = await agent.wait_changes(0, 0)
+                    last = (first.boot, first.seq)
                 while True:
-                    now = await agent.wait_changes(last[1] if last else 0, POLL_S)
-                    if last is not None and (now.boot, now.seq) != last:
+                    now = await agent.wait_changes(last[1], POLL_S)
+                    if (now.boot, now.seq) != last:
                         kick()
                     last = (now.boot, now.seq)
         except AgentNotFound:  # an older agent: the interval pass is all there is

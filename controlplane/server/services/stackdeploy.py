@@ -52,6 +52,7 @@ from controlplane.server.services.stacks import (
 )
 from controlplane.stacks.desired import (
     DesiredContainer,
+    DesiredNetwork,
     desired_containers,
     desired_links,
     desired_networks,
@@ -179,7 +180,11 @@ class _Images:
 async def _ensure_networks(
     session: AsyncSession, rt: Runtime, row: Stack, hosts: dict[str, Host]
 ) -> None:
+    overlays: dict[str, DesiredNetwork] = {}
     for want in desired_networks(row.spec, row.placement.services, row.placement.drivers):
+        if want.driver == "overlay":
+            overlays.setdefault(want.name, want)
+            continue
         host = hosts[want.host]
         nets = await network_svc.list_networks(session, host.id)
         if any(n.name == want.name for n in nets):
@@ -191,6 +196,34 @@ async def _ensure_networks(
             name=want.name,
             host_id=host.id or 0,
             subnet=subnet,
+            labels={labels.STACK: row.name},
+        )
+        try:
+            await network_svc.create_network(session, rt, data, wait=False)
+        except DomainError as exc:
+            raise DeployFailed(f"network {want.key}: {exc.detail}") from None
+    if overlays:
+        await _ensure_overlays(session, rt, row, hosts, overlays)
+
+
+async def _ensure_overlays(
+    session: AsyncSession,
+    rt: Runtime,
+    row: Stack,
+    hosts: dict[str, Host],
+    wanted: dict[str, DesiredNetwork],
+) -> None:
+    """One overlay per stack network whose services span hosts: it spans their mesh
+    (named by the first host), so a replica moved to another host of it is on it too."""
+    existing = {n.name for n in await network_svc.overlay_networks(session)}
+    for name, want in sorted(wanted.items()):
+        if name in existing:
+            continue
+        data = NetworkCreate(
+            name=name,
+            driver="overlay",
+            host_id=hosts[want.host].id or 0,
+            subnet=want.subnet,
             labels={labels.STACK: row.name},
         )
         try:

@@ -21,6 +21,7 @@ from controlplane.contract.apitypes import HostStatus, ResourceStatus
 from controlplane.server.models import (
     Container,
     Host,
+    Peering,
     ServiceState,
     Stack,
     StackCreate,
@@ -29,6 +30,7 @@ from controlplane.server.models import (
 )
 from controlplane.server.models.common import utcnow
 from controlplane.server.models.stacks import StackPlacement, StackSource
+from controlplane.server.reconcile.meshplan import meshes
 from controlplane.server.services.containers import port_clash
 from controlplane.server.services.errors import (
     AlreadyExists,
@@ -148,15 +150,44 @@ async def _place(session: AsyncSession, spec: StackSpec, current: Stack | None) 
         drivers = network_drivers(spec, placed)
     except ComposeInvalid as exc:
         raise compose_error(exc) from None
-    overlays = sorted(n for n, d in drivers.items() if d == "overlay")
-    if overlays:
-        raise Conflict(
-            f"networks {', '.join(overlays)} would span hosts: overlay networks are not "
-            "available yet; constrain the services to one host",
-            loc=["body", "compose", "networks", overlays[0]],
-        )
+    await _check_overlays(session, spec, placed, drivers, hosts)
     await _check_ports(session, spec, placed, {h.name: h.id or 0 for h in hosts})
     return StackPlacement(services={k: list(v) for k, v in placed.items()}, drivers=drivers)
+
+
+async def _check_overlays(
+    session: AsyncSession,
+    spec: StackSpec,
+    placed: Mapping[str, Sequence[str]],
+    drivers: Mapping[str, str],
+    hosts: Sequence[Host],
+) -> None:
+    """409 when an overlay's hosts are not one mesh; 422 for an encrypted one (not yet)."""
+    ids = {h.name: h.id or 0 for h in hosts}
+    pairs = [(p.host_a_id, p.host_b_id) for p in await session.exec(select(Peering))]
+    groups = meshes(ids.values(), pairs)
+    for net in sorted(n for n, d in drivers.items() if d == "overlay"):
+        loc = ["body", "compose", "networks", net]
+        if spec.networks[net].encrypted:
+            raise Invalid(
+                f"network {net}: encrypted overlays are not deployed by the control plane "
+                "yet; leave out driver_opts.encrypted",
+                loc=[*loc, "driver_opts", "encrypted"],
+            )
+        spans = sorted(
+            {
+                host
+                for svc in spec.services.values()
+                if any(a.network == net for a in svc.networks)
+                for host in placed.get(svc.name, ())
+            }
+        )
+        if spans and not any({ids[h] for h in spans} <= group for group in groups):
+            raise Conflict(
+                f"network {net} spans hosts {', '.join(spans)}, which are not one mesh: "
+                f"peer them first (weft connect {spans[0]} {spans[-1]})",
+                loc=loc,
+            )
 
 
 async def _check_ports(
