@@ -149,7 +149,8 @@ def test_a_slow_delete_does_not_hold_up_the_rest_of_the_host(
     took = time.monotonic() - started
     print(f"\nPOST ?wait=true beside a 45 s stop: converged in {took:.1f} s")
     assert quick["status"] == "converged", quick
-    assert took < 10
+    # 0.8 s on a quiet machine, 9.6 s with the load average at 11 on 2 cores; 45 s on main.
+    assert took < 20
     # The slow delete still completes, and is recorded, after its 45 s.
     wait_until(lambda: not _exists(docker_client, name), 90)
     assert time.monotonic() - stopping >= 40
