@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from searchapi.wordkeys import WordKeys, word_keys
+
 MAX_GRAM = 5
 _OWNER_BITS = 24  # ranks below 2**24 (16.7M cities) pack beside a 40-bit gram key
 _NL = 10
@@ -82,6 +84,10 @@ class CityIndex:
     lat: np.ndarray  # float64, radians
     lon: np.ndarray  # float64, radians
     word_starts: np.ndarray  # int64: positions of every newline, space and hyphen in `names`
+    word_owner: np.ndarray  # uint32: the rank whose name holds each word start
+    first_word: np.ndarray  # uint32, n + 1: index of each city's first word start (its newline)
+    # The word starts sorted by their text, and by their text after the first letter.
+    word_keys: tuple[WordKeys, WordKeys]
     name_len: np.ndarray  # int64: bytes of each folded name
     starts_list: "array[int]" = field(repr=False, default_factory=lambda: array("q"))
     item_bounds_list: "array[int]" = field(repr=False, default_factory=lambda: array("q"))
@@ -112,6 +118,8 @@ class CityIndex:
             self.lat,
             self.lon,
             self.word_starts,
+            self.word_owner,
+            self.first_word,
             self.name_len,
         )
         return (
@@ -119,6 +127,7 @@ class CityIndex:
             + len(self.items)
             + sum(a.nbytes for a in arrays)
             + sum(t.nbytes for t in self.grams.values())
+            + sum(w.nbytes for w in self.word_keys)
         )
 
 
@@ -182,6 +191,9 @@ class Builder:
         country = self._joined(self._cc, np.uint16)
         buf = np.frombuffer(names, dtype=np.uint8)
         owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+        word_starts = np.flatnonzero(np.isin(buf, WORD_SEPARATORS)).astype(np.int64)
+        word_owner = owner[word_starts].astype(np.uint32)
+        word_ends = starts[word_owner.astype(np.int64) + 1]
         index = CityIndex(
             version=version,
             names=names,
@@ -195,7 +207,13 @@ class Builder:
             country_ranges=_country_ranges(country),
             lat=np.radians(self._joined(self._lat, np.float64)),
             lon=np.radians(self._joined(self._lon, np.float64)),
-            word_starts=np.flatnonzero(np.isin(buf, WORD_SEPARATORS)).astype(np.int64),
+            word_starts=word_starts,
+            word_owner=word_owner,
+            first_word=np.searchsorted(word_starts, starts).astype(np.uint32),
+            word_keys=(
+                word_keys(buf, word_starts + 1, word_ends, skip=0),
+                word_keys(buf, word_starts + 1, word_ends, skip=1),
+            ),
             name_len=lengths - 1,
             starts_list=array("q", starts.tobytes()),
             item_bounds_list=array("q", item_bounds.tobytes()),
