@@ -27,8 +27,16 @@ from searchapi.settings import Settings
 log = logging.getLogger("searchapi.snapshot")
 
 VERSION_SQL = "SELECT status, loaded_at, cities FROM load_state WHERE id = 1"
+# Worlds loaded before city_rows.item existed are rendered while read.
+ITEM_COLUMN_SQL = (
+    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
+    " AND table_name = 'city_rows' AND column_name = 'item'"
+)
+# Row by row, streamed: measured against one GROUP_CONCAT row per 10,000 cities
+# (fewer values for the driver to parse), MariaDB's sorts for the ordered
+# GROUP_CONCATs cost more than the parsing saved.
 ROWS_SQL = (
-    f"SELECT {JSON_ROW}, r.country_code, r.population, r.latitude, r.longitude, s.folded"  # noqa: S608
+    "SELECT {item}, r.country_code, r.population, r.latitude, r.longitude, s.folded"
     " FROM city_rows r JOIN city_search s ON s.`rank` = r.`rank` ORDER BY r.`rank`"
 )
 _CHUNK = 20_000
@@ -52,9 +60,12 @@ async def read_index(settings: Settings, known: str | None = None) -> CityIndex 
         if version == known:
             await conn.rollback()
             return None
+        async with conn.cursor() as cur:
+            await cur.execute(ITEM_COLUMN_SQL)
+            stored = bool((await cur.fetchone())[0])
         builder = Builder()
         async with conn.cursor(SSCursor) as cur:
-            await cur.execute(ROWS_SQL)
+            await cur.execute(ROWS_SQL.format(item="r.item" if stored else JSON_ROW))
             while chunk := await cur.fetchmany(_CHUNK):
                 builder.add(chunk)
         await conn.rollback()
