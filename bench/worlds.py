@@ -74,7 +74,7 @@ async def _load(database: str, source: Source | None) -> None:
 
 
 async def _outdated(database: str) -> bool:
-    """Whether `database` holds a world without the item column (an older loader's)."""
+    """Whether `database` holds a world without city_rows.folded (an older loader's)."""
     conn = await connect(replace(params(database).endpoint, database=None), autocommit=True)
     try:
         async with conn.cursor() as cur:
@@ -82,7 +82,7 @@ async def _outdated(database: str) -> bool:
                 "SELECT COUNT(*) FROM information_schema.tables t WHERE t.table_schema = %s"
                 " AND t.table_name = 'city_rows' AND NOT EXISTS (SELECT 1 FROM"
                 " information_schema.columns c WHERE c.table_schema = t.table_schema"
-                " AND c.table_name = t.table_name AND c.column_name = 'item')",
+                " AND c.table_name = t.table_name AND c.column_name = 'folded')",
                 (database,),
             )
             return bool((await cur.fetchone())[0])

@@ -14,7 +14,8 @@ queries use, so index answers equal a full scan over folded names):
   Posting lists hold ranks, so reading a list in key order *is* the default
   order and a LIMIT can stop early.
 - city_rows: what a search returns, per rank (the page reads one table), and
-  `item`, its JSON object as MariaDB's JSON_OBJECT renders it (fields.py).
+  for the API's in-process index (one table scan, no join): `item`, its JSON
+  object as MariaDB's JSON_OBJECT renders it (fields.py), and the folded name.
 - city_alt_names: the folded name and distinct folded alternate names per city.
 - city_grams: the gram dictionary, (kind, k) -> (gid, n). k is the UTF-8 of a
   3-, 4- or 5-character substring or of the 1-2 character prefix of a folded name; n is
@@ -74,7 +75,8 @@ _DDL = (
         longitude DOUBLE NOT NULL,
         population BIGINT UNSIGNED NOT NULL,
         timezone VARCHAR(40) NOT NULL,
-        item TEXT NULL
+        item TEXT NULL,
+        folded VARCHAR(400) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NOT NULL
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
     """CREATE TABLE city_alt_names{s} (
         `rank` INT UNSIGNED NOT NULL,
@@ -194,9 +196,10 @@ async def build_index(conn: Any, suffix: str) -> None:
         out: list[tuple[Any, ...]] = []
         for rank, (gid, name, altnames, cc, population, *shown) in enumerate(rows):
             asciiname, country, lat, lon, tz = shown
-            out.append((rank, gid, name, asciiname, cc, country, lat, lon, population, tz, None))
             names = alt_names(name, altnames)
             folded = names[0]
+            shown_row = (rank, gid, name, asciiname, cc, country, lat, lon, population, tz)
+            out.append((*shown_row, None, folded))
             search.append((rank, gid, cc, population, folded))
             alts.extend((rank, n, alt) for n, alt in enumerate(names))
             if cc is not None:

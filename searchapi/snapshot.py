@@ -27,16 +27,20 @@ from searchapi.settings import Settings
 log = logging.getLogger("searchapi.snapshot")
 
 VERSION_SQL = "SELECT status, loaded_at, cities FROM load_state WHERE id = 1"
-# Worlds loaded before city_rows.item existed are rendered while read.
-ITEM_COLUMN_SQL = (
-    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
-    " AND table_name = 'city_rows' AND column_name = 'item'"
+# Worlds loaded before city_rows held item and folded are rendered and joined while read.
+STORED_COLUMNS_SQL = (
+    "SELECT COUNT(*) = 2 FROM information_schema.columns WHERE table_schema = DATABASE()"
+    " AND table_name = 'city_rows' AND column_name IN ('item', 'folded')"
 )
 # Row by row, streamed: measured against one GROUP_CONCAT row per 10,000 cities
 # (fewer values for the driver to parse), MariaDB's sorts for the ordered
 # GROUP_CONCATs cost more than the parsing saved.
 ROWS_SQL = (
-    "SELECT {item}, r.country_code, r.population, r.latitude, r.longitude, s.folded"
+    "SELECT r.item, r.country_code, r.population, r.latitude, r.longitude, r.folded"
+    " FROM city_rows r ORDER BY r.`rank`"
+)
+OLD_ROWS_SQL = (
+    f"SELECT {JSON_ROW}, r.country_code, r.population, r.latitude, r.longitude, s.folded"  # noqa: S608
     " FROM city_rows r JOIN city_search s ON s.`rank` = r.`rank` ORDER BY r.`rank`"
 )
 _CHUNK = 20_000
@@ -61,11 +65,11 @@ async def read_index(settings: Settings, known: str | None = None) -> CityIndex 
             await conn.rollback()
             return None
         async with conn.cursor() as cur:
-            await cur.execute(ITEM_COLUMN_SQL)
+            await cur.execute(STORED_COLUMNS_SQL)
             stored = bool((await cur.fetchone())[0])
         builder = Builder()
         async with conn.cursor(SSCursor) as cur:
-            await cur.execute(ROWS_SQL.format(item="r.item" if stored else JSON_ROW))
+            await cur.execute(ROWS_SQL if stored else OLD_ROWS_SQL)
             while chunk := await cur.fetchmany(_CHUNK):
                 builder.add(chunk)
         await conn.rollback()
