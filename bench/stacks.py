@@ -27,6 +27,7 @@ import httpx
 
 from controlplane import __version__
 from controlplane.build.images import image_ref
+from controlplane.devcluster.cluster import free_port
 from controlplane.launch.local import (
     Site,
     ensure_parts,
@@ -42,14 +43,6 @@ IDLE = [
     "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
     "time.sleep(10**6)",
 ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _alternate(rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
@@ -76,8 +69,8 @@ def _summary(times: dict[str, list[float]], a: str, b: str) -> float:
 def _control_plane(client: docker.DockerClient, tmp: Path) -> Iterator[tuple[Site, httpx.Client]]:
     site = Site(
         prefix=f"weftbench-{uuid.uuid4().hex[:6]}",
-        api_port=_free_port(),
-        agent_port=_free_port(),
+        api_port=free_port(),
+        agent_port=free_port(),
         state_dir=tmp / "state",
         agent_token_file=tmp / "agent.token",
     )
@@ -111,7 +104,7 @@ def _weft_world(api: httpx.Client, password: str) -> Callable[[], float]:
             "variables": {
                 "WORLDDB_PASSWORD": password,
                 "WEFT_VERSION": __version__,
-                "SEARCH_PORT": str(_free_port()),
+                "SEARCH_PORT": str(free_port()),
             },
         }
         started = time.monotonic()
@@ -154,7 +147,7 @@ def _direct_world(client: docker.DockerClient, password: str) -> Callable[[], fl
                 "SEARCHAPI_DB_PASSWORD": password,
                 "SEARCHAPI_DB_NAME": "world",
             },
-            ports={"8080/tcp": ("127.0.0.1", _free_port())},
+            ports={"8080/tcp": ("127.0.0.1", free_port())},
         )
         wait_healthy(api, 600)
         seconds = time.monotonic() - started

@@ -12,10 +12,9 @@ import asyncio
 import json
 import random
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
-from searchapi.dbconnect import connect
+from searchapi.dbconnect import Endpoint, connect
 from searchapi.loader import ConnParams, Source, load_world
 from searchapi.loader.offline import data_dir
 
@@ -61,7 +60,8 @@ def write_scale_dump(path: Path, rows: int, seed: int = 500) -> int:
 
 
 async def _load(database: str, source: Source | None) -> None:
-    conn = await connect(replace(params(database).endpoint, database=None), autocommit=True)
+    server = Endpoint(host=HOST, port=PORT, user=USER, password=PASSWORD, database=None)
+    conn = await connect(server, autocommit=True)
     try:
         async with conn.cursor() as cur:
             # Check first: IF NOT EXISTS on an existing database makes asyncmy print a note.

@@ -36,7 +36,7 @@ def conn_params(mariadb: MariaDB, database: str) -> ConnParams:
 
 async def connect(params: ConnParams, *, autocommit: bool) -> Any:
     """A plain connection as `params` say (none of the loader's session settings)."""
-    return await dbconnect.connect(params.endpoint, autocommit=autocommit)
+    return await dbconnect.connect(params, autocommit=autocommit)
 
 
 def world_inputs() -> list[Path]:

@@ -1,4 +1,4 @@
-"""Build weft's images: `images/<name>/Dockerfile` plus a `wheels/` folder.
+"""Build weft's images: `images/<name>/Dockerfile` plus `wheels/` and `project/` folders.
 
 Each Dockerfile starts `ARG BASE_IMAGE=<the official image a registry user
 has>`. When the engine already has that image it is used; `--pull` (or
@@ -44,6 +44,10 @@ class ImageSpec:
 
     name: str
     base: str
+    # Source files (relative to the checkout) the image's build runs before weft's
+    # own wheel is installed, in `seed/` of the context: worlddb loads its data with
+    # them, so that slow step stays in Docker's layer cache until the loader changes.
+    seed: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -52,7 +56,17 @@ class ImageSpec:
 
 
 IMAGES: dict[str, ImageSpec] = {
-    "worlddb": ImageSpec("worlddb", base="mariadb"),
+    "worlddb": ImageSpec(
+        "worlddb",
+        base="mariadb",
+        seed=(
+            "searchapi/__init__.py",
+            "searchapi/dbconnect.py",
+            "searchapi/fold.py",
+            "searchapi/index.py",
+            "searchapi/loader",
+        ),
+    ),
     "searchapi": ImageSpec("searchapi", base="python"),
     "agent": ImageSpec("agent", base="python"),
     "controlplane": ImageSpec("controlplane", base="python"),
@@ -98,10 +112,7 @@ def _build_one(
     with tempfile.TemporaryDirectory(prefix=f"weft-build-{spec.name}-") as tmp:
         context = Path(tmp)
         shutil.copytree(ROOT / "images" / spec.name, context, dirs_exist_ok=True)
-        wheels = context / "wheels"
-        shutil.copytree(deps, wheels, copy_function=_link_or_copy)
-        (wheels / ".complete").unlink(missing_ok=True)
-        project_wheel(ROOT, wheels)
+        _fill_context(context, spec, deps)
         buildargs = {"BASE_IMAGE": base} if base else {}
         _stream_build(
             client,
@@ -114,6 +125,26 @@ def _build_one(
     if previous is not None:
         _remove_if_unused(client, previous.id)
     return spec.tag
+
+
+def _fill_context(context: Path, spec: ImageSpec, deps: Path) -> None:
+    """The context beside the Dockerfile: `wheels/` (dependencies, with a
+    requirements.txt), `project/` (weft's own wheel) and `seed/` when the image has one.
+
+    Dependencies and weft's wheel are apart so that a change to weft's code leaves
+    every layer before its install in the engine's build cache."""
+    wheels = context / "wheels"
+    shutil.copytree(deps, wheels, copy_function=_link_or_copy)
+    (wheels / ".complete").unlink(missing_ok=True)
+    (wheels / "requirements.txt").write_text("\n".join(requirements(ROOT / "pyproject.toml")))
+    project_wheel(ROOT, context / "project")
+    for name in spec.seed:
+        source, target = ROOT / name, context / "seed" / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
 
 
 def _remove_if_unused(client: docker.DockerClient, image_id: str) -> None:

@@ -21,6 +21,9 @@ SERVICE = "weft.service"
 REPLICA = "weft.replica"
 CONTAINER_ID = "weft.container-id"
 NETWORK_ID = "weft.network-id"
+# The image id a stack deploy resolved the service's image reference to: a rebuilt
+# image under the same tag changes it, so the next deploy replaces that service.
+IMAGE_ID = "weft.image-id"
 TEST = "weft.test"
 
 MANAGED_VALUE = "true"

@@ -210,6 +210,14 @@ class NetworkState(BaseModel):
     containers: list[str] = Field(default_factory=list, description="Attached container names.")
 
 
+class EngineNetwork(BaseModel):
+    """Any network the engine has (weft's or not): only its name and subnets."""
+
+    name: str
+    subnets: list[str] = Field(default_factory=list)
+    owner: str | None = Field(None, description="The weft control plane that made it, if one did.")
+
+
 class VolumeState(BaseModel):
     """A named volume as the engine reports it."""
 

@@ -74,7 +74,8 @@ def _routes() -> list[str]:
     return out
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -195,7 +196,7 @@ def _answers(url: str) -> Callable[[], bool]:
 
 
 def _start_server(layout: ClusterLayout, env: dict[str, str]) -> tuple[str, int]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "controlplane.cli", "server", "--listen", f"127.0.0.1:{port}"]
     args += ["--state-dir", str(layout.dir / "cp")]

@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,8 +117,11 @@ def ensure_parts(site: Site, client: docker.DockerClient) -> None:
         },
         volumes={str(site.state_dir): {"bind": "/var/lib/weft", "mode": "rw"}},
     )
-    for container in (agent, controlplane):
-        wait_healthy(container, timeout=120)
+    # Asked directly rather than through Docker's health status: that one is first
+    # checked a whole health interval after the start (Docker 20.10 has no start
+    # interval), which left `make up` idle for 15 s.
+    wait_answering(agent, f"http://127.0.0.1:{site.agent_port}/healthz", timeout=120)
+    wait_answering(controlplane, f"{site.api_url}/healthz", timeout=120)
 
 
 def _run(
@@ -143,6 +147,23 @@ def _run(
         restart_policy={"Name": "unless-stopped"},
         **kwargs,
     )
+
+
+def wait_answering(container: Container, url: str, timeout: float) -> None:
+    """Poll `url` until it answers 200 while the container runs, or fail with its last logs."""
+    deadline = time.monotonic() + timeout
+    status = "created"
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as resp:
+            if resp.status == 200:
+                return
+        container.reload()
+        status = container.status
+        if status in ("exited", "dead"):
+            break
+        time.sleep(0.2)
+    logs = container.logs(tail=20).decode(errors="replace")
+    raise LaunchError(f"{container.name} did not answer at {url} (state {status})\n{logs}")
 
 
 def wait_healthy(container: Container, timeout: float) -> None:

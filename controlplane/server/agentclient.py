@@ -11,6 +11,7 @@ Tests swap the network for `httpx.MockTransport` through `transport=`.
 """
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -26,6 +27,7 @@ from controlplane.contract.schemas import (
     ContainerEnsureResult,
     ContainerSpec,
     ContainerState,
+    EngineNetwork,
     ImageInfo,
     ImageLoadResult,
     LinksSpec,
@@ -186,7 +188,8 @@ class AgentClient:
         attempts = 1 + (self.retries if retry else 0)
         extra: dict[str, Any] = {}
         if read_timeout is not None:
-            extra["timeout"] = read_timeout
+            # Long reads, not long connects: an agent that is away still fails fast.
+            extra["timeout"] = httpx.Timeout(read_timeout, connect=self._http.timeout.connect)
         for attempt in range(attempts):
             try:
                 response = await self._http.request(
@@ -203,6 +206,17 @@ class AgentClient:
 
     async def _get(self, path: str, model: type[M], **kw: Any) -> M:
         return parse(await self._request("GET", path, **kw), model)
+
+    async def _find(self, path: str, model: type[M]) -> M | None:
+        """The object at `path`, or None where the agent answers 404."""
+        try:
+            return await self._get(path, model)
+        except AgentNotFound:
+            return None
+
+    async def _list(self, path: str, model: type[M], labels: Mapping[str, str] | None) -> list[M]:
+        r = await self._request("GET", path, params=_label_params(labels))
+        return parse_list(r, model)
 
     @staticmethod
     def _seg(name: str) -> str:
@@ -226,17 +240,17 @@ class AgentClient:
         )
         return parse(r, NetworkEnsureResult)
 
+    async def engine_networks(self) -> list[EngineNetwork]:
+        """Every network the host's engine has (weft's or not), by name and subnets."""
+        return parse_list(await self._request("GET", "/v1/engine/networks"), EngineNetwork)
+
     async def get_network(self, name: str) -> NetworkState | None:
         """The network, or None if absent."""
-        try:
-            return await self._get(f"/v1/networks/{self._seg(name)}", NetworkState)
-        except AgentNotFound:
-            return None
+        return await self._find(f"/v1/networks/{self._seg(name)}", NetworkState)
 
     async def list_networks(self, labels: Mapping[str, str] | None = None) -> list[NetworkState]:
         """Networks weft manages on the host, optionally filtered by labels."""
-        r = await self._request("GET", "/v1/networks", params=_label_params(labels))
-        return parse_list(r, NetworkState)
+        return await self._list("/v1/networks", NetworkState, labels)
 
     async def delete_network(self, name: str) -> None:
         """Remove the network; absent is success (409 while containers are attached)."""
@@ -244,17 +258,24 @@ class AgentClient:
 
     async def list_volumes(self, labels: Mapping[str, str] | None = None) -> list[VolumeState]:
         """Named volumes weft manages on the host, optionally filtered by labels."""
-        r = await self._request("GET", "/v1/volumes", params=_label_params(labels))
-        return parse_list(r, VolumeState)
+        return await self._list("/v1/volumes", VolumeState, labels)
 
     async def delete_volume(self, name: str) -> None:
         """Remove the volume and its data; absent is success (409 while in use)."""
         await self._request("DELETE", f"/v1/volumes/{self._seg(name)}")
 
-    async def ensure_container(self, name: str, spec: ContainerSpec) -> ContainerEnsureResult:
-        """Create/start the container, leave it, or recreate it if its spec hash changed."""
+    async def ensure_container(
+        self, name: str, spec: ContainerSpec, read_timeout: float | None = None
+    ) -> ContainerEnsureResult:
+        """Create/start the container, leave it, or recreate it if its spec hash changed.
+
+        A recreate stops the old container first: give `read_timeout` room for its stop.
+        """
         r = await self._request(
-            "PUT", f"/v1/containers/{self._seg(name)}", json=spec.model_dump(mode="json")
+            "PUT",
+            f"/v1/containers/{self._seg(name)}",
+            json=spec.model_dump(mode="json"),
+            read_timeout=read_timeout,
         )
         return parse(r, ContainerEnsureResult)
 
@@ -262,23 +283,25 @@ class AgentClient:
         self, labels: Mapping[str, str] | None = None
     ) -> list[ContainerState]:
         """Containers weft manages on the host (label weft.managed=true), filtered by labels."""
-        r = await self._request("GET", "/v1/containers", params=_label_params(labels))
-        return parse_list(r, ContainerState)
+        return await self._list("/v1/containers", ContainerState, labels)
 
     async def get_container(self, name: str) -> ContainerState | None:
         """The managed container's state, or None if absent."""
-        try:
-            return await self._get(f"/v1/containers/{self._seg(name)}", ContainerState)
-        except AgentNotFound:
-            return None
+        return await self._find(f"/v1/containers/{self._seg(name)}", ContainerState)
 
-    async def delete_container(self, name: str) -> None:
-        """Stop and remove the container; absent is success."""
-        await self._request("DELETE", f"/v1/containers/{self._seg(name)}")
+    async def delete_container(self, name: str, read_timeout: float | None = None) -> None:
+        """Stop and remove the container; absent is success (`read_timeout`: room for the stop)."""
+        await self._request(
+            "DELETE", f"/v1/containers/{self._seg(name)}", read_timeout=read_timeout
+        )
 
-    async def restart_container(self, name: str) -> ContainerState:
+    async def restart_container(
+        self, name: str, read_timeout: float | None = None
+    ) -> ContainerState:
         """Restart (or start) the container; its links are re-applied."""
-        r = await self._request("POST", f"/v1/containers/{self._seg(name)}/restart")
+        r = await self._request(
+            "POST", f"/v1/containers/{self._seg(name)}/restart", read_timeout=read_timeout
+        )
         return parse(r, ContainerState)
 
     async def container_logs(self, name: str, tail: int | None = 100) -> str:
@@ -312,10 +335,22 @@ class AgentClient:
 
     async def get_image(self, ref: str) -> ImageInfo | None:
         """The image if the host has it, else None."""
+        return await self._find(f"/v1/images/{self._seg(ref)}", ImageInfo)
+
+    @contextlib.asynccontextmanager
+    async def save_image(
+        self, ref: str, read_timeout: float = 600.0
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The image as a `docker save` tarball, streamed: `async with ... as chunks:`."""
+        path = f"/v1/images/{self._seg(ref)}/tarball"
         try:
-            return await self._get(f"/v1/images/{self._seg(ref)}", ImageInfo)
-        except AgentNotFound:
-            return None
+            async with self._http.stream("GET", path, timeout=read_timeout) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise_for_problem(response)
+                yield response.aiter_bytes(1 << 20)
+        except httpx.TransportError as exc:
+            raise AgentUnavailable(f"{self.base_url}: {type(exc).__name__}: {exc}") from exc
 
     async def probe(self, targets: list[ProbeTarget]) -> list[ProbeResult]:
         """Have the agent try each target (reachable? route device and MTU)."""

@@ -9,8 +9,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from controlplane.server.db import SessionMaker
 from controlplane.server.models import Event, EventPublic
+from controlplane.server.models.common import utcnow
 
 # Put in a subscriber's queue in place of the events it lost by lagging: the
 # subscriber reads them back from the store.
@@ -80,3 +84,15 @@ class Recorder:
             public = EventPublic.model_validate(event, from_attributes=True)
         self.bus.publish(public)
         return public
+
+    async def repeat(self, event_id: int) -> bool:
+        """Count one more occurrence of a stored event; False if it is gone (pruned)."""
+        stmt = (
+            update(Event)
+            .where(col(Event.id) == event_id)
+            .values(count=col(Event.count) + 1, last_at=utcnow())
+        )
+        async with self.sessions() as session:
+            result = await session.exec(stmt)
+            await session.commit()
+        return bool(result.rowcount)

@@ -73,10 +73,22 @@ class ServerCollector(Collector):
             "Retry delay in force after failed passes (0: the last pass worked), per host",
             labels=["host_id"],
         )
+        retrying = GaugeMetricFamily(
+            f"{PREFIX}_reconcile_retrying",
+            "Resources whose last action failed, waiting out their own backoff, per host",
+            labels=["host_id"],
+        )
+        in_flight = GaugeMetricFamily(
+            f"{PREFIX}_reconcile_in_flight",
+            "Slow agent calls finishing in the background, per host",
+            labels=["host_id"],
+        )
         for host_id, runner in sorted(self.reconcilers.runners.items()):
             passes.add_metric([str(host_id)], runner.passes)
             failures.add_metric([str(host_id)], runner.failed_passes)
             backoff.add_metric([str(host_id)], runner.backoff)
+            retrying.add_metric([str(host_id)], len(runner.retries.failing))
+            in_flight.add_metric([str(host_id)], len(runner.flights))
         hosts = GaugeMetricFamily(f"{PREFIX}_hosts", "Hosts by status", labels=["status"])
         for status, n in sorted(self.counts.hosts.items()):
             hosts.add_metric([status], n)
@@ -97,7 +109,8 @@ class ServerCollector(Collector):
             "Clients following /events/stream now",
             value=len(self.bus.subscribers),
         )
-        yield from (passes, failures, backoff, hosts, resources, events, subscribers)
+        yield from (passes, failures, backoff, retrying, in_flight, hosts, resources)
+        yield from (events, subscribers)
 
 
 class ServerMetrics(RequestMetrics):

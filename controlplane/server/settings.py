@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     # Retry delays while a host's agent does not answer: doubled up to the cap.
     backoff_initial: float = 0.5
     backoff_max: float = 15.0
+    # Retry delays of a resource whose action failed: doubled per failure up to the cap,
+    # with jitter. A write to the resource, or a success, starts afresh.
+    retry_initial: float = Field(default=0.5, gt=0)
+    retry_max: float = Field(default=60.0, gt=0)
+    # An agent call still running after this many seconds finishes in the background:
+    # a slow stop or pull holds up only its own resource, not the rest of the host.
+    slow_action: float = Field(default=2.0, gt=0)
     # How long `?wait=true` waits for convergence before answering with the current state.
     wait_timeout: float = 60.0
     # `?wait=true` on /stacks: a stack may load data before it is healthy.

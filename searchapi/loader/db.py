@@ -17,36 +17,18 @@ BATCH_ROWS = 5000
 
 
 @dataclass(frozen=True)
-class ConnParams:
-    """Where the world database is and who the loader connects as."""
+class ConnParams(Endpoint):
+    """Where the world database is; the loader connects as root (it creates the tables)."""
 
-    host: str = "127.0.0.1"
-    port: int = 3306
     user: str = "root"
-    password: str = ""
-    database: str = "world"
-    unix_socket: str | None = None
-
-    @property
-    def endpoint(self) -> Endpoint:
-        """The same, as the shared connect code takes it."""
-        return Endpoint(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            database=self.database,
-            unix_socket=self.unix_socket,
-        )
+    database: str = "world"  # the loader always names its database
 
 
 async def connect(params: ConnParams) -> Any:
     """An asyncmy connection (utf8mb4, explicit transactions)."""
     # Notes ("table already exists" from idempotent DDL) are expected here;
     # asyncmy would log each one as a warning.
-    return await dbconnect.connect(
-        params.endpoint, autocommit=False, session="SET SESSION sql_notes = 0"
-    )
+    return await dbconnect.connect(params, autocommit=False, session="SET SESSION sql_notes = 0")
 
 
 def schema_files() -> list[tuple[str, str]]:

@@ -11,7 +11,6 @@ they run side by side on one dockerd).
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ import docker
 import httpx
 
 from controlplane.contract import labels as L
+from controlplane.devcluster.cluster import free_port
 from tests.eventually import eventually
 from tests.harness import remove_matching, unique
 
@@ -34,13 +34,6 @@ IDLE = [
     "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
     "time.sleep(10**6)",
 ]
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2) -> Any:

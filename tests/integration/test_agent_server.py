@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from controlplane.contract import labels as L
+from controlplane.devcluster.cluster import free_port
 from controlplane.server.agentclient import (
     AgentAuthError,
     AgentClient,
@@ -31,19 +32,12 @@ pytestmark = pytest.mark.integration
 TOKEN = "wefttest-server-token"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def _agent_process(workdir: Path, *args: str) -> Iterator[str]:
     """`weft agent` on 127.0.0.1:<random port>; yields its URL, stops it by pid."""
     token_file = workdir / "token"
     token_file.write_text(TOKEN + "\n")
-    port = _free_port()
+    port = free_port()
     scheme = "https" if "--tls-cert" in args else "http"
     weft = str(Path(sys.executable).parent / "weft")
     cmd = [weft, "agent", "--listen", f"127.0.0.1:{port}", "--token-file", str(token_file), *args]
@@ -141,6 +135,16 @@ async def test_image_upload_streamed(
             with pytest.raises(AgentError) as bad:
                 await agent.load_image(b"not a tarball")
             assert bad.value.status == 422
+            # Sent back out as `docker save` streams it: loads elsewhere as the same image.
+            async with agent.save_image(ref) as chunks:
+                saved = b"".join([chunk async for chunk in chunks])
+            docker_client.api.remove_image(ref)
+            assert (await agent.load_image(saved)).tags == [ref]
+            assert docker_client.images.get(ref).id == image.id
+            with pytest.raises(AgentError) as missing:
+                async with agent.save_image(f"{unique()}:none"):
+                    pass
+            assert missing.value.status == 404
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.api.remove_image(ref, force=True)

@@ -39,6 +39,7 @@ def fast_settings(state_dir: Path, database_url: str | None = None) -> Settings:
         backoff_initial=0.05,
         backoff_max=0.2,
         wait_timeout=5.0,
+        stack_wait_timeout=30.0,  # a deploy that never ends fails the test, not hangs it
         agent_timeout=2.0,
         database_url=database_url,
     )

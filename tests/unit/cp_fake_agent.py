@@ -16,6 +16,10 @@ from controlplane.contract import labels as L
 from controlplane.contract import schemas as A
 
 TOKEN = "agent-secret"
+# The subnet the fake engine's docker0 (network "bridge") has: Docker's default.
+DOCKER0 = "172.17.0.0/16"
+# What the fake's `docker save` streams: this prefix and the image's reference.
+_TARBALL = b"fake-docker-save:"
 
 
 @dataclass
@@ -26,6 +30,8 @@ class FakeAgent:
     token: str = TOKEN
     down: bool = False
     missing_images: set[str] = field(default_factory=set)
+    # Image ids by reference ("sha256:<ref>" when not given): change one to "rebuild" it.
+    image_ids: dict[str, str] = field(default_factory=dict)
     # Images whose health check fails (others with a check report healthy at once).
     unhealthy_images: set[str] = field(default_factory=set)
     networks: dict[str, A.NetworkState] = field(default_factory=dict)
@@ -57,7 +63,8 @@ class FakeAgent:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _problem(401, "Unauthorized", "bad token")
         parts = path.strip("/").split("/")
-        body = json.loads(request.content) if request.content else None
+        is_json = request.headers.get("content-type") == "application/json"
+        body = json.loads(request.content) if request.content and is_json else None
         match (request.method, parts):
             case ("GET", ["v1", "info"]):
                 return _ok(
@@ -73,6 +80,8 @@ class FakeAgent:
                         engine_id=self.engine_id or f"engine-{self.hostname}",
                     )
                 )
+            case ("GET", ["v1", "engine", "networks"]):
+                return _ok(self._engine_networks())
             case ("GET", ["v1", "networks"]):
                 return _ok([n for n in self.networks.values() if _match(n.labels, request)])
             case ("PUT", ["v1", "networks", name]):
@@ -95,6 +104,17 @@ class FakeAgent:
                 self.containers.pop(name, None)
                 self.specs.pop(name, None)
                 return httpx.Response(204)
+            # Every image is here but `missing_images`; its id is made from its reference.
+            case ("GET", ["v1", "images", *ref, "tarball"]) if self._has("/".join(ref)):
+                return httpx.Response(200, content=_TARBALL + "/".join(ref).encode())
+            case ("GET", ["v1", "images", *ref]) if self._has("/".join(ref)):
+                image = "/".join(ref)
+                image_id = self.image_ids.get(image, f"sha256:{image}")
+                return _ok(A.ImageInfo(id=image_id, tags=[image]))
+            case ("PUT", ["v1", "images"]) if request.content.startswith(_TARBALL):
+                loaded = request.content[len(_TARBALL) :].decode()
+                self.missing_images.discard(loaded)
+                return _ok(A.ImageLoadResult(tags=[loaded]))
             case ("GET", ["v1", "volumes"]):
                 return _ok(
                     [
@@ -109,6 +129,22 @@ class FakeAgent:
                 self.volumes.pop(name, None)
                 return httpx.Response(204)
         return _problem(404, "Not found", path)
+
+    def _engine_networks(self) -> list[A.EngineNetwork]:
+        """Docker's three predefined networks (docker0's default subnet), then weft's."""
+        out = [
+            A.EngineNetwork(name="bridge", subnets=[DOCKER0]),
+            A.EngineNetwork(name="host"),
+            A.EngineNetwork(name="none"),
+        ]
+        out += [
+            A.EngineNetwork(name=n, subnets=[s.subnet or ""], owner=s.labels.get(L.OWNER))
+            for n, s in self.networks.items()
+        ]
+        return sorted(out, key=lambda n: n.name)
+
+    def _has(self, image: str) -> bool:
+        return image not in self.missing_images
 
     def _volume(self, name: str) -> A.VolumeState:
         users = sorted(
@@ -147,7 +183,7 @@ class FakeAgent:
         if fixed:
             return fixed
         known = self.networks.get(network)
-        net = ipaddress.ip_network(known.subnet if known and known.subnet else "172.17.0.0/16")
+        net = ipaddress.ip_network(known.subnet if known and known.subnet else DOCKER0)
         n = self.next_host.get(network, 2)
         self.next_host[network] = n + 1
         return str(net.network_address + n)

@@ -73,6 +73,7 @@ def _client(token_file: Path) -> httpx.AsyncClient:
         ("DELETE", "/v1/containers/x"),
         ("PUT", "/v1/images"),
         ("GET", "/v1/images/a/b:c"),
+        ("GET", "/v1/images/a/b:c/tarball"),
     ],
 )
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}])

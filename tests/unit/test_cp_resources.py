@@ -260,3 +260,26 @@ def test_failed_action_reports_reason_and_event(tmp_path):
         assert ev and ev[-1]["resource_name"] == "c" and "no such image" in ev[-1]["reason"]
         logs = cp.client.get(f"/containers/{body['id']}/logs")
         assert logs.status_code == 200  # the fake answers logs for any name
+
+
+def test_a_repeated_failure_is_one_event_with_a_count_and_a_write_retries_at_once(tmp_path):
+    with control_plane(tmp_path) as cp:
+        cp.settings.retry_initial, cp.settings.retry_max = 0.05, 0.2  # read by the new runner
+        hid, agent = cp.add_host()
+        agent.missing_images.add("ghost")
+        body = {"name": "c", "host_id": hid, "image": "ghost"}
+        cid = cp.client.post("/containers?wait=true", json=body).json()["id"]
+        params = {"resource": "container", "resource_id": cid, "result": "failed"}
+
+        def counted() -> list[dict]:
+            events = cp.client.get("/events", params=params).json()
+            return events if events and events[-1]["count"] >= 4 else []
+
+        events = eventually(counted, timeout=10)
+        assert len(events) == 1 and events[0]["last_at"] > events[0]["at"]
+        row = cp.client.get(f"/containers/{cid}").json()
+        assert row["status"] == "failed" and row["failures"] >= 4
+        # The image arrives and a write asks again: converged at once, the count back to 0.
+        agent.missing_images.clear()
+        r = cp.client.patch(f"/containers/{cid}?wait=true", json={"labels": {"a": "b"}})
+        assert r.json()["status"] == "converged" and r.json()["failures"] == 0

@@ -127,6 +127,44 @@ def test_update_recreates_only_the_changed_service(tmp_path):
         assert r.json()["generation"] == 2
 
 
+def test_an_image_missing_on_its_host_is_copied_there_from_another_host(tmp_path):
+    job = "name: batch\nservices:\n  job:\n    image: job:1\n"
+    job += "    deploy: {placement: {constraints: [node.hostname == h2]}}\n"
+    with control_plane(tmp_path) as cp:
+        _, h1 = cp.add_host("h1")
+        _, h2 = cp.add_host("h2")
+        h2.missing_images.add("job:1")
+        stack = cp.client.post("/stacks", params={"wait": True}, json={"compose": job}).json()
+        assert stack["status"] == "converged", stack
+        assert ("GET", "/v1/images/job:1/tarball") in h1.calls
+        assert ("PUT", "/v1/images") in h2.calls and "job:1" not in h2.missing_images
+        assert "batch-job-1" in h2.containers and "batch-job-1" not in h1.containers
+        # On no host at all: the deploy fails saying so, nothing half-made.
+        h1.missing_images.add("other:1")
+        h2.missing_images.add("other:1")
+        other = job.replace("batch", "other").replace("job:1", "other:1")
+        failed = cp.client.post("/stacks", params={"wait": True}, json={"compose": other}).json()
+        assert failed["status"] == "failed"
+        assert "image other:1 is on no ready host" in failed["status_reason"]
+
+
+def test_a_rebuilt_image_is_rolled_out_by_the_next_deploy_and_only_to_its_service(tmp_path):
+    with control_plane(tmp_path) as cp:
+        _, agent = cp.add_host("h1")
+        assert deploy(cp).json()["status"] == "converged"
+        before = {n: c.id for n, c in agent.containers.items()}
+        assert agent.specs["shop-worker-1"].labels[labels.IMAGE_ID] == "sha256:worker:1"
+        agent.image_ids["worker:1"] = "sha256:rebuilt"  # same tag, new image
+        body = {"compose": APP, "variables": {"PASSWORD": "s3cret"}}
+        r = cp.client.put("/stacks/shop", params={"wait": True}, json=body)
+        assert r.status_code == 202 and r.json()["status"] == "converged", r.text
+        after = {n: c.id for n, c in agent.containers.items()}
+        assert after["shop-worker-1"] != before["shop-worker-1"]
+        assert agent.specs["shop-worker-1"].labels[labels.IMAGE_ID] == "sha256:rebuilt"
+        for name in ("shop-db-1", "shop-api-1", "shop-api-2", "shop-web-1"):
+            assert after[name] == before[name], name
+
+
 def test_scaling_down_removes_the_extra_replica(tmp_path):
     with control_plane(tmp_path) as cp:
         _, agent = cp.add_host("h1")

@@ -1,4 +1,4 @@
-"""Images: load an uploaded `docker save` tarball, look one up."""
+"""Images: load an uploaded `docker save` tarball, send one, look one up."""
 
 import os
 import tempfile
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import StreamingResponse
 
 from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.driver import images as driver
@@ -35,6 +36,21 @@ async def load_image(request: Request, engine: Engine, settings: Settings) -> Im
         return await blocking(driver.load_image, engine, path)
     finally:
         await anyio.Path(path).unlink(missing_ok=True)
+
+
+@router.get(
+    "/{ref:path}/tarball",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-tar": {"schema": {"type": "string"}}}}},
+)
+async def save_image(ref: Annotated[str, Path(min_length=1)], engine: Engine) -> StreamingResponse:
+    """The image as a `docker save` tarball (streamed), e.g. for another host's `PUT`.
+
+    The image is looked up first, so a missing one is a 404 problem, not a cut stream.
+    """
+    await blocking(driver.get_image, engine, ref)
+    chunks = driver.save_image(engine, ref)
+    return StreamingResponse(chunks, media_type="application/x-tar")
 
 
 @router.get("/{ref:path}", response_model=ImageInfo)

@@ -1,11 +1,12 @@
-"""Liveness and host info."""
+"""Liveness and host info (the engine's networks among it)."""
 
 from fastapi import APIRouter, Request, Response
 
 from controlplane.agent.api.deps import Engine, Settings, blocking
 from controlplane.agent.driver.info import agent_info
+from controlplane.agent.driver.networks import engine_networks
 from controlplane.contract.httpmetrics import RequestMetrics
-from controlplane.contract.schemas import AgentInfo, Liveness
+from controlplane.contract.schemas import AgentInfo, EngineNetwork, Liveness
 
 open_router = APIRouter(tags=["system"])
 router = APIRouter(tags=["system"])
@@ -21,6 +22,12 @@ async def healthz() -> Liveness:
 async def info(engine: Engine, settings: Settings) -> AgentInfo:
     """Host name, Docker version, underlay addresses, capacity and agent version."""
     return await blocking(agent_info, engine, settings.owner, settings.advertise_addresses)
+
+
+@router.get("/v1/engine/networks", response_model=list[EngineNetwork])
+async def list_engine_networks(engine: Engine) -> list[EngineNetwork]:
+    """Every network the engine has, weft's or not, by name and subnets (to refuse overlaps)."""
+    return await blocking(engine_networks, engine)
 
 
 @router.get("/metrics", response_class=Response)

@@ -7,7 +7,7 @@ import docker
 from docker.types import Healthcheck
 from docker.types import Mount as DockerMount
 
-from controlplane.agent.driver.engine import NAME_LOCKS, translate
+from controlplane.agent.driver.engine import NAME_LOCKS, inspect_each, managed_filters, translate
 from controlplane.agent.driver.linkset import (
     apply_links,
     inspect_managed,
@@ -225,16 +225,13 @@ def get_container(client: docker.DockerClient, name: str) -> ContainerState:
 
 def list_containers(client: docker.DockerClient, label_filters: list[str]) -> list[ContainerState]:
     """Containers labelled weft.managed=true (and every `k=v` of `label_filters`)."""
-    filters = {"label": [f"{L.MANAGED}={L.MANAGED_VALUE}", *label_filters]}
     with translate("list containers"):
-        summaries = client.api.containers(all=True, filters=filters)
-    out: list[ContainerState] = []
-    for summary in summaries:
-        try:
-            with translate(f"container {summary['Id'][:12]}"):
-                out.append(to_state(client.api.inspect_container(summary["Id"])))
-        except NotFound:
-            continue  # removed meanwhile
+        summaries = client.api.containers(all=True, filters=managed_filters(label_filters))
+    out = inspect_each(
+        summaries,
+        lambda s: f"container {s['Id'][:12]}",
+        lambda s: to_state(client.api.inspect_container(s["Id"])),
+    )
     return sorted(out, key=lambda c: c.name)
 
 

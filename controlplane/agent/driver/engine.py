@@ -1,8 +1,9 @@
-"""The engine connection, docker SDK error translation, and per-name locks."""
+"""The engine connection, docker SDK error translation, listing, and per-name locks."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -16,6 +17,9 @@ from controlplane.agent.errors import (
     Invalid,
     NotFound,
 )
+from controlplane.contract import labels as L
+
+S = TypeVar("S")
 
 # The engine answers 500 when a published port is taken; to the caller it is a conflict.
 _IN_USE = ("port is already allocated", "address already in use")
@@ -53,6 +57,27 @@ def translate(what: str) -> Iterator[None]:
         raise EngineUnavailable(f"{what}: {exc}") from exc
     except docker.errors.DockerException as exc:
         raise DriverError(f"{what}: {exc}") from exc
+
+
+def managed_filters(label_filters: list[str]) -> dict[str, list[str]]:
+    """The engine's list filter for weft's objects that carry every `k=v` of `label_filters`."""
+    return {"label": [f"{L.MANAGED}={L.MANAGED_VALUE}", *label_filters]}
+
+
+def inspect_each(
+    summaries: Iterable[dict[str, Any]],
+    what: Callable[[dict[str, Any]], str],
+    inspect: Callable[[dict[str, Any]], S],
+) -> list[S]:
+    """Each listed object inspected; one removed between the list and its inspect is left out."""
+    out: list[S] = []
+    for summary in summaries:
+        try:
+            with translate(what(summary)):
+                out.append(inspect(summary))
+        except NotFound:
+            continue
+    return out
 
 
 class KeyedLocks:

@@ -1,5 +1,6 @@
-"""Images: load a `docker save` tarball, inspect by reference."""
+"""Images: load a `docker save` tarball, save one, inspect by reference."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -44,3 +45,13 @@ def get_image(client: docker.DockerClient, ref: str) -> ImageInfo:
         size=data.get("Size") or 0,
         created=data.get("Created"),
     )
+
+
+def save_image(client: docker.DockerClient, ref: str) -> Iterator[bytes]:
+    """`docker save` of the image `ref`, as the engine streams it.
+
+    A generator runs only when read, so callers look the image up first (`get_image`)
+    to answer a missing one with a 404 rather than a cut stream.
+    """
+    with translate(f"save image {ref}"):
+        yield from client.api.get_image(ref, chunk_size=1 << 20)

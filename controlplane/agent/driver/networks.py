@@ -5,10 +5,15 @@ from typing import Any
 import docker
 from docker.types import IPAMConfig, IPAMPool
 
-from controlplane.agent.driver.engine import translate
+from controlplane.agent.driver.engine import inspect_each, managed_filters, translate
 from controlplane.agent.errors import Conflict, NotFound
 from controlplane.contract import labels as L
-from controlplane.contract.schemas import NetworkEnsureResult, NetworkSpec, NetworkState
+from controlplane.contract.schemas import (
+    EngineNetwork,
+    NetworkEnsureResult,
+    NetworkSpec,
+    NetworkState,
+)
 
 BRIDGE_NAME = "com.docker.network.bridge.name"
 MTU = "com.docker.network.driver.mtu"
@@ -145,14 +150,24 @@ def delete_network(client: docker.DockerClient, name: str) -> None:
 
 def list_networks(client: docker.DockerClient, label_filters: list[str]) -> list[NetworkState]:
     """Networks labelled weft.managed=true (and every `k=v` of `label_filters`)."""
-    filters = {"label": [f"{L.MANAGED}={L.MANAGED_VALUE}", *label_filters]}
-    out: list[NetworkState] = []
     with translate("list networks"):
-        summaries = client.api.networks(filters=filters)
+        summaries = client.api.networks(filters=managed_filters(label_filters))
+    out = inspect_each(
+        summaries,
+        lambda s: f"network {s['Name']}",
+        lambda s: to_state(client.api.inspect_network(s["Id"])),
+    )
+    return sorted(out, key=lambda n: n.name)
+
+
+def engine_networks(client: docker.DockerClient) -> list[EngineNetwork]:
+    """Every network the engine has, weft's or not (docker0 too), with its subnets."""
+    with translate("list networks"):
+        summaries = client.api.networks()
+    out = []
     for summary in summaries:
-        try:
-            with translate(f"network {summary['Name']}"):
-                out.append(to_state(client.api.inspect_network(summary["Id"])))
-        except NotFound:
-            continue  # removed meanwhile
+        pools = (summary.get("IPAM") or {}).get("Config") or []
+        subnets = [p["Subnet"] for p in pools if p.get("Subnet")]
+        owner = (summary.get("Labels") or {}).get(L.OWNER)
+        out.append(EngineNetwork(name=summary["Name"], subnets=subnets, owner=owner))
     return sorted(out, key=lambda n: n.name)

@@ -7,7 +7,7 @@ removed without them can be deployed again onto the same data.
 
 import docker
 
-from controlplane.agent.driver.engine import translate
+from controlplane.agent.driver.engine import managed_filters, translate
 from controlplane.agent.errors import Conflict, NotFound
 from controlplane.contract import labels as L
 from controlplane.contract.schemas import VolumeState
@@ -50,7 +50,7 @@ def get_volume(client: docker.DockerClient, name: str) -> VolumeState:
 
 def list_volumes(client: docker.DockerClient, label_filters: list[str]) -> list[VolumeState]:
     """Volumes labelled weft.managed=true (and every `k=v` of `label_filters`)."""
-    filters = {"label": [f"{L.MANAGED}={L.MANAGED_VALUE}", *label_filters]}
+    filters = managed_filters(label_filters)
     with translate("list volumes"):
         found = client.api.volumes(filters=filters).get("Volumes") or []
     return sorted((_state(client, v) for v in found), key=lambda v: v.name)

@@ -37,7 +37,20 @@ DEFAULT_STATE_DIR = Path("/var/lib/weft")
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# The options and arguments several commands take, spelt once.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+HostOpt = Annotated[str | None, typer.Option("--host", help="Host name or id.")]
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Return once the host has converged (or failed).")
+]
+LabelOpt = Annotated[list[str] | None, typer.Option(help="KEY=VALUE (repeatable).")]
+NewLabelsOpt = Annotated[
+    list[str] | None, typer.Option(help="KEY=VALUE (repeatable; replaces all labels).")
+]
+HostArg = Annotated[str, typer.Argument(help="Host name or id.")]
+NetworkArg = Annotated[str, typer.Argument(help="Network name or id.")]
+ContainerArg = Annotated[str, typer.Argument(help="Container name or id.")]
+StackArg = Annotated[str, typer.Argument(help="Stack name.")]
 
 
 @dataclass
@@ -185,10 +198,16 @@ def host_id(client: "ApiClient", ref: str) -> int:
     return int(pick("host", ref, client.get("/hosts"))["id"])
 
 
+def of_host(client: "ApiClient", path: str, host: str | None) -> list[dict[str, Any]]:
+    """The rows of a collection of networks or containers, of one host when `host` is given."""
+    params = {"host_id": host_id(client, host)} if host else None
+    rows: list[dict[str, Any]] = client.get(path, params)
+    return rows
+
+
 def find(client: "ApiClient", kind: str, ref: str, host: str | None = None) -> dict[str, Any]:
     """A network or container (kind) by id or name, optionally of one host."""
-    params = {"host_id": host_id(client, host)} if host else None
-    return pick(kind, ref, client.get(f"/{kind}s", params))
+    return pick(kind, ref, of_host(client, f"/{kind}s", host))
 
 
 def key_values(items: Sequence[str] | None, what: str = "label") -> dict[str, str]:
@@ -226,6 +245,19 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         table.add_row(*("" if v is None else str(v) for v in row))
     width = None if sys.stdout.isatty() else 200
     Console(width=width, highlight=False).print(table)
+
+
+def print_rows(
+    rows: Sequence[dict[str, Any]],
+    as_json: bool,
+    columns: Sequence[str],
+    cells: Callable[[dict[str, Any]], Sequence[Any]],
+) -> None:
+    """The rows as the API gave them (JSON), or a table of `cells(row)` under `columns`."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(columns, [cells(r) for r in rows])
 
 
 def show(value: Any, as_json: bool, summary: str, waited: bool = False) -> None:

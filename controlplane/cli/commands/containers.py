@@ -5,14 +5,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from controlplane.cli.commands.common import (
+    ContainerArg,
+    HostOpt,
     JsonOpt,
+    WaitOpt,
     api,
     find,
     handled,
     host_id,
+    of_host,
     pick,
     print_json,
-    print_table,
+    print_rows,
     show,
     status_of,
 )
@@ -34,10 +38,6 @@ app = typer.Typer(
     help="Containers, one host each (`run` takes `docker run` options).", no_args_is_help=True
 )
 
-HostOpt = Annotated[str | None, typer.Option("--host", help="Host name or id.")]
-WaitOpt = Annotated[
-    bool, typer.Option("--wait", help="Return once the host has converged (or failed).")
-]
 Strings = list[str] | None
 
 
@@ -136,7 +136,7 @@ def run(
 @spec_options
 def update(
     ctx: typer.Context,
-    container: Annotated[str, typer.Argument(help="Container name or id.")],
+    container: ContainerArg,
     options: SpecOptions,
     host: HostOpt = None,
     image: Annotated[str | None, typer.Option(help="A new image.")] = None,
@@ -166,23 +166,28 @@ def update(
 def ls(ctx: typer.Context, host: HostOpt = None, as_json: JsonOpt = False) -> None:
     """List containers with their desired status and observed state."""
     with api(ctx) as client:
-        params = {"host_id": host_id(client, host)} if host else None
-        rows = client.get("/containers", params)
-    if as_json:
-        print_json(rows)
-        return
-    table = [
-        (c["id"], c["name"], c["host_id"], c["image"], status_of(c), _state(c), _ports(c))
-        for c in rows
-    ]
-    print_table(("id", "name", "host", "image", "status", "state", "ports"), table)
+        rows = of_host(client, "/containers", host)
+    print_rows(
+        rows,
+        as_json,
+        ("id", "name", "host", "image", "status", "state", "ports"),
+        lambda c: (
+            c["id"],
+            c["name"],
+            c["host_id"],
+            c["image"],
+            status_of(c),
+            _state(c),
+            _ports(c),
+        ),
+    )
 
 
 @app.command("inspect")
 @handled
 def inspect(
     ctx: typer.Context,
-    container: Annotated[str, typer.Argument(help="Container name or id.")],
+    container: ContainerArg,
     host: HostOpt = None,
 ) -> None:
     """Show a container (spec, status, observed state) as JSON."""
@@ -194,7 +199,7 @@ def inspect(
 @handled
 def logs(
     ctx: typer.Context,
-    container: Annotated[str, typer.Argument(help="Container name or id.")],
+    container: ContainerArg,
     host: HostOpt = None,
     tail: Annotated[int, typer.Option("--tail", "-n", help="Last N lines.")] = 100,
 ) -> None:
@@ -208,7 +213,7 @@ def logs(
 @handled
 def restart(
     ctx: typer.Context,
-    container: Annotated[str, typer.Argument(help="Container name or id.")],
+    container: ContainerArg,
     host: HostOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
@@ -224,7 +229,7 @@ def restart(
 @handled
 def rm(
     ctx: typer.Context,
-    container: Annotated[str, typer.Argument(help="Container name or id.")],
+    container: ContainerArg,
     host: HostOpt = None,
     wait: WaitOpt = False,
 ) -> None:

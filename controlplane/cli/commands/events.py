@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from controlplane.cli.commands.common import JsonOpt, api, handled, host_id, print_json, print_table
+from controlplane.cli.commands.common import HostOpt, JsonOpt, api, handled, host_id, print_rows
 
 app = typer.Typer(help="What happened (resource, action, result, reason).", no_args_is_help=True)
 
@@ -48,7 +48,7 @@ def ls(
     ] = None,
     action: Annotated[str | None, typer.Option(help="create | recreate | remove ...")] = None,
     result: Annotated[str | None, typer.Option(help="ok | failed | requested.")] = None,
-    host: Annotated[str | None, typer.Option("--host", help="Host name or id.")] = None,
+    host: HostOpt = None,
     after: Annotated[int | None, typer.Option(help="Only events with a larger id.")] = None,
     limit: Annotated[int, typer.Option(help="The newest N (at most 1000).")] = 100,
     follow: Annotated[
@@ -68,10 +68,7 @@ def ls(
         newest = client.get("/events", {"limit": 1}) if follow else []
         events = client.get("/events", {**filters, "after": after, "limit": limit})
         if not follow:
-            if as_json:
-                print_json(events)
-            else:
-                print_table(COLUMNS, [_row(e) for e in events])
+            print_rows(events, as_json, COLUMNS, _row)
             return
         last = max([after or 0] + [e["id"] for e in events] + [e["id"] for e in newest])
         try:

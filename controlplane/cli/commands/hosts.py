@@ -7,13 +7,16 @@ from urllib.parse import urlsplit
 import typer
 
 from controlplane.cli.commands.common import (
+    HostArg,
     JsonOpt,
+    LabelOpt,
+    NewLabelsOpt,
     api,
     handled,
     host_id,
     key_values,
     print_json,
-    print_table,
+    print_rows,
     show,
 )
 
@@ -52,7 +55,7 @@ def add(
     name: Annotated[
         str | None, typer.Option(help="Name of the host (default: the URL's host part).")
     ] = None,
-    label: Annotated[list[str] | None, typer.Option(help="KEY=VALUE (repeatable).")] = None,
+    label: LabelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a host; its agent is called first (nothing is stored if that fails)."""
@@ -71,10 +74,8 @@ def add(
 @handled
 def update(
     ctx: typer.Context,
-    host: Annotated[str, typer.Argument(help="Host name or id.")],
-    label: Annotated[
-        list[str] | None, typer.Option(help="KEY=VALUE (repeatable; replaces all labels).")
-    ] = None,
+    host: HostArg,
+    label: NewLabelsOpt = None,
     no_labels: Annotated[bool, typer.Option("--no-labels", help="Remove every label.")] = False,
     token_file: Annotated[
         Path | None, typer.Option("--agent-token-file", help="File holding the agent's new token.")
@@ -103,11 +104,11 @@ def ls(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List hosts with their status (from the heartbeat) and when they were last seen."""
     with api(ctx) as client:
         hosts = client.get("/hosts")
-    if as_json:
-        print_json(hosts)
-        return
-    rows = [
-        (
+    print_rows(
+        hosts,
+        as_json,
+        ("id", "name", "status", "agent", "docker", "last seen", "labels"),
+        lambda h: (
             h["id"],
             h["name"],
             h["status"],
@@ -115,17 +116,13 @@ def ls(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             h.get("docker_version"),
             (h.get("last_seen") or "")[:19],
             ",".join(f"{k}={v}" for k, v in h.get("labels", {}).items()),
-        )
-        for h in hosts
-    ]
-    print_table(("id", "name", "status", "agent", "docker", "last seen", "labels"), rows)
+        ),
+    )
 
 
 @app.command("inspect")
 @handled
-def inspect(
-    ctx: typer.Context, host: Annotated[str, typer.Argument(help="Host name or id.")]
-) -> None:
+def inspect(ctx: typer.Context, host: HostArg) -> None:
     """Show a host as JSON."""
     with api(ctx) as client:
         print_json(client.get(f"/hosts/{host_id(client, host)}"))
@@ -135,7 +132,7 @@ def inspect(
 @handled
 def rm(
     ctx: typer.Context,
-    host: Annotated[str, typer.Argument(help="Host name or id.")],
+    host: HostArg,
     force: Annotated[
         bool,
         typer.Option("--force", "-f", help="Remove its weft containers and networks too."),

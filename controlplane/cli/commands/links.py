@@ -10,7 +10,7 @@ from controlplane.cli.commands.common import (
     find,
     handled,
     print_json,
-    print_table,
+    print_rows,
     show,
 )
 
@@ -73,20 +73,18 @@ def ls(
         )
         links = client.get("/links", params)
         names = _names(client) if links and not as_json else {}
-    if as_json:
-        print_json(links)
-        return
-    rows = [
-        (
+    print_rows(
+        links,
+        as_json,
+        ("id", "from", "to", "alias", "address"),
+        lambda k: (
             k["id"],
             names.get(k["from"], k["from"]),
             names.get(k["to"], k["to"]),
             k["alias"],
             k.get("address"),
-        )
-        for k in links
-    ]
-    print_table(("id", "from", "to", "alias", "address"), rows)
+        ),
+    )
 
 
 @app.command("inspect")

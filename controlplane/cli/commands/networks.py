@@ -1,26 +1,29 @@
 """`weft networks`: bridge networks, one host each."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from controlplane.cli.commands.common import (
+    HostOpt,
     JsonOpt,
+    LabelOpt,
+    NetworkArg,
+    NewLabelsOpt,
+    WaitOpt,
     api,
     find,
     handled,
     host_id,
     key_values,
+    of_host,
     print_json,
-    print_table,
+    print_rows,
     show,
     status_of,
 )
 
 app = typer.Typer(help="Bridge networks (one host each).", no_args_is_help=True)
-
-HostOpt = Annotated[str | None, typer.Option("--host", help="Host name or id.")]
-WaitOpt = Annotated[bool, typer.Option("--wait", help="Return once the host has converged.")]
 
 
 @app.command("create")
@@ -33,7 +36,7 @@ def create(
     gateway: Annotated[
         str | None, typer.Option(help="Gateway address (default: the subnet's first).")
     ] = None,
-    label: Annotated[list[str] | None, typer.Option(help="KEY=VALUE (repeatable).")] = None,
+    label: LabelOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -47,17 +50,15 @@ def create(
             "labels": key_values(label),
         }
         net = client.post("/networks", body, {"wait": wait or None})
-    show(net, as_json, f"network {net['name']} (id {net['id']}): {status_of(net)}", wait)
+    show(net, as_json, _summary(net), wait)
 
 
 @app.command("update")
 @handled
 def update(
     ctx: typer.Context,
-    network: Annotated[str, typer.Argument(help="Network name or id.")],
-    label: Annotated[
-        list[str] | None, typer.Option(help="KEY=VALUE (repeatable; replaces all labels).")
-    ] = None,
+    network: NetworkArg,
+    label: NewLabelsOpt = None,
     host: HostOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -65,7 +66,7 @@ def update(
     with api(ctx) as client:
         net = find(client, "network", network, host)
         row = client.request("PATCH", f"/networks/{net['id']}", None, {"labels": key_values(label)})
-    show(row, as_json, f"network {row['name']} (id {row['id']}): {status_of(row)}")
+    show(row, as_json, _summary(row))
 
 
 @app.command("ls")
@@ -73,25 +74,18 @@ def update(
 def ls(ctx: typer.Context, host: HostOpt = None, as_json: JsonOpt = False) -> None:
     """List networks, optionally of one host."""
     with api(ctx) as client:
-        params = {"host_id": host_id(client, host)} if host else None
-        nets = client.get("/networks", params)
-    if as_json:
-        print_json(nets)
-        return
-    rows = [
-        (n["id"], n["name"], n["host_id"], n["subnet"], n.get("gateway"), status_of(n))
-        for n in nets
-    ]
-    print_table(("id", "name", "host", "subnet", "gateway", "status"), rows)
+        nets = of_host(client, "/networks", host)
+    print_rows(
+        nets,
+        as_json,
+        ("id", "name", "host", "subnet", "gateway", "status"),
+        lambda n: (n["id"], n["name"], n["host_id"], n["subnet"], n.get("gateway"), status_of(n)),
+    )
 
 
 @app.command("inspect")
 @handled
-def inspect(
-    ctx: typer.Context,
-    network: Annotated[str, typer.Argument(help="Network name or id.")],
-    host: HostOpt = None,
-) -> None:
+def inspect(ctx: typer.Context, network: NetworkArg, host: HostOpt = None) -> None:
     """Show a network as JSON."""
     with api(ctx) as client:
         print_json(find(client, "network", network, host))
@@ -100,13 +94,14 @@ def inspect(
 @app.command("rm")
 @handled
 def rm(
-    ctx: typer.Context,
-    network: Annotated[str, typer.Argument(help="Network name or id.")],
-    host: HostOpt = None,
-    wait: WaitOpt = False,
+    ctx: typer.Context, network: NetworkArg, host: HostOpt = None, wait: WaitOpt = False
 ) -> None:
     """Remove a network (refused while containers use it)."""
     with api(ctx) as client:
         net = find(client, "network", network, host)
         client.delete(f"/networks/{net['id']}", {"wait": wait or None})
     typer.echo(net["name"])
+
+
+def _summary(net: dict[str, Any]) -> str:
+    return f"network {net['name']} (id {net['id']}): {status_of(net)}"

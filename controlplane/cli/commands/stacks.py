@@ -17,11 +17,13 @@ import typer
 
 from controlplane.cli.commands.common import (
     JsonOpt,
+    StackArg,
     api,
     fail,
     handled,
     key_values,
     print_json,
+    print_rows,
     print_table,
 )
 
@@ -190,23 +192,21 @@ def ls(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Stacks with their status and replicas running."""
     with api(ctx) as client:
         stacks = client.get("/stacks")
-    if as_json:
-        print_json(stacks)
-        return
-    rows = []
-    for s in stacks:
-        running = sum(v["running"] for v in s["services"])
-        desired = sum(v["desired"] for v in s["services"])
-        updated = str(s["updated_at"])[:19]
-        rows.append((s["name"], s["status"], len(s["services"]), f"{running}/{desired}", updated))
-    print_table(("name", "status", "services", "replicas", "updated"), rows)
+    print_rows(stacks, as_json, ("name", "status", "services", "replicas", "updated"), _stack_row)
+
+
+def _stack_row(s: dict[str, Any]) -> tuple[Any, ...]:
+    running = sum(v["running"] for v in s["services"])
+    desired = sum(v["desired"] for v in s["services"])
+    updated = str(s["updated_at"])[:19]
+    return (s["name"], s["status"], len(s["services"]), f"{running}/{desired}", updated)
 
 
 @app.command("ps")
 @handled
 def ps(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stack name.")],
+    name: StackArg,
     as_json: JsonOpt = False,
 ) -> None:
     """A stack's services: image, replicas running/desired, hosts, state, last error."""
@@ -224,7 +224,7 @@ def ps(
 @handled
 def rm(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stack name.")],
+    name: StackArg,
     volumes: Annotated[bool, typer.Option("--volumes", help="Remove its volumes too.")] = False,
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Do not wait.")] = False,
 ) -> None:
@@ -238,7 +238,7 @@ def rm(
 @handled
 def events(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stack name.")],
+    name: StackArg,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep following.")] = False,
 ) -> None:
     """The stack's events (deploys, updates, waits, failures); --follow streams new ones."""

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from controlplane.cli.commands.common import JsonOpt, api, handled, pick, print_json, print_table
+from controlplane.cli.commands.common import JsonOpt, api, handled, pick, print_json, print_rows
 
 app = typer.Typer(
     help="API tokens: admins may do everything, readers may only read.", no_args_is_help=True
@@ -36,12 +36,11 @@ def ls(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List tokens by name and role (never the tokens themselves)."""
     with api(ctx) as client:
         rows = client.get("/tokens")
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
+    print_rows(
+        rows,
+        as_json,
         ("id", "name", "role", "created"),
-        [(t["id"], t["name"], t["role"], t["created_at"]) for t in rows],
+        lambda t: (t["id"], t["name"], t["role"], t["created_at"]),
     )
 
 

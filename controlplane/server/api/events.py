@@ -1,7 +1,7 @@
 """/events: what the control plane did (resource, action, result, reason)."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
@@ -10,6 +10,7 @@ from controlplane.contract.bounds import MAX_ID, ParamId
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
 from controlplane.server.models import EventPublic
 from controlplane.server.services import events as svc
+from controlplane.server.services.runtime import Runtime
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -46,6 +47,13 @@ async def list_events(
     return [EventPublic.model_validate(e) for e in rows]
 
 
+# How a route that answers with an event stream describes itself in the OpenAPI document.
+SSE_ROUTE: dict[str, Any] = {
+    "response_class": StreamingResponse,
+    "responses": {200: {"content": {"text/event-stream": {}}}},
+}
+
+
 async def sse(items: AsyncIterator[EventPublic | svc.Pause]) -> AsyncIterator[str]:
     """Events as SSE: id, event (its resource) and data; a pause as a comment line."""
     async for item in items:
@@ -55,11 +63,16 @@ async def sse(items: AsyncIterator[EventPublic | svc.Pause]) -> AsyncIterator[st
             yield f"id: {item.id}\nevent: {item.resource}\ndata: {item.model_dump_json()}\n\n"
 
 
-@router.get(
-    "/stream",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
+def event_stream(rt: Runtime, filters: svc.EventFilter, after: int | None) -> StreamingResponse:
+    """The matching events after `after` as SSE: stored ones first, then live ones."""
+    return StreamingResponse(
+        sse(svc.follow(rt.sessions, rt.bus, filters, after)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/stream", **SSE_ROUTE)
 async def stream_events(
     rt: RuntimeDep,
     _: Caller,
@@ -86,9 +99,4 @@ async def stream_events(
     retention (WEFT_EVENTS_MAX_COUNT, WEFT_EVENTS_MAX_AGE_DAYS) are no longer replayed.
     A comment line every 15 s keeps idle connections open.
     """
-    start = last_event_id if last_event_id is not None else after
-    return StreamingResponse(
-        sse(svc.follow(rt.sessions, rt.bus, filters, start)),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return event_stream(rt, filters, last_event_id if last_event_id is not None else after)

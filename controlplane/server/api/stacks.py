@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from controlplane.contract.bounds import MAX_ID
 from controlplane.server.api.deps import Caller, RuntimeDep, SessionDep
-from controlplane.server.api.events import sse
+from controlplane.server.api.events import SSE_ROUTE, event_stream
 from controlplane.server.models import StackCreate, StackPublic
 from controlplane.server.services import events as events_svc
 from controlplane.server.services import stacks as svc
@@ -138,11 +138,7 @@ async def delete_stack(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/{name}/events",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
+@router.get("/{name}/events", **SSE_ROUTE)
 async def stack_events(
     name: str,
     session: SessionDep,
@@ -155,8 +151,4 @@ async def stack_events(
     """Server-Sent Events of this stack's deploys, updates and removal, as they happen."""
     stack = await svc.get_stack(session, name)
     filters = events_svc.EventFilter("stack", stack.id, None, None, None)
-    return StreamingResponse(
-        sse(events_svc.follow(rt.sessions, rt.bus, filters, after)),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return event_stream(rt, filters, after)

@@ -64,6 +64,8 @@ class Container(SQLModel, table=True):
         default=ResourceStatus.pending, sa_type=enum_column(ResourceStatus)
     )
     status_reason: str | None = SQLField(default=None, max_length=1000)
+    # Failed attempts in a row (0 once it converges); the reason is in status_reason.
+    failures: int = 0
     created_at: datetime = SQLField(default_factory=utcnow)
     updated_at: datetime = SQLField(default_factory=utcnow)
 
@@ -78,6 +80,7 @@ class ContainerPublic(ContainerSpec):
     host_id: int
     status: ResourceStatus
     status_reason: str | None
+    failures: int = Field(0, description="Failed attempts in a row (0 once it converges).")
     observed: ContainerObserved = Field(default_factory=ContainerObserved)
     restart_generation: int
     created_at: datetime
@@ -93,6 +96,7 @@ class ContainerPublic(ContainerSpec):
             host_id=row.host_id,
             status=row.status,
             status_reason=row.status_reason,
+            failures=row.failures,
             observed=row.observed.shown(),
             restart_generation=row.restart_generation,
             created_at=row.created_at,

@@ -17,6 +17,9 @@ class EventBase(SQLModel):
     action: str = Field(max_length=32, description="create | recreate | remove | ...")
     result: str = Field(max_length=16, description="ok | failed | requested")
     reason: str | None = Field(default=None, max_length=2000)
+    count: int = Field(
+        default=1, description="Times it happened in a row (a repeated failure is one event)."
+    )
 
 
 class Event(EventBase, table=True):
@@ -27,6 +30,7 @@ class Event(EventBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+    last_at: datetime | None = Field(default=None, description="When it last happened again.")
 
 
 class EventPublic(EventBase):
@@ -34,3 +38,4 @@ class EventPublic(EventBase):
 
     id: int
     at: datetime
+    last_at: datetime | None = None

@@ -47,6 +47,8 @@ class Network(NetworkBase, table=True):
         default=ResourceStatus.pending, sa_type=enum_column(ResourceStatus)
     )
     status_reason: str | None = Field(default=None, max_length=1000)
+    # Failed attempts in a row (0 once it converges); the reason is in status_reason.
+    failures: int = 0
     # Bumped on every write: the reconciler only records a status for the generation it saw.
     generation: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -94,5 +96,6 @@ class NetworkPublic(NetworkBase):
     id: int
     status: ResourceStatus
     status_reason: str | None
+    failures: int = Field(0, description="Failed attempts in a row (0 once it converges).")
     created_at: datetime
     updated_at: datetime

@@ -1,8 +1,15 @@
-"""One runner per host: observe, plan, act, record; back off while the agent is away."""
+"""One runner per host: observe, plan, act, record; back off while the agent is away.
+
+A resource whose action failed waits out its own backoff (`retries`), and an agent
+call that is slow (a stop with a long timeout) finishes in the background while the
+pass goes on with the rest of the host; its result is recorded by a later pass, so
+the database is only ever written from the runner's own task, in order.
+"""
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,6 +17,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from controlplane.contract import labels
+from controlplane.contract.bounds import MAX_STOP_TIMEOUT_S
 from controlplane.contract.schemas import ContainerState, LinkTarget, NetworkState
 from controlplane.server.agentclient import (
     AgentAuthError,
@@ -20,11 +28,19 @@ from controlplane.server.agentclient import (
 )
 from controlplane.server.db import SessionMaker
 from controlplane.server.eventlog import Recorder
-from controlplane.server.models import Container, Host, Link, Network, ObservedRecord
+from controlplane.server.models import (
+    Container,
+    EventPublic,
+    Host,
+    Link,
+    Network,
+    ObservedRecord,
+)
 from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
 from controlplane.server.reconcile.desired import desired_state, observed_record
 from controlplane.server.reconcile.linkplan import LinkWorld
+from controlplane.server.reconcile.retries import Key, Retries
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
@@ -50,6 +66,20 @@ class HostGone(Exception):
     """The host was deleted: its runner ends."""
 
 
+@dataclass
+class Flight:
+    """An agent call that outlasted `slow_action`: it finishes in the background."""
+
+    action: planner.Action
+    attempt: object
+    task: "asyncio.Task[ContainerState | None]"
+    started: float
+
+
+def _key(action: planner.Action) -> Key:
+    return (action.kind, action.name)
+
+
 class HostRunner:
     """Converges one host to the desired state, in a loop, until stopped."""
 
@@ -60,6 +90,8 @@ class HostRunner:
         # For /metrics: passes that failed, and the retry delay in force (0: none).
         self.failed_passes = 0
         self.backoff = 0.0
+        self.retries = Retries(ctx.settings.retry_initial, ctx.settings.retry_max)
+        self.flights: dict[Key, Flight] = {}
         self._in_pass = False
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
@@ -70,10 +102,11 @@ class HostRunner:
         """Run a pass now rather than at the next interval."""
         self._wake.set()
 
-    async def next_pass(self, timeout: float) -> bool:
-        """Wait for a pass that started after this call; False on timeout."""
+    async def next_pass(self, timeout: float, kick: bool = True) -> bool:
+        """Wait for a pass that started after this call (kicked now, or when due)."""
         target = self.passes + (2 if self._in_pass else 1)
-        self.kick()
+        if kick:
+            self.kick()
         try:
             async with self._done:
                 await asyncio.wait_for(self._done.wait_for(lambda: self.passes >= target), timeout)
@@ -81,10 +114,20 @@ class HostRunner:
             return False
         return True
 
+    async def settled(self, timeout: float) -> bool:
+        """Wait for a pass begun after now, and for the calls in flight to be recorded."""
+        deadline = time.monotonic() + timeout
+        if not await self.next_pass(timeout):
+            return False
+        while self.flights:
+            if not await self.next_pass(deadline - time.monotonic(), kick=False):
+                return False
+        return True
+
     async def run(self) -> None:
-        """The loop: a pass, then wait for a kick, the interval, or the backoff."""
+        """The loop: a pass, then wait for a kick, the interval, or the next retry due."""
         s = self.ctx.settings
-        backoff = s.backoff_initial
+        backoff = unsettled = s.backoff_initial
         while True:
             self._wake.clear()
             self._in_pass = True
@@ -93,8 +136,12 @@ class HostRunner:
                 clean = await self.reconcile_once()
                 backoff = s.backoff_initial
                 self.backoff = 0.0
-                if not clean:
-                    delay = min(delay, backoff)
+                if clean:
+                    unsettled = s.backoff_initial
+                elif (due := self.retries.next_due()) is not None:
+                    delay = min(delay, max(due - time.monotonic(), 0.01))
+                elif not self.flights:  # still work to do after MAX_ROUNDS: come back, slower
+                    delay, unsettled = min(delay, unsettled), min(unsettled * 2, delay)
             except HostGone:
                 return
             except (AgentUnavailable, AgentAuthError) as exc:
@@ -116,7 +163,10 @@ class HostRunner:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def close(self) -> None:
-        """Close the agent client."""
+        """Cancel the calls in flight and close the agent client."""
+        for flight in self.flights.values():
+            flight.task.cancel()
+        self.flights.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -132,14 +182,16 @@ class HostRunner:
         return self._client
 
     async def reconcile_once(self) -> bool:
-        """One pass; True when the host converged with no failed action."""
-        failed: set[tuple[str, str]] = set()
+        """One pass; True when the host converged with nothing failed, held back or in flight."""
+        # Failed this pass, or waiting out a backoff: not tried again in this pass.
+        failed: set[Key] = set()
         for _ in range(MAX_ROUNDS):
             async with self.ctx.sessions() as session:
                 host = await session.get(Host, self.host_id)
                 if host is None:
                     raise HostGone(self.host_id)
             agent = await self._agent(host)
+            await self._land_flights()
             info = await agent.info()
             seen_containers = await agent.list_containers({labels.OWNER: self.ctx.owner})
             seen_networks = await agent.list_networks({labels.OWNER: self.ctx.owner})
@@ -147,13 +199,23 @@ class HostRunner:
                 info.hostname, info.docker_version, info.addresses, seen_containers
             )
             plan, generations = await self._plan(seen_networks, seen_containers)
-            todo = [a for a in plan.actions if (a.kind, a.name) not in failed]
+            self.retries.keep_only({_key(a) for a in plan.actions})
+            todo: list[tuple[planner.Action, object]] = []
+            now = time.monotonic()
+            for action in plan.actions:
+                key, attempt = _key(action), _attempt(action, generations)
+                if key in failed or key in self.flights:
+                    continue
+                if self.retries.held(key, attempt, now):
+                    failed.add(key)
+                    continue
+                todo.append((action, attempt))
             if not todo:
-                await self._record_converged(plan, generations, failed)
-                return not failed
-            for action in todo:
-                if not await self._execute(agent, action):
-                    failed.add((action.kind, action.name))
+                await self._record_converged(plan, generations)
+                return not plan.actions
+            for action, attempt in todo:
+                if await self._execute(agent, action, attempt) is False:
+                    failed.add(_key(action))
         return False
 
     async def _record_observed(
@@ -201,59 +263,106 @@ class HostRunner:
         plan = planner.plan(desired_nets, desired_containers, seen_networks, seen_containers)
         return plan, generations
 
-    async def _execute(self, agent: AgentClient, action: planner.Action) -> bool:
-        """Run one action; record its event and the resource's status. False if it failed."""
+    async def _execute(
+        self, agent: AgentClient, action: planner.Action, attempt: object
+    ) -> bool | None:
+        """Run one action and record it: True done, False failed, None still in flight."""
+        task = asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
+        done, _ = await asyncio.wait({task}, timeout=self.ctx.settings.slow_action)
+        if not done:
+            started = time.monotonic() - self.ctx.settings.slow_action
+            self.flights[_key(action)] = Flight(action, attempt, task, started)
+            task.add_done_callback(lambda _: self.kick())  # a pass records it
+            return None
+        return await self._record(action, attempt, task)
+
+    async def _call(self, agent: AgentClient, action: planner.Action) -> ContainerState | None:
+        """The action's agent call only (no database): the container's new state, if any."""
+        # Stopping a container may take its whole stop timeout before the agent answers.
+        long = self.ctx.settings.agent_timeout + MAX_STOP_TIMEOUT_S
+        match action:
+            case planner.EnsureNetwork():
+                await agent.ensure_network(action.name, action.spec)
+            case planner.RemoveNetwork():
+                await agent.delete_network(action.name)
+            case planner.EnsureContainer():
+                result = await agent.ensure_container(action.name, action.spec, long)
+                return result.container
+            case planner.RestartContainer():
+                return await agent.restart_container(action.name, long)
+            case planner.RemoveContainer():
+                await agent.delete_container(action.name, long)
+            case planner.SetLinks():
+                await agent.set_links(action.name, action.links)
+        return None
+
+    async def _land_flights(self) -> None:
+        """Record the calls that finished in the background since the last round."""
+        for key, flight in list(self.flights.items()):
+            if not flight.task.done():
+                continue
+            del self.flights[key]
+            # What failed while this ran may have waited on it (a port, a name): retry now.
+            self.retries.forget_since(flight.started)
+            try:
+                await self._record(flight.action, flight.attempt, flight.task)
+            except AgentUnavailable as exc:  # the pass that follows finds out for itself
+                log.info("%s %s on host %s: %s", flight.action.verb, key, self.host_id, exc)
+
+    async def _record(
+        self,
+        action: planner.Action,
+        attempt: object,
+        task: "asyncio.Task[ContainerState | None]",
+    ) -> bool:
+        """Record a finished call: its event, the resource's status; False if it failed."""
         rid = getattr(action, "id", None)
         try:
-            match action:
-                case planner.EnsureNetwork():
-                    await agent.ensure_network(action.name, action.spec)
-                case planner.RemoveNetwork():
-                    await agent.delete_network(action.name)
-                case planner.EnsureContainer():
-                    result = await agent.ensure_container(action.name, action.spec)
-                    # A new container is as fresh as a restart: count any restart asked for.
-                    fresh = (
-                        await self._restart_generation(action.id)
-                        if action.verb != "start"
-                        else None
-                    )
-                    await self._record_applied(
-                        action.id, result.container, action.spec.links, fresh
-                    )
-                case planner.RestartContainer():
-                    state = await agent.restart_container(action.name)
-                    await self._record_applied(action.id, state, None, action.generation)
-                case planner.RemoveContainer():
-                    await agent.delete_container(action.name)
-                case planner.SetLinks():
-                    await agent.set_links(action.name, action.links)
-                    await self._record_applied(action.id, None, action.links, None)
+            state = task.result()
         except AgentUnavailable:
             raise
         except AgentError as exc:
-            reason = str(exc)
-            await self.ctx.events.emit(
-                action.kind,
-                action.verb,
-                "failed",
-                resource_id=rid,
-                resource_name=action.name,
-                host_id=self.host_id,
-                reason=reason,
-            )
-            if rid is not None:
-                await self._set_status(action.kind, rid, None, ResourceStatus.failed, reason)
+            await self._record_failure(action, attempt, str(exc))
             return False
-        await self.ctx.events.emit(
+        self.retries.succeeded(_key(action))
+        match action:
+            case planner.EnsureContainer():
+                # A new container is as fresh as a restart: count any restart asked for.
+                fresh = (
+                    await self._restart_generation(action.id) if action.verb != "start" else None
+                )
+                await self._record_applied(action.id, state, action.spec.links, fresh)
+            case planner.RestartContainer():
+                await self._record_applied(action.id, state, None, action.generation)
+            case planner.SetLinks():
+                await self._record_applied(action.id, None, action.links, None)
+        await self._emit_outcome(action, rid, None)
+        return True
+
+    async def _record_failure(self, action: planner.Action, attempt: object, reason: str) -> None:
+        """One event per distinct failure (a repeat counts on it), the status, the backoff."""
+        rid = getattr(action, "id", None)
+        entry, repeat = self.retries.failed(_key(action), attempt, reason, time.monotonic())
+        if not (repeat and entry.event_id and await self.ctx.events.repeat(entry.event_id)):
+            entry.event_id = (await self._emit_outcome(action, rid, reason)).id
+        if rid is not None:
+            await self._set_status(
+                action.kind, rid, None, ResourceStatus.failed, reason, entry.count
+            )
+
+    async def _emit_outcome(
+        self, action: planner.Action, rid: int | None, reason: str | None
+    ) -> EventPublic:
+        """Record the action's event: ok, or failed with the agent's reason."""
+        return await self.ctx.events.emit(
             action.kind,
             action.verb,
-            "ok",
+            "ok" if reason is None else "failed",
             resource_id=rid,
             resource_name=action.name,
             host_id=self.host_id,
+            reason=reason,
         )
-        return True
 
     async def _restart_generation(self, cid: int) -> int | None:
         """The restart generation asked for now (None: the container is gone)."""
@@ -284,14 +393,23 @@ class HostRunner:
         generation: int | None,
         status: ResourceStatus,
         reason: str | None,
+        failures: int = 0,
     ) -> None:
         """Write a network's or container's status (unless a newer write made it pending)."""
         table = Network if kind == "network" else Container
-        stmt = update(table).where(col(table.id) == rid).values(status=status, status_reason=reason)
+        stmt = (
+            update(table)
+            .where(col(table.id) == rid)
+            .values(status=status, status_reason=reason, failures=failures)
+        )
         if status == ResourceStatus.converged:
             # Most passes change nothing: skip the write then.
             stmt = stmt.where(
-                or_(col(table.status) != status, col(table.status_reason).is_not(None))
+                or_(
+                    col(table.status) != status,
+                    col(table.status_reason).is_not(None),
+                    col(table.failures) != 0,
+                )
             )
         if generation is not None:
             # A write since this pass loaded the row wins: its status stays pending.
@@ -301,17 +419,12 @@ class HostRunner:
             await session.commit()
 
     async def _record_converged(
-        self,
-        plan: planner.Plan,
-        generations: dict[tuple[str, int], int],
-        failed: set[tuple[str, str]],
+        self, plan: planner.Plan, generations: dict[tuple[str, int], int]
     ) -> None:
-        """Converged for everything without a pending or failed action this pass."""
-        failed_ids = {
-            (a.kind, getattr(a, "id", 0)) for a in plan.actions if (a.kind, a.name) in failed
-        }
+        """Converged for everything with no action left (failed, held back or in flight)."""
+        unsettled = {(a.kind, getattr(a, "id", 0)) for a in plan.actions}
         for (kind, rid), generation in generations.items():
-            if (kind, rid) in failed_ids:
+            if (kind, rid) in unsettled:
                 continue
             await self._set_status(kind, rid, generation, ResourceStatus.converged, None)
 
@@ -347,3 +460,11 @@ class HostRunner:
             host_id=self.host_id,
             reason=reason,
         )
+
+
+def _attempt(action: planner.Action, generations: dict[tuple[str, int], int]) -> object:
+    """What a retry is held back for: the resource's generation (a write starts afresh)."""
+    rid = getattr(action, "id", None)
+    if rid is None:  # a stray: nothing is written to it, so the verb is all there is
+        return action.verb
+    return generations.get((action.kind, rid))

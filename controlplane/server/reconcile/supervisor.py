@@ -37,9 +37,13 @@ class Reconcilers:
         """Reconcile that host now."""
         self.ensure(host_id).kick()
 
-    async def wait_pass(self, host_id: int, timeout: float) -> bool:
-        """Wait for a full pass of that host begun after now; False on timeout."""
-        return await self.ensure(host_id).next_pass(timeout)
+    async def wait_pass(self, host_id: int, timeout: float, kick: bool = True) -> bool:
+        """Wait for a full pass of that host begun after now (kicked, or when due)."""
+        return await self.ensure(host_id).next_pass(timeout, kick)
+
+    async def settled(self, host_id: int, timeout: float) -> bool:
+        """Wait for a pass of that host begun after now and its slow calls; False on timeout."""
+        return await self.ensure(host_id).settled(timeout)
 
     def _addresses_changed(self, host_id: int) -> None:
         # Links from containers on other hosts may point at the container that moved.

@@ -17,7 +17,7 @@ from controlplane.server.models import (
     Network,
 )
 from controlplane.server.models.common import ResourceStatus, utcnow
-from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.crud import get_row, list_rows, on_host
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.hostlock import lock_host
 from controlplane.server.services.runtime import Runtime, converge, converge_host
@@ -97,8 +97,7 @@ async def check_spec(
 
 async def list_containers(session: AsyncSession, host_id: int | None = None) -> list[Container]:
     """Containers, optionally of one host."""
-    mine = col(Container.host_id) == host_id if host_id is not None else None
-    return await list_rows(session, Container, mine)
+    return await list_rows(session, Container, on_host(Container, host_id))
 
 
 async def get_container(session: AsyncSession, container_id: int) -> Container:
@@ -149,10 +148,7 @@ async def update_container(
     await lock_host(session, row.host_id)
     await check_spec(session, row.host_id, spec, row.id)
     row.spec = spec
-    _bump(row)
-    await session.commit()
-    await session.refresh(row)
-    return await converge(rt, row, wait, get_container)
+    return await _bump_and_converge(session, rt, row, wait)
 
 
 async def restart_container(
@@ -161,10 +157,7 @@ async def restart_container(
     """Ask for a restart in place (docker restart); links to it follow a new address."""
     row = await get_container(session, container_id)
     row.restart_generation += 1
-    _bump(row)
-    await session.commit()
-    await session.refresh(row)
-    return await converge(rt, row, wait, get_container)
+    return await _bump_and_converge(session, rt, row, wait)
 
 
 async def delete_container(
@@ -184,9 +177,15 @@ async def delete_container(
     await converge_host(rt, row.host_id, wait)
 
 
-def _bump(row: Container) -> None:
+async def _bump_and_converge(
+    session: AsyncSession, rt: Runtime, row: Container, wait: bool
+) -> Container:
+    """Store the changed row as a new generation, pending; converge it."""
     row.generation += 1
     row.status, row.status_reason, row.updated_at = ResourceStatus.pending, None, utcnow()
+    await session.commit()
+    await session.refresh(row)
+    return await converge(rt, row, wait, get_container)
 
 
 async def container_logs(session: AsyncSession, rt: Runtime, container_id: int, tail: int) -> str:

@@ -39,3 +39,10 @@ async def list_rows(
     if where is not None:
         query = query.where(where)
     return list(await session.exec(query))
+
+
+def on_host(
+    table: type[Network] | type[Container], host_id: int | None
+) -> ColumnElement[bool] | None:
+    """The filter for rows of one host (None: all hosts)."""
+    return col(table.host_id) == host_id if host_id is not None else None

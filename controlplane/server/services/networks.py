@@ -2,12 +2,13 @@
 
 import ipaddress
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.server.models import Container, Network, NetworkCreate, NetworkUpdate
 from controlplane.server.models.common import ResourceStatus, utcnow
-from controlplane.server.services.crud import get_row, list_rows
+from controlplane.server.services.crud import get_row, list_rows, on_host
+from controlplane.server.services.enginenets import refuse_engine_overlap
 from controlplane.server.services.errors import AlreadyExists, Conflict, Invalid
 from controlplane.server.services.hostlock import lock_host
 from controlplane.server.services.runtime import Runtime, converge, converge_host
@@ -32,8 +33,7 @@ def default_gateway(subnet: str) -> str:
 
 async def list_networks(session: AsyncSession, host_id: int | None = None) -> list[Network]:
     """Networks, optionally of one host."""
-    mine = col(Network.host_id) == host_id if host_id is not None else None
-    return await list_rows(session, Network, mine)
+    return await list_rows(session, Network, on_host(Network, host_id))
 
 
 async def get_network(session: AsyncSession, network_id: int) -> Network:
@@ -47,6 +47,8 @@ async def create_network(
     """Record a new bridge network (409 on a taken name or an overlapping subnet); converge it."""
     if data.name in RESERVED_NAMES:
         raise Invalid(f"{data.name} is a Docker network name", loc=["body", "name"])
+    # Asked before the host's lock is taken: no agent call while holding it.
+    await refuse_engine_overlap(session, rt, data.host_id, data.subnet)
     await lock_host(session, data.host_id, ["body", "host_id"])
     same_host = await list_networks(session, data.host_id)
     if any(n.name == data.name for n in same_host):

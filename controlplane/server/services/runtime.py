@@ -47,14 +47,21 @@ async def converge(
     wait: bool,
     reread: Callable[[AsyncSession, int], Awaitable[R]],
 ) -> R:
-    """Kick the row's host; with `wait`, the row once settled, re-read (`reread`'s errors)."""
+    """Kick the row's host; with `wait`, the row once settled, re-read (`reread`'s errors).
+
+    The host is kicked once; then the wait follows the passes the runner makes on its
+    own (a retry due, a slow call landing, the interval), so a waiting client never
+    drives passes faster than the backoff allows.
+    """
     rt.reconcilers.kick(row.host_id)
     if not wait:
         return row
     rid = row.id or 0
     deadline = time.monotonic() + rt.settings.wait_timeout
+    kick = True
     while (left := deadline - time.monotonic()) > 0:
-        passed = await rt.reconcilers.wait_pass(row.host_id, left)
+        passed = await rt.reconcilers.wait_pass(row.host_id, left, kick)
+        kick = False
         async with rt.sessions() as session:
             now = await session.get(type(row), rid)
         if now is None or now.status != ResourceStatus.pending or not passed:
@@ -64,7 +71,7 @@ async def converge(
 
 
 async def converge_host(rt: Runtime, host_id: int, wait: bool) -> None:
-    """Kick the host; with `wait`, return after one full pass (deletes, link pushes)."""
+    """Kick the host; with `wait`, return after a full pass and its slow calls (deletes)."""
     rt.reconcilers.kick(host_id)
     if wait:
-        await rt.reconcilers.wait_pass(host_id, rt.settings.wait_timeout)
+        await rt.reconcilers.settled(host_id, rt.settings.wait_timeout)

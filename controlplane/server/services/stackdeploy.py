@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,7 +39,8 @@ from controlplane.server.models.common import utcnow
 from controlplane.server.services import containers as container_svc
 from controlplane.server.services import links as link_svc
 from controlplane.server.services import networks as network_svc
-from controlplane.server.services.errors import DomainError
+from controlplane.server.services.errors import DomainError, HostUnavailable
+from controlplane.server.services.images import ensure_image
 from controlplane.server.services.runtime import Runtime
 from controlplane.server.services.stacks import (
     replica_completed,
@@ -135,15 +137,43 @@ async def _apply(session: AsyncSession, rt: Runtime, row: Stack) -> None:
     by_service: dict[str, list[DesiredContainer]] = {}
     for d in wanted:
         by_service.setdefault(d.service, []).append(d)
+    images = _Images(rt, list(hosts.values()))
     for wave in waves(spec):
         for name in wave:
             for d in by_service.get(name, []):
+                d = await images.pin(d, hosts[d.host])
                 await _ensure_container(session, rt, row, d, hosts[d.host], existing)
         for name in wave:
             await _gate(session, row, spec, name)
     await _remove_extras(session, rt, row, {(hosts[d.host].id or 0, d.name) for d in wanted})
     await _ensure_links(session, rt, row)
     await _check_all_up(session, row, spec)
+
+
+class _Images:
+    """Each replica's image on its host (copied there if missing), pinned by id.
+
+    The id goes into the replica's labels, so a deploy after an image was rebuilt
+    under the same tag replaces that service's containers, and only those.
+    Looked up once per (host, image) per pass.
+    """
+
+    def __init__(self, rt: Runtime, hosts: list[Host]) -> None:
+        self._rt, self._hosts = rt, hosts
+        self._ids: dict[tuple[int, str], str] = {}
+
+    async def pin(self, want: DesiredContainer, host: Host) -> DesiredContainer:
+        key = (host.id or 0, want.spec.image)
+        if key not in self._ids:
+            try:
+                info = await ensure_image(self._rt, host, want.spec.image, self._hosts)
+            except HostUnavailable as exc:
+                raise NotYet(f"{want.service}: {exc.detail}") from None
+            except DomainError as exc:
+                raise DeployFailed(f"{want.service}: {exc.detail}") from None
+            self._ids[key] = info.id
+        pinned = {**want.spec.labels, labels.IMAGE_ID: self._ids[key]}
+        return replace(want, spec=want.spec.model_copy(update={"labels": pinned}))
 
 
 async def _ensure_networks(
