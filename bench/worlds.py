@@ -59,9 +59,13 @@ def write_scale_dump(path: Path, rows: int, seed: int = 500) -> int:
     return n
 
 
+def _server() -> Endpoint:
+    """The bench MariaDB, no database chosen (the test account)."""
+    return Endpoint(host=HOST, port=PORT, user=USER, password=PASSWORD, database=None)
+
+
 async def _load(database: str, source: Source | None) -> None:
-    server = Endpoint(host=HOST, port=PORT, user=USER, password=PASSWORD, database=None)
-    conn = await connect(server, autocommit=True)
+    conn = await connect(_server(), autocommit=True)
     try:
         async with conn.cursor() as cur:
             # Check first: IF NOT EXISTS on an existing database makes asyncmy print a note.
@@ -75,7 +79,7 @@ async def _load(database: str, source: Source | None) -> None:
 
 async def _outdated(database: str) -> bool:
     """Whether `database` holds a world without city_rows.folded (an older loader's)."""
-    conn = await connect(replace(params(database).endpoint, database=None), autocommit=True)
+    conn = await connect(_server(), autocommit=True)
     try:
         async with conn.cursor() as cur:
             await cur.execute(
