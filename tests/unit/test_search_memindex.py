@@ -78,14 +78,22 @@ def osa_prefix(q: str, name: str) -> int:
     return min(osa_to_a_prefix(q, name[s:]) for s in starts)
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(st.text("abcd -", min_size=1, max_size=10), min_size=1, max_size=20),
-    st.text("abcd", min_size=3, max_size=8),
-)
-def test_typo_distances_equal_the_reference(names: list[str], q: str) -> None:
+# Names of a few letters and word separators, and queries of 3 to 9 letters
+# (9: two edits allowed, and a head of 5).
+TYPO_NAMES = st.lists(st.text("abcd -", min_size=1, max_size=12), min_size=1, max_size=20)
+TYPO_QUERIES = st.text("abcd", min_size=3, max_size=9)
+
+
+def typo_index(names: list[str]) -> tuple[list[str], CityIndex]:
+    """The names that fold to something (or one stand-in) and their index."""
     names = [n for n in names if fold(n)] or ["abc"]
-    ix = index_of(names)
+    return names, index_of(names)
+
+
+@settings(max_examples=150, deadline=None)
+@given(TYPO_NAMES, TYPO_QUERIES)
+def test_typo_distances_equal_the_reference(names: list[str], q: str) -> None:
+    names, ix = typo_index(names)
     k = fuzzy.max_edits(len(q))
     every_word = np.arange(len(ix.word_starts))
     ranks, edits = fuzzy.closest(ix, q.encode(), k, every_word)
@@ -95,14 +103,10 @@ def test_typo_distances_equal_the_reference(names: list[str], q: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.text("abcd -", min_size=1, max_size=12), min_size=1, max_size=20),
-    st.text("abcd", min_size=3, max_size=9),
-)
+@given(TYPO_NAMES, TYPO_QUERIES)
 def test_typo_candidates_hold_the_words_they_promise(names: list[str], q: str) -> None:
     """One edit: every word within it. Two: those with at most one in the head, or none after."""
-    names = [n for n in names if fold(n)] or ["abc"]
-    ix = index_of(names)
+    _, ix = typo_index(names)
     k, t = fuzzy.max_edits(len(q)), fuzzy.head_length(q.encode())
     found = set(fuzzy.candidate_words(ix, q.encode()).tolist())
     text = ix.names.decode()
