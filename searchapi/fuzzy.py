@@ -9,22 +9,21 @@ only the letters typed. A name the query is a substring of is at distance 0.
 Edits count bytes of the folded UTF-8 name, which for Latin script (folded to
 ASCII) are characters.
 
-Candidates come from the trigram lists: a name within k edits keeps at least
-`len(trigrams) - 4k` of the query's trigrams (a swap touches at most four);
-the query's first trigram is anchored at a word start. Below that bound, one
-shared trigram is still required, so a short query mangled in every trigram
-is not found. The distances of all candidates are computed at once, column by
-column, with numpy.
+Candidates are the word starts whose first two letters are the query's after
+at most one edit there (kept, swapped, one dropped, one added, one replaced:
+a few ranges of the sorted word keys, wordkeys.py), so a word mangled in both
+of its first two letters is not found. All candidates are aligned at once,
+one query letter at a time over the band of the table that can stay within
+the bound; a word drops out as soon as it cannot.
 """
 
 import numpy as np
 
-from searchapi.memindex import WORD_SEPARATORS, CityIndex, firsts, matches
+from searchapi.memindex import CityIndex, firsts, isin_sorted, matches
+from searchapi.wordkeys import Pattern
 
 # Longer queries are only matched exactly (their typos are rare and costly).
 MAX_FUZZY_BYTES = 32
-# Names whose edit distance is computed, per query: bounds the time of a search as you type.
-MAX_CANDIDATES = 2000
 MIN_FUZZY_CHARS = 3
 
 
@@ -41,89 +40,127 @@ def applies(folded: str) -> bool:
 def fuzzy_matches(ix: CityIndex, folded: str) -> tuple[np.ndarray, np.ndarray]:
     """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0."""
     qb = folded.encode()
-    k = max_edits(len(qb))
     exact = matches(ix, qb)
-    cands = np.setdiff1d(_candidates(ix, qb, k), exact, assume_unique=True)
-    edits = _prefix_edits(ix, qb, k, cands)
-    keep = edits <= k
-    ranks = np.concatenate((exact.astype(np.int64), cands[keep].astype(np.int64)))
-    dist = np.concatenate((np.zeros(len(exact), np.int64), edits[keep].astype(np.int64)))
-    return ranks, dist
+    ranks, edits = closest(ix, qb, max_edits(len(qb)), candidate_words(ix, qb))
+    keep = ~isin_sorted(ranks, exact)
+    return (
+        np.concatenate((exact.astype(np.int64), ranks[keep])),
+        np.concatenate((np.zeros(len(exact), np.int64), edits[keep].astype(np.int64))),
+    )
 
 
-def _candidates(ix: CityIndex, qb: bytes, k: int) -> np.ndarray:
-    """Ranks sharing the most of the query's trigrams, the first ones at a word start.
+def head_length(qb: bytes) -> int:
+    """How many of the query's first letters hold at most one of its edits (see candidate_words)."""
+    m = len(qb)
+    return min(4, m) if max_edits(m) == 1 else max(3, min(5, m - 4))
 
-    Anchored trigrams count twice and include the query's start with its first
-    letters swapped or its second dropped (the commonest slips there). At most
-    MAX_CANDIDATES are kept: most shared trigrams first, then most populous.
+
+def candidate_words(ix: CityIndex, qb: bytes) -> np.ndarray:
+    """Word starts (indices into `ix.word_starts`) that may be within the edits of `qb`.
+
+    With one edit allowed, it is among the first `t` letters or after them, so
+    the word begins with `qb[:t]` after at most one edit there: a handful of
+    patterns, each one binary search and one masked comparison (wordkeys.py).
+    With two, either at most one is among the first `t` letters (the same
+    patterns), or both are and the next letters appear unchanged within two
+    places of where they belong.
     """
-    lists: list[np.ndarray] = []
-    starts = dict.fromkeys((qb[:2], qb[1::-1], qb[0:1] + qb[2:3]))
-    for head in starts:
-        anchored = [ix.grams[3].get(bytes([sep]) + head) for sep in WORD_SEPARATORS]
-        at_start = _distinct(np.concatenate(anchored))
-        lists += [at_start, at_start]
-    for gram in dict.fromkeys(qb[i : i + 3] for i in range(len(qb) - 2)):
-        lists.append(ix.grams[3].get(gram))
-    every = np.sort(np.concatenate(lists))
-    first = np.flatnonzero(firsts(every))
-    ranks, counts = every[first], np.diff(np.append(first, len(every)))
-    if len(ranks) <= MAX_CANDIDATES:
-        return ranks
-    key = (-counts.astype(np.int64) << 32) | ix.pop_pos[ranks]
-    return np.sort(ranks[np.argpartition(key, MAX_CANDIDATES - 1)[:MAX_CANDIDATES]])
+    t = head_length(qb)
+    heads, from_second = ix.word_keys
+    parts = [
+        heads.matching(p) if p[0] is not None else from_second.matching(p[1:])
+        for p in one_edit_heads(qb, t)
+    ]
+    if max_edits(len(qb)) == 2:
+        # (the second piece: a swap across the head's end changes the first)
+        for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
+            parts.append(_unchanged_after(ix, qb[start : start + 5], start))
+    every = np.sort(np.concatenate(parts))
+    return every[firsts(every)]
 
 
-def _distinct(a: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (np.unique's hashing is slower on these small arrays)."""
-    a = np.sort(a)
-    return a[firsts(a)]
+def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
+    """`qb[:t]` and its variants with one edit among the first `t` letters (None: any letter)."""
+    q: Pattern = tuple(qb)
+    out = {q[:t]}
+    for p in range(t):
+        out.add((*q[:p], None, *q[p + 1 :])[:t])  # replaced
+        out.add((*q[:p], None, *q[p:])[:t])  # one added before q[p]
+        out.add((*q[:p], *q[p + 1 : t]))  # dropped (what follows may hold the other edit)
+        if p + 1 < len(q):
+            out.add((*q[:p], q[p + 1], q[p], *q[p + 2 :])[:t])  # swapped with the next
+    return out
 
 
-def _prefix_edits(ix: CityIndex, qb: bytes, k: int, cands: np.ndarray) -> np.ndarray:
-    """For each candidate, the fewest edits from `qb` to a prefix of a word-start suffix."""
-    if len(cands) == 0:
-        return np.zeros(0, dtype=np.int16)
-    width = len(qb) + k
-    buf = np.frombuffer(ix.names, dtype=np.uint8)
-    cands = cands.astype(np.int64)
-    lo = np.searchsorted(ix.word_starts, ix.starts[cands])
-    hi = np.searchsorted(ix.word_starts, ix.starts[cands + 1])
+def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
+    """Word starts of names holding `piece` between t - 2 and t + 2 bytes into the word."""
+    ranks = matches(ix, piece).astype(np.int64)
+    lo, hi = ix.first_word[ranks].astype(np.int64), ix.first_word[ranks + 1].astype(np.int64)
     counts = hi - lo
-    first = np.cumsum(counts) - counts
-    total = int(counts.sum())
-    which = np.repeat(np.arange(len(cands)), counts)
-    begin = ix.word_starts[np.repeat(lo - first, counts) + np.arange(total)] + 1
-    end = ix.starts[cands + 1][which]
-    cols = np.arange(width)[:, None]
-    pos = begin[None, :] + cols  # (width, words): column-major, so each step reads a row
-    text = np.where(pos < end[None, :], buf[np.minimum(pos, len(buf) - 1)], 0)
-    q = np.frombuffer(qb, dtype=np.uint8)
-    # Anything above k is "too far": cells hold at most k + 1, and only the band
-    # |i - j| <= k of the table can hold less, so only it is computed.
-    cap = np.int16(k + 1)
-    prev = np.full((width + 1, total), cap, dtype=np.int16)
-    prev[: k + 1] = np.arange(k + 1, dtype=np.int16)[:, None]
-    prev2 = prev
-    for i in range(1, len(qb) + 1):
-        lo, hi = max(1, i - k), min(width, i + k)
-        best = np.minimum(
-            prev[lo - 1 : hi] + (text[lo - 1 : hi] != q[i - 1]), prev[lo : hi + 1] + 1
-        )
-        if i > 1 and hi >= 2:
-            s0 = max(lo, 2)
-            swap = (text[s0 - 2 : hi - 1] == q[i - 1]) & (text[s0 - 1 : hi] == q[i - 2])
-            tail = best[s0 - lo :]
-            np.copyto(tail, np.minimum(tail, prev2[s0 - 2 : hi - 1] + 1), where=swap)
-        cur = np.full_like(prev, cap)
-        if i <= k:
-            cur[0] = i
-        # cur[j] = min(best[j], cur[j-1] + 1): a running minimum of best[j'] + (j - j').
-        seg = np.concatenate((cur[lo - 1 : lo], best))
-        steps = np.arange(len(seg), dtype=np.int16)[:, None]
-        cur[lo - 1 : hi + 1] = np.minimum(np.minimum.accumulate(seg - steps, axis=0) + steps, cap)
-        prev2, prev = prev, cur
-    avail = np.minimum(end - begin, width)
-    last = np.where(np.arange(width + 1)[:, None] <= avail[None, :], prev, cap)
-    return np.minimum.reduceat(last.min(axis=0), first)
+    words = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+    begin = ix.word_starts[words] + 1
+    buf = np.frombuffer(ix.names, np.uint8)
+    last = len(buf) - 1
+    found = []
+    for off in range(max(0, t - 2), t + 3):
+        here = np.arange(len(words))
+        for b, byte in enumerate(piece):  # (each letter checks only the survivors of the last)
+            here = here[buf[np.minimum(begin[here] + (off + b), last)] == byte]
+        found.append(here)
+    return words[np.concatenate(found)]
+
+
+def closest(ix: CityIndex, qb: bytes, k: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted ranks, edits) of the cities of `words` within `k` edits, each at its best word."""
+    owner = ix.word_owner[words].astype(np.int64)
+    begin, end = ix.word_starts[words] + 1, ix.starts[owner + 1]
+    edits = prefix_edits(np.frombuffer(ix.names, np.uint8), qb, k, begin, end)
+    near = edits <= k
+    owner, edits = owner[near], edits[near]
+    order = np.lexsort((edits, owner))
+    owner, edits = owner[order], edits[order]
+    best = firsts(owner)
+    return owner[best].astype(np.int64), edits[best]
+
+
+def prefix_edits(
+    buf: np.ndarray, qb: bytes, k: int, begin: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """Per word, the fewest edits from `qb` to a prefix of `buf[begin:end]`, capped at k + 1.
+
+    Bit-parallel (Myers, with Hyyrö's swap term for the optimal string
+    alignment distance): a word's whole column of the edit table is a few
+    bits of uint64, so a step over one letter of every word is a dozen numpy
+    operations. The last row is tracked as a running score, and its least
+    value over the word's prefixes (at most len(qb) + k letters) is the answer.
+    """
+    m = len(qb)
+    n = len(begin)
+    full = np.uint64((1 << m) - 1)
+    one, below_top = np.uint64(1), np.uint64(m - 1)
+    peq = np.zeros(256, dtype=np.uint64)
+    for i, byte in enumerate(qb):
+        peq[byte] |= np.uint64(1 << i)
+    pv, mv = np.full(n, full), np.zeros(n, np.uint64)
+    d0, eq_prev = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+    score = np.full(n, m, dtype=np.int64)  # the last row at column 0: m deletions
+    best = np.full(n, k + 1, dtype=np.int64)
+    avail = (end - begin).astype(np.int64)
+    begin = begin.astype(np.int64)
+    last = len(buf) - 1
+    for j in range(1, min(m + k, int(avail.max(initial=0))) + 1):
+        eq = peq[buf[np.minimum(begin + (j - 1), last)]]  # (past a name's end: its newline, 0)
+        swap = ((~d0 & eq) << one) & eq_prev
+        d0 = swap | ((((eq & pv) + pv) & full) ^ pv) | eq | mv
+        hp = mv | (~(d0 | pv) & full)
+        hn = pv & d0
+        score += ((hp >> below_top) & one).view(np.int64)
+        score -= ((hn >> below_top) & one).view(np.int64)
+        hp = ((hp << one) | one) & full
+        hn = (hn << one) & full
+        pv = hn | (~(d0 | hp) & full)
+        mv = hp & d0
+        eq_prev = eq
+        if j >= m - k:  # (before, the last row is still more than k)
+            np.minimum(best, np.where(j <= avail, score, k + 1), out=best)
+    return best.astype(np.int8)

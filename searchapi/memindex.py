@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from searchapi.wordkeys import WordKeys, word_keys
+
 MAX_GRAM = 5
 _OWNER_BITS = 24  # ranks below 2**24 (16.7M cities) pack beside a 40-bit gram key
 _NL = 10
@@ -82,6 +84,10 @@ class CityIndex:
     lat: np.ndarray  # float64, radians
     lon: np.ndarray  # float64, radians
     word_starts: np.ndarray  # int64: positions of every newline, space and hyphen in `names`
+    word_owner: np.ndarray  # uint32: the rank whose name holds each word start
+    first_word: np.ndarray  # uint32, n + 1: index of each city's first word start (its newline)
+    # The word starts sorted by their text, and by their text after the first letter.
+    word_keys: tuple[WordKeys, WordKeys]
     name_len: np.ndarray  # int64: bytes of each folded name
     starts_list: "array[int]" = field(repr=False, default_factory=lambda: array("q"))
     item_bounds_list: "array[int]" = field(repr=False, default_factory=lambda: array("q"))
@@ -112,6 +118,8 @@ class CityIndex:
             self.lat,
             self.lon,
             self.word_starts,
+            self.word_owner,
+            self.first_word,
             self.name_len,
         )
         return (
@@ -119,11 +127,24 @@ class CityIndex:
             + len(self.items)
             + sum(a.nbytes for a in arrays)
             + sum(t.nbytes for t in self.grams.values())
+            + sum(w.nbytes for w in self.word_keys)
         )
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """A run of cities in rank order, each column in one buffer (as snapshot.py reads them)."""
+
+    items: bytes  # the JSON objects, newline-separated
+    folded: bytes  # the folded names (UTF-8), newline-separated
+    countries: bytes  # two ASCII bytes per city (two spaces: none)
+    population: np.ndarray
+    lat: np.ndarray  # degrees
+    lon: np.ndarray
+
+
 class Builder:
-    """Collects rows in rank order, a chunk at a time.
+    """Collects cities in rank order, a chunk at a time.
 
     Each chunk becomes a few large buffers at once: the hundreds of thousands
     of small strings of a table never live together, which would leave the
@@ -142,19 +163,35 @@ class Builder:
 
     def add(self, rows: Sequence[Row]) -> None:
         """Add rows, continuing the rank order."""
-        items = [r[0].encode() for r in rows]
-        self._items.append(b"".join(items))
-        self._item_lengths.append(np.fromiter(map(len, items), np.int64, len(items)))
-        del items
-        names = [b"\n" + r[5].encode() for r in rows]
-        self._names.append(b"".join(names))
-        self._name_lengths.append(np.fromiter(map(len, names), np.int64, len(names)))
-        del names
-        codes = ((ord(cc[0]) << 8) | ord(cc[1]) for cc in (r[1] or "  " for r in rows))
-        self._cc.append(np.fromiter(codes, np.uint16, len(rows)))
-        self._pop.append(np.fromiter((r[2] or 0 for r in rows), np.int64, len(rows)))
-        self._lat.append(np.fromiter((r[3] for r in rows), np.float64, len(rows)))
-        self._lon.append(np.fromiter((r[4] for r in rows), np.float64, len(rows)))
+        self.add_chunk(
+            Chunk(
+                items=b"\n".join(r[0].encode() for r in rows),
+                folded=b"\n".join(r[5].encode() for r in rows),
+                countries=b"".join((r[1] or "  ").encode() for r in rows),
+                population=np.fromiter((r[2] or 0 for r in rows), np.int64, len(rows)),
+                lat=np.fromiter((r[3] for r in rows), np.float64, len(rows)),
+                lon=np.fromiter((r[4] for r in rows), np.float64, len(rows)),
+            )
+        )
+
+    def add_chunk(self, chunk: "Chunk") -> None:
+        """Add a run of cities given column by column, continuing the rank order."""
+        n = len(chunk.population)
+        if n == 0:
+            return
+        items_nl = np.flatnonzero(np.frombuffer(chunk.items, np.uint8) == _NL)
+        names = b"\n" + chunk.folded
+        names_nl = np.flatnonzero(np.frombuffer(names, np.uint8) == _NL)
+        if not (len(items_nl) + 1 == len(names_nl) == n == len(chunk.countries) // 2):
+            raise ValueError(f"a chunk of {n} cities holds columns of other lengths")
+        self._item_lengths.append(np.diff(np.concatenate(([-1], items_nl, [len(chunk.items)]))) - 1)
+        self._items.append(chunk.items.replace(b"\n", b""))  # (JSON escapes its newlines)
+        self._name_lengths.append(np.diff(np.append(names_nl, len(names))))
+        self._names.append(names)
+        self._cc.append(np.frombuffer(chunk.countries, dtype=">u2").astype(np.uint16))
+        self._pop.append(chunk.population.astype(np.int64))
+        self._lat.append(chunk.lat.astype(np.float64))
+        self._lon.append(chunk.lon.astype(np.float64))
 
     @staticmethod
     def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -182,6 +219,9 @@ class Builder:
         country = self._joined(self._cc, np.uint16)
         buf = np.frombuffer(names, dtype=np.uint8)
         owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+        word_starts = np.flatnonzero(np.isin(buf, WORD_SEPARATORS)).astype(np.int64)
+        word_owner = owner[word_starts].astype(np.uint32)
+        word_ends = starts[word_owner.astype(np.int64) + 1]
         index = CityIndex(
             version=version,
             names=names,
@@ -195,7 +235,13 @@ class Builder:
             country_ranges=_country_ranges(country),
             lat=np.radians(self._joined(self._lat, np.float64)),
             lon=np.radians(self._joined(self._lon, np.float64)),
-            word_starts=np.flatnonzero(np.isin(buf, WORD_SEPARATORS)).astype(np.int64),
+            word_starts=word_starts,
+            word_owner=word_owner,
+            first_word=np.searchsorted(word_starts, starts).astype(np.uint32),
+            word_keys=(
+                word_keys(buf, word_starts + 1, word_ends, skip=0),
+                word_keys(buf, word_starts + 1, word_ends, skip=1),
+            ),
             name_len=lengths - 1,
             starts_list=array("q", starts.tobytes()),
             item_bounds_list=array("q", item_bounds.tobytes()),

@@ -55,41 +55,70 @@ def test_orders_and_pages() -> None:
     assert find(ix, make_query("paris", limit=2, offset=5)).ranks == [5]
 
 
+def osa_to_a_prefix(q: str, t: str) -> int:
+    """Reference: fewest OSA edits from q to a prefix of t."""
+    d = [[0] * (len(t) + 1) for _ in range(len(q) + 1)]
+    for i in range(len(q) + 1):
+        d[i][0] = i
+    for j in range(len(t) + 1):
+        d[0][j] = j
+    for i in range(1, len(q) + 1):
+        for j in range(1, len(t) + 1):
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (q[i - 1] != t[j - 1])
+            )
+            if i > 1 and j > 1 and q[i - 1] == t[j - 2] and q[i - 2] == t[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return min(d[len(q)])
+
+
 def osa_prefix(q: str, name: str) -> int:
     """Reference: fewest OSA edits from q to a prefix of a word-start suffix of name."""
-    best = 99
     starts = [0] + [i + 1 for i, c in enumerate(name) if c in " -"]
-    for s in starts:
-        t = name[s:]
-        d = [[0] * (len(t) + 1) for _ in range(len(q) + 1)]
-        for i in range(len(q) + 1):
-            d[i][0] = i
-        for j in range(len(t) + 1):
-            d[0][j] = j
-        for i in range(1, len(q) + 1):
-            for j in range(1, len(t) + 1):
-                d[i][j] = min(
-                    d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (q[i - 1] != t[j - 1])
-                )
-                if i > 1 and j > 1 and q[i - 1] == t[j - 2] and q[i - 2] == t[j - 1]:
-                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-        best = min(best, min(d[len(q)]))
-    return best
+    return min(osa_to_a_prefix(q, name[s:]) for s in starts)
+
+
+# Names of a few letters and word separators, and queries of 3 to 9 letters
+# (9: two edits allowed, and a head of 5).
+TYPO_NAMES = st.lists(st.text("abcd -", min_size=1, max_size=12), min_size=1, max_size=20)
+TYPO_QUERIES = st.text("abcd", min_size=3, max_size=9)
+
+
+def typo_index(names: list[str]) -> tuple[list[str], CityIndex]:
+    """The names that fold to something (or one stand-in) and their index."""
+    names = [n for n in names if fold(n)] or ["abc"]
+    return names, index_of(names)
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.lists(st.text("abcd -", min_size=1, max_size=10), min_size=1, max_size=20),
-    st.text("abcd", min_size=3, max_size=8),
-)
+@given(TYPO_NAMES, TYPO_QUERIES)
 def test_typo_distances_equal_the_reference(names: list[str], q: str) -> None:
-    names = [n for n in names if fold(n)] or ["abc"]
-    ix = index_of(names)
+    names, ix = typo_index(names)
     k = fuzzy.max_edits(len(q))
-    cands = np.arange(len(names), dtype=np.int64)
-    got = fuzzy._prefix_edits(ix, q.encode(), k, cands).tolist()
-    want = [min(osa_prefix(q, fold(n)), k + 1) for n in names]
+    every_word = np.arange(len(ix.word_starts))
+    ranks, edits = fuzzy.closest(ix, q.encode(), k, every_word)
+    got = dict(zip(ranks.tolist(), edits.tolist(), strict=True))
+    want = {r: d for r, n in enumerate(names) if (d := osa_prefix(q, fold(n))) <= k}
     assert got == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(TYPO_NAMES, TYPO_QUERIES)
+def test_typo_candidates_hold_the_words_they_promise(names: list[str], q: str) -> None:
+    """One edit: every word within it. Two: those with at most one in the head, or none after."""
+    _, ix = typo_index(names)
+    k, t = fuzzy.max_edits(len(q)), fuzzy.head_length(q.encode())
+    found = set(fuzzy.candidate_words(ix, q.encode()).tolist())
+    text = ix.names.decode()
+    for w, pos in enumerate(ix.word_starts.tolist()):
+        word = text[pos + 1 :].split("\n", 1)[0]
+        if osa_to_a_prefix(q, word) > k:
+            continue
+        one_in_head = osa_to_a_prefix(q[:t], word[: t + 1]) <= 1
+        s = min(t, len(q) - 3)  # (the last three letters when the head leaves fewer)
+        rest_unchanged = any(word[off:].startswith(q[s : s + 5]) for off in range(s - 2, s + 3))
+        if k == 1 or word.startswith(q[:t]) or one_in_head or rest_unchanged:
+            assert w in found, (q, word)
 
 
 def test_typos_rank_by_edits_then_population() -> None:

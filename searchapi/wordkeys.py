@@ -1,0 +1,78 @@
+"""Every word start of every name, sorted by the bytes that follow: where typo search begins.
+
+The failure this exists to prevent: a typo-tolerant search that costs tens of
+milliseconds because it gathers candidates from whole trigram lists (the
+lists of `san` or `de ` hold a tenth of the table) and then aligns the query
+against thousands of names. A word within one edit of the query begins with
+the query's first letters after at most that edit, so the words worth
+aligning are found as patterns (`dar?`, `d?rw`, `?arw`: None for any letter)
+over a sorted array: one binary search for the bytes before the wildcard,
+one masked comparison for those after.
+
+Two arrays, each sorted by an 8-byte big-endian key of the text after a word
+start (zero past the name's end): one keyed from the word's first byte, one
+from its second (for a pattern that starts with the wildcard). Each pairs its
+keys with the word start's index in `CityIndex.word_starts`. Pure: arrays in,
+arrays out.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_KEY_BYTES = 8
+# A word's first bytes, None where any byte will do (at most 8).
+Pattern = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class WordKeys:
+    """Word starts sorted by the 8 bytes from `skip` bytes after the start."""
+
+    keys: np.ndarray  # uint64, sorted
+    at: np.ndarray  # uint32: index into CityIndex.word_starts
+
+    def matching(self, pattern: Pattern) -> np.ndarray:
+        """Indices of the word starts whose keyed text begins with `pattern` (None: any byte).
+
+        A binary search for the bytes before the first wildcard, then one
+        masked comparison over that range for the bytes after it.
+        """
+        wild = pattern.index(None) if None in pattern else len(pattern)
+        i, j = self._span(bytes(b for b in pattern[:wild] if b is not None))
+        mask = value = 0
+        for r, b in enumerate(pattern[wild + 1 :], start=wild + 1):
+            if b is not None:
+                shift = 8 * (_KEY_BYTES - 1 - r)
+                mask |= 0xFF << shift
+                value |= b << shift
+        if not mask:
+            return self.at[i:j]
+        keys = self.keys[i:j]
+        return self.at[i:j][(keys & np.uint64(mask)) == np.uint64(value)]
+
+    def _span(self, head: bytes) -> tuple[int, int]:
+        """The range of keys that begin with `head`."""
+        shift = 8 * (_KEY_BYTES - len(head))
+        lo = int.from_bytes(head, "big") << shift
+        last = lo + (1 << shift) - 1  # (the span's end may be 2**64: not a uint64)
+        i = np.searchsorted(self.keys, np.uint64(lo), side="left")
+        j = np.searchsorted(self.keys, np.uint64(last), side="right")
+        return int(i), int(j)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        return int(self.keys.nbytes + self.at.nbytes)
+
+
+def word_keys(buf: np.ndarray, begin: np.ndarray, end: np.ndarray, skip: int) -> WordKeys:
+    """Sorted keys of the text from `begin + skip` to `end` (exclusive) of each word."""
+    key = np.zeros(len(begin), dtype=np.uint64)
+    last = len(buf) - 1
+    for t in range(_KEY_BYTES):
+        pos = begin + (skip + t)
+        byte = np.where(pos < end, buf[np.minimum(pos, last)], 0).astype(np.uint64)
+        key = (key << np.uint64(8)) | byte
+    order = np.argsort(key, kind="stable")
+    return WordKeys(key[order], order.astype(np.uint32))
