@@ -13,6 +13,8 @@ import logging
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,9 +46,10 @@ class ImageSpec:
 
     name: str
     base: str
-    # Source files (relative to the checkout) the image's build runs before weft's
-    # own wheel is installed, in `seed/` of the context: worlddb loads its data with
-    # them, so that slow step stays in Docker's layer cache until the loader changes.
+    # Modules the image's build runs before weft's own wheel is installed: their
+    # packages' files that they import (and the packages' data files) go to `seed/`
+    # of the context. worlddb loads its data with them, so that slow step stays in
+    # Docker's layer cache until something the loader uses changes.
     seed: tuple[str, ...] = ()
 
     @property
@@ -59,13 +62,7 @@ IMAGES: dict[str, ImageSpec] = {
     "worlddb": ImageSpec(
         "worlddb",
         base="mariadb",
-        seed=(
-            "searchapi/__init__.py",
-            "searchapi/dbconnect.py",
-            "searchapi/fold.py",
-            "searchapi/index.py",
-            "searchapi/loader",
-        ),
+        seed=("searchapi.loader.__main__",),
     ),
     "searchapi": ImageSpec("searchapi", base="python"),
     "agent": ImageSpec("agent", base="python"),
@@ -138,13 +135,36 @@ def _fill_context(context: Path, spec: ImageSpec, deps: Path) -> None:
     (wheels / ".complete").unlink(missing_ok=True)
     (wheels / "requirements.txt").write_text("\n".join(requirements(ROOT / "pyproject.toml")))
     project_wheel(ROOT, context / "project")
-    for name in spec.seed:
-        source, target = ROOT / name, context / "seed" / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    for path in seed_files(spec.seed):
+        target = context / "seed" / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def seed_files(modules: Iterable[str]) -> list[Path]:
+    """The checkout's files that importing `modules` loads, with the non-Python files
+    (SQL, data) of the folders they are in; found by importing them in a child."""
+    if not modules:
+        return []
+    code = (
+        "import importlib, sys\n"
+        f"for m in {list(modules)!r}: importlib.import_module(m)\n"
+        "files = [getattr(m, '__file__', None) for m in list(sys.modules.values())]\n"
+        "print('\\n'.join(f for f in files if f))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    found = {Path(line).resolve() for line in out.splitlines() if line}
+    mine = {p for p in found if p.is_relative_to(ROOT) and ".venv" not in p.parts}
+    folders = {p.parent for p in mine}
+    data = {
+        p
+        for folder in folders
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
+    return sorted(mine | data)
 
 
 def _remove_if_unused(client: docker.DockerClient, image_id: str) -> None:

@@ -72,6 +72,15 @@ def _has_device(host: HostLayout, name: str) -> bool:
         return bool(ns.link_lookup(ifname=name))
 
 
+def _logs(api: httpx.Client) -> dict[str, str]:
+    """The last lines of every container of the stack (for a failure's message)."""
+    out = {}
+    for c in api.get("/containers").json():
+        if c["name"].startswith(f"{STACK}-"):
+            out[c["name"]] = api.get(f"/containers/{c['id']}/logs", params={"tail": 30}).text
+    return out
+
+
 @pytest.fixture
 def split(cluster: Cluster, weft_images: dict[str, str]) -> Iterator[httpx.Client]:
     """h1 and h2 peered and labelled for the world stack; put back afterwards."""
@@ -112,7 +121,7 @@ def test_the_world_stack_split_over_two_hosts_answers_darwin_from_h2(
     )
     assert r.status_code == 202, r.text
     stack = r.json()
-    assert stack["status"] == "converged", stack
+    assert stack["status"] == "converged", (stack, _logs(split))
     services = {s["name"]: s for s in stack["services"]}
     assert services["worlddb"]["hosts"] == [h1.name]
     assert services["searchapi"]["hosts"] == [h2.name]
