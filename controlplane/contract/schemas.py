@@ -86,6 +86,8 @@ ContainerStatus = Literal[
     "removing",
 ]
 Health = Literal["none", "starting", "healthy", "unhealthy"]
+# The statuses of a running container: a health check folds its result into the status.
+RUNNING_STATES: frozenset[str] = frozenset({"running", "starting", "healthy", "unhealthy"})
 EnsureAction = Literal["created", "unchanged", "started", "recreated"]
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="A Docker object name.")]

@@ -171,6 +171,7 @@ SPLIT = textwrap.dedent(
     services:
       db:
         image: db:1
+        healthcheck: {test: ["CMD", "true"], interval: 1s}
         deploy: {placement: {constraints: [node.hostname == h1]}}
       api:
         image: api:1
@@ -202,6 +203,9 @@ def test_services_on_two_hosts_share_an_overlay_once_the_hosts_are_peered(tmp_pa
         for agent, name in ((a1, "split-db-1"), (a2, "split-api-1")):
             attached = {a.name: a.aliases for a in agent.specs[name].networks}
             assert attached["split_default"] == [name.split("-")[1]]
+        # Both answer by service name on every host, the healthy db (status "healthy") too.
+        for served in cp.client.get("/dns").json():
+            assert {"db", "api"} <= {r["name"] for r in served["records"]}, served
         assert cp.client.delete("/stacks/split", params={"wait": True}).status_code in (200, 204)
         assert cp.client.get("/networks").json() == []
 

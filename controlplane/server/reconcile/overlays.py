@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from controlplane.contract import labels
 from controlplane.contract.dns import DEFAULT_DOMAIN, DnsRecordSet
 from controlplane.contract.overlay import OverlayPeer, OverlaySpec
+from controlplane.contract.schemas import RUNNING_STATES
 from controlplane.server.db import SessionMaker
 from controlplane.server.models import (
     Container,
@@ -176,7 +177,7 @@ def _records(world: _World, host_id: int) -> DnsRecordSet:
             OverlayEndpoint(
                 container=c.name,
                 address=row.address,
-                running=c.observed.state == "running",
+                running=c.observed.state in RUNNING_STATES,  # a health check folds into it
                 hostname=c.spec.hostname,
                 service=c.spec.labels.get(labels.SERVICE),
                 aliases=tuple(attachment.aliases) if attachment else (),

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlplane.contract import labels
 from controlplane.contract.apitypes import HostStatus, ResourceStatus
+from controlplane.contract.schemas import RUNNING_STATES
 from controlplane.server.models import (
     Container,
     Host,
@@ -299,11 +300,6 @@ def service_state(
         state=state,
         last_error=errors[-1] if errors else None,
     )
-
-
-# The engine's status folds health in: a running container with a check is
-# starting, healthy or unhealthy rather than running.
-RUNNING_STATES = frozenset({"running", "starting", "healthy", "unhealthy"})
 
 
 def replica_running(c: Container) -> bool:
