@@ -42,6 +42,8 @@ class FakeAgent:
     token: str = TOKEN
     down: bool = False
     missing_images: set[str] = field(default_factory=set)
+    # Networks on the engine that no weft made (another control plane's, or by hand).
+    outside_networks: dict[str, str] = field(default_factory=dict)
     # Image ids by reference ("sha256:<ref>" when not given): change one to "rebuild" it.
     image_ids: dict[str, str] = field(default_factory=dict)
     # Images whose health check fails (others with a check report healthy at once).
@@ -173,6 +175,7 @@ class FakeAgent:
             A.EngineNetwork(name=n, subnets=[s.subnet or ""], owner=s.labels.get(L.OWNER))
             for n, s in self.networks.items()
         ]
+        out += [A.EngineNetwork(name=n, subnets=[s]) for n, s in self.outside_networks.items()]
         return sorted(out, key=lambda n: n.name)
 
     def _has(self, image: str) -> bool:

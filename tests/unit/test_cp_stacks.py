@@ -210,6 +210,15 @@ def test_services_on_two_hosts_share_an_overlay_once_the_hosts_are_peered(tmp_pa
         assert cp.client.get("/networks").json() == []
 
 
+def test_a_stack_network_avoids_subnets_the_engine_has_from_elsewhere(tmp_path):
+    with control_plane(tmp_path) as cp:
+        _, agent = cp.add_host("h1")
+        # `make up`'s own control plane holds the pool's first /24 on the same engine.
+        agent.outside_networks["world_default"] = "10.210.0.0/24"
+        assert deploy(cp).json()["status"] == "converged"
+        assert agent.networks["shop_default"].subnet == "10.210.1.0/24"
+
+
 def test_scaling_down_removes_the_extra_replica(tmp_path):
     with control_plane(tmp_path) as cp:
         _, agent = cp.add_host("h1")

@@ -55,3 +55,21 @@ async def refuse_engine_overlap(
             f" ({', '.join(clash.subnets)}) on host {host.name}",
             loc=["body", "subnet"],
         )
+
+
+async def engine_subnets(rt: Runtime, host: Host) -> list[str]:
+    """Every subnet the host's engine has now, whoever made it ([] when the agent is away):
+    what a subnet picked for the host must not overlap."""
+    try:
+        async with rt.agents(host.agent_url, host.agent_token) as agent:
+            seen = await agent.engine_networks()
+    except AgentClientError:
+        return []
+    out = []
+    for net in seen:
+        for subnet in net.subnets:
+            try:
+                out.append(str(ipaddress.ip_network(subnet, strict=False)))
+            except ValueError:  # one we cannot read cannot be avoided either
+                continue
+    return out

@@ -39,6 +39,7 @@ from controlplane.server.models.common import utcnow
 from controlplane.server.services import containers as container_svc
 from controlplane.server.services import links as link_svc
 from controlplane.server.services import networks as network_svc
+from controlplane.server.services.enginenets import engine_subnets
 from controlplane.server.services.errors import DomainError, HostUnavailable
 from controlplane.server.services.images import ensure_image
 from controlplane.server.services.runtime import Runtime
@@ -189,7 +190,11 @@ async def _ensure_networks(
         nets = await network_svc.list_networks(session, host.id)
         if any(n.name == want.name for n in nets):
             continue
-        subnet = want.subnet or free_subnet(n.subnet for n in nets)
+        # Free in the database and on the engine (another control plane's stack, or a
+        # network made by hand, holds subnets the database does not know).
+        subnet = want.subnet or free_subnet(
+            [n.subnet for n in nets] + await engine_subnets(rt, host)
+        )
         if subnet is None:
             raise DeployFailed(f"network {want.key}: no free /24 left in the stack pool")
         data = NetworkCreate(
