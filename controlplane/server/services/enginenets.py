@@ -43,11 +43,7 @@ async def refuse_engine_overlap(
     await session.commit()
     if host is None:
         return  # the write's own checks say so
-    try:
-        async with rt.agents(host.agent_url, host.agent_token) as agent:
-            seen = await agent.engine_networks()
-    except AgentClientError:
-        return
+    seen = await _engine_networks(rt, host)
     clash = engine_clash(subnet, seen, rt.owner)
     if clash is not None:
         raise Conflict(
@@ -60,16 +56,20 @@ async def refuse_engine_overlap(
 async def engine_subnets(rt: Runtime, host: Host) -> list[str]:
     """Every subnet the host's engine has now, whoever made it ([] when the agent is away):
     what a subnet picked for the host must not overlap."""
-    try:
-        async with rt.agents(host.agent_url, host.agent_token) as agent:
-            seen = await agent.engine_networks()
-    except AgentClientError:
-        return []
     out = []
-    for net in seen:
+    for net in await _engine_networks(rt, host):
         for subnet in net.subnets:
             try:
                 out.append(str(ipaddress.ip_network(subnet, strict=False)))
             except ValueError:  # one we cannot read cannot be avoided either
                 continue
     return out
+
+
+async def _engine_networks(rt: Runtime, host: Host) -> list[EngineNetwork]:
+    """The networks the host's engine has now; none when its agent cannot be asked."""
+    try:
+        async with rt.agents(host.agent_url, host.agent_token) as agent:
+            return await agent.engine_networks()
+    except AgentClientError:
+        return []
