@@ -22,6 +22,7 @@ from controlplane.server.api import (
     events,
     hosts,
     links,
+    mesh,
     networks,
     overlays,
     peerings,
@@ -70,7 +71,9 @@ def create_app(
         owner = await ensure_identity(sessions)
         bus = EventBus()
         recorder = Recorder(sessions, bus)
-        reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
+        reconcilers = Reconcilers(
+            Context(sessions, owner, settings, agents, recorder, open_sealed=agents.open)
+        )
         rt = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         app.state.weft = rt
         metrics.watch(reconcilers, bus)
@@ -117,6 +120,7 @@ def create_app(
         stacks,
         peerings,
         overlays,
+        mesh,
         events,
         tokens,
         metrics_api,
