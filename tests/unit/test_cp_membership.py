@@ -159,7 +159,6 @@ def test_a_new_container_on_an_overlay_waits_for_its_address():
     """Read between the IPAM and the plan: created next round, never at Docker's pick."""
     d = _ctr({"ovl-a": []})
     d.spec.networks[0].ipv4_address = None
-    assert planner.plan([], [d], [], [], DESIRED_OVERLAYS).empty
-    assert [
-        a.verb for a in planner.plan([], [_ctr({"ovl-a": []})], [], [], DESIRED_OVERLAYS).actions
-    ] == ["create"]
+    assert planner.plan([], [d], [], [], DESIRED_OVERLAYS).for_resource("container", 7) == []
+    ready = planner.plan([], [_ctr({"ovl-a": []})], [], [], DESIRED_OVERLAYS)
+    assert [a.verb for a in ready.for_resource("container", 7)] == ["create"]
