@@ -28,6 +28,7 @@ from controlplane.server.api import (
     problem,
     stacks,
     tokens,
+    weave,
 )
 from controlplane.server.api import metrics as metrics_api
 from controlplane.server.api.deps import Caller, RuntimeDep
@@ -117,6 +118,7 @@ def create_app(
         stacks,
         peerings,
         overlays,
+        weave,
         events,
         tokens,
         metrics_api,

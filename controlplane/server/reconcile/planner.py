@@ -37,6 +37,8 @@ class DesiredOverlay:
     id: int
     name: str
     spec: OverlaySpec
+    # The host's own addresses on it (`weave expose`), without prefix.
+    exposed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,28 @@ class DetachContainer:
     verb: str = "detach"
 
 
+@dataclass(frozen=True)
+class ExposeHost:
+    """Give the host an address of its own on the overlay (`weave expose`)."""
+
+    id: int
+    name: str
+    address: str
+    kind: str = "network"
+    verb: str = "expose"
+
+
+@dataclass(frozen=True)
+class HideHost:
+    """Take back an address the host holds on the overlay and should not (`weave hide`)."""
+
+    id: int
+    name: str
+    address: str
+    kind: str = "network"
+    verb: str = "hide"
+
+
 Action = (
     EnsureNetwork
     | RemoveNetwork
@@ -172,6 +196,8 @@ Action = (
     | SetLinks
     | AttachContainer
     | DetachContainer
+    | ExposeHost
+    | HideHost
 )
 
 
@@ -302,6 +328,11 @@ def plan(
             out.actions.append(EnsureOverlay(ovl.id, ovl.name, ovl.spec, "create"))
         elif _overlay_differs(ovl.spec, known):
             out.actions.append(EnsureOverlay(ovl.id, ovl.name, ovl.spec, "update"))
+        held = {a.split("/")[0] for a in known.exposed} if known else set()
+        for address in sorted(set(ovl.exposed) - held):
+            out.actions.append(ExposeHost(ovl.id, ovl.name, address))
+        for address in sorted(held - set(ovl.exposed)):
+            out.actions.append(HideHost(ovl.id, ovl.name, address))
 
     # Strays go before creates: a stray may hold a port or fixed address a new one needs.
     for name in sorted(set(seen_ctr) - wanted_ctrs):

@@ -404,6 +404,10 @@ class HostRunner:
                 await agent.attach_container(action.network, action.name, action.attach)
             case planner.DetachContainer():
                 await agent.detach_container(action.network, action.name)
+            case planner.ExposeHost():
+                await agent.expose(action.name, action.address)
+            case planner.HideHost():
+                await agent.hide(action.name, action.address)
         return None
 
     async def _land_flights(self) -> None:
