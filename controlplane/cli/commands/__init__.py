@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         networks,
         stacks,
         tokens,
+        weave,
     )
 
     app.callback()(common.connect)
@@ -26,3 +27,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(stacks.app, name="stack")
     app.add_typer(tokens.app, name="tokens")
     mesh.register(app)
+    weave.register(app)
