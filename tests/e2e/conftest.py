@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import docker
+import httpx
 import pytest
 
 from controlplane.devcluster.cluster import Cluster
@@ -15,3 +16,16 @@ def engines(cluster: Cluster) -> Iterator[list[docker.DockerClient]]:
     yield clients
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def api(cluster: Cluster) -> Iterator[httpx.Client]:
+    """A client of the cluster's control plane; what the test left there is removed after."""
+    with cluster.api() as client:
+        yield client
+        for c in client.get("/containers").json():  # leave the session's control plane clean
+            client.delete(f"/containers/{c['id']}?wait=true")
+        for n in client.get("/networks").json():
+            client.delete(f"/networks/{n['id']}?wait=true")
+        for p in client.get("/peerings").json():
+            client.delete(f"/peerings/{p['id']}")

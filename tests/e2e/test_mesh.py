@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import docker
 import httpx
@@ -32,18 +32,6 @@ pytestmark = pytest.mark.e2e
 
 NET = "wefttest-mesh"
 SIZE = 100_000
-
-
-@pytest.fixture
-def api(cluster: Cluster) -> Iterator[httpx.Client]:
-    with cluster.api() as client:
-        yield client
-        for c in client.get("/containers").json():  # leave the session's control plane clean
-            client.delete(f"/containers/{c['id']}?wait=true")
-        for n in client.get("/networks").json():
-            client.delete(f"/networks/{n['id']}?wait=true")
-        for p in client.get("/peerings").json():
-            client.delete(f"/peerings/{p['id']}")
 
 
 def _ok(r: httpx.Response, status: int = 201) -> dict:

@@ -10,7 +10,6 @@ MACs. Resetting h2 leaves nothing of weft's there, and the control plane agrees.
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import docker
 import httpx
@@ -33,18 +32,6 @@ _FETCH_FROM = (
     "c = http.client.HTTPConnection(sys.argv[1], 80, timeout=3, source_address=(sys.argv[2], 0))\n"
     "c.request('GET', '/'); print(c.getresponse().read().decode())"
 )
-
-
-@pytest.fixture
-def api(cluster: Cluster) -> Iterator[httpx.Client]:
-    with cluster.api() as client:
-        yield client
-        for c in client.get("/containers").json():  # leave the session's control plane clean
-            client.delete(f"/containers/{c['id']}?wait=true")
-        for n in client.get("/networks").json():
-            client.delete(f"/networks/{n['id']}?wait=true")
-        for p in client.get("/peerings").json():
-            client.delete(f"/peerings/{p['id']}")
 
 
 def _ok(r: httpx.Response, status: int = 200) -> dict:
