@@ -6,30 +6,13 @@ the central IPAM; ps asks every agent; reset empties the host and the control
 plane forgets it. The real datapath is in tests/e2e/test_weave_cp.py.
 """
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tests.eventually import eventually
-from tests.unit.cp_app import CP, control_plane
+from tests.unit.cp_app import CP
 from tests.unit.cp_fake_agent import FakeAgent
+from tests.unit.test_cp_overlays import _problem, cp  # noqa: F401
 
 
-@pytest.fixture
-def cp(tmp_path: Path) -> Iterator[CP]:
-    with control_plane(tmp_path) as c:
-        yield c
-
-
-def _problem(r, status: int, loc: list | None) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    if loc is not None:
-        assert r.json()["errors"][0]["loc"] == loc
-
-
-def _mesh(cp: CP) -> tuple[list[tuple[int, FakeAgent]], dict, dict]:
+def _mesh(cp: CP) -> tuple[list[tuple[int, FakeAgent]], dict, dict]:  # noqa: F811
     """Two peered hosts, an overlay across them, a bridge on h1, and a container `web` on h1."""
     out = []
     for i in (1, 2):
@@ -50,12 +33,12 @@ def _mesh(cp: CP) -> tuple[list[tuple[int, FakeAgent]], dict, dict]:
     return out, ov, br
 
 
-def _records(cp: CP, host_id: int) -> dict[str, list[str]]:
+def _records(cp: CP, host_id: int) -> dict[str, list[str]]:  # noqa: F811
     hosts = {h["host_id"]: h for h in cp.client.get("/dns").json()}
     return {r["name"]: r["addresses"] for r in hosts[host_id]["records"]}
 
 
-def test_attach_and_detach_move_a_running_container_in_place(cp: CP) -> None:
+def test_attach_and_detach_move_a_running_container_in_place(cp: CP) -> None:  # noqa: F811
     [(_h1, a1), (h2, _a2)], ov, _ = _mesh(cp)
     web = cp.client.get("/containers").json()[0]
     before = a1.containers["web"]
@@ -89,7 +72,7 @@ def test_attach_and_detach_move_a_running_container_in_place(cp: CP) -> None:
     assert cp.client.delete(f"/containers/{web['id']}/overlays/{ov['id']}").status_code == 200
 
 
-def test_attach_refuses_bad_targets_and_changes_nothing(cp: CP) -> None:
+def test_attach_refuses_bad_targets_and_changes_nothing(cp: CP) -> None:  # noqa: F811
     [(h1, _), (_h2, _)], ov, br = _mesh(cp)
     web = cp.client.get("/containers").json()[0]
     _problem(cp.client.put(f"/containers/999/overlays/{ov['id']}"), 404, None)
@@ -128,7 +111,7 @@ def test_attach_refuses_bad_targets_and_changes_nothing(cp: CP) -> None:
     assert r.status_code == 403
 
 
-def test_expose_reserves_one_address_hide_frees_it_and_ps_lists_both_hosts(cp: CP) -> None:
+def test_expose_reserves_one_address_hide_frees_it_and_ps_lists_both_hosts(cp: CP) -> None:  # noqa: F811
     [(h1, a1), (_h2, _a2)], ov, br = _mesh(cp)
     r = cp.client.put(f"/hosts/{h1}/exposed/{ov['id']}?wait=true")
     assert r.status_code == 200, r.text
@@ -159,7 +142,7 @@ def test_expose_reserves_one_address_hide_frees_it_and_ps_lists_both_hosts(cp: C
     cp.client.delete(f"/containers/{c['id']}?wait=true")
 
 
-def test_reset_empties_the_host_and_the_control_plane_forgets_it(cp: CP) -> None:
+def test_reset_empties_the_host_and_the_control_plane_forgets_it(cp: CP) -> None:  # noqa: F811
     [(h1, _a1), (h2, a2)], ov, _ = _mesh(cp)
     c2 = cp.client.post(
         "/containers?wait=true",

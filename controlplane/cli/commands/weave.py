@@ -1,6 +1,6 @@
 """`weft attach|detach|expose|hide|ps|reset`: the other weave verbs, through the API."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,11 +18,23 @@ from controlplane.cli.commands.common import (
     show,
 )
 
+if TYPE_CHECKING:
+    from controlplane.cli.apiclient import ApiClient
+
 ContainerArg = Annotated[str, typer.Argument(help="A container (name or id).")]
 NetworkArg = Annotated[str, typer.Argument(help="An overlay network (name or id).")]
 AliasOpt = Annotated[
     list[str] | None, typer.Option("--alias", help="A name it answers to there (repeatable).")
 ]
+
+
+def _membership(
+    client: "ApiClient", container: str, network: str, host: str | None
+) -> tuple[str, str]:
+    """The path of the container's membership of the overlay, and the overlay's name."""
+    c = find(client, "container", container, host)
+    n = find(client, "network", network)
+    return f"/containers/{c['id']}/overlays/{n['id']}", str(n["name"])
 
 
 @handled
@@ -37,14 +49,9 @@ def attach(
 ) -> None:
     """Put a running container on an overlay without restarting it (weave attach)."""
     with api(ctx) as client:
-        c = find(client, "container", container, host)
-        n = find(client, "network", network)
-        row = client.put(
-            f"/containers/{c['id']}/overlays/{n['id']}",
-            {"aliases": alias or []},
-            {"wait": wait},
-        )
-    show(row, as_json, f"{row['name']} on {n['name']}: {row['status']}", wait)
+        path, overlay = _membership(client, container, network, host)
+        row = client.put(path, {"aliases": alias or []}, {"wait": wait})
+    show(row, as_json, f"{row['name']} on {overlay}: {row['status']}", wait)
 
 
 @handled
@@ -58,11 +65,9 @@ def detach(
 ) -> None:
     """Take a container off an overlay without restarting it (weave detach)."""
     with api(ctx) as client:
-        c = find(client, "container", container, host)
-        n = find(client, "network", network)
-        path = f"/containers/{c['id']}/overlays/{n['id']}"
+        path, overlay = _membership(client, container, network, host)
         row = client.request("DELETE", path, {"wait": wait})
-    show(row, as_json, f"{row['name']} off {n['name']}: {row['status']}", wait)
+    show(row, as_json, f"{row['name']} off {overlay}: {row['status']}", wait)
 
 
 @handled

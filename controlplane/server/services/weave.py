@@ -46,11 +46,17 @@ from controlplane.server.services.runtime import Runtime, converge, converge_hos
 NET_LOC = ["path", "network_id"]
 
 
-async def _overlay(session: AsyncSession, network_id: int, host: Host) -> Network:
-    """The overlay `network_id`, spanning `host` (404, 422 for a bridge, 409 off its span)."""
+async def _overlay_row(session: AsyncSession, network_id: int) -> Network:
+    """The overlay `network_id` (404 unknown, 422 a bridge network)."""
     net = await get_row(session, Network, network_id)
     if net.driver != OVERLAY:
         raise Invalid(f"network {net.name} is a bridge network, not an overlay", loc=NET_LOC)
+    return net
+
+
+async def _overlay(session: AsyncSession, network_id: int, host: Host) -> Network:
+    """The overlay `network_id`, spanning `host` (404, 422 for a bridge, 409 off its span)."""
+    net = await _overlay_row(session, network_id)
     if all(n.id != net.id for n in await overlays_spanning(session, host.id or 0)):
         raise Conflict(
             f"overlay {net.name} does not span host {host.name}: peer it with the overlay's"
@@ -109,9 +115,7 @@ async def detach(
 ) -> Container:
     """Take the container off the overlay, without restarting it (not on it: unchanged)."""
     row = await get_row(session, Container, container_id)
-    net = await get_row(session, Network, network_id)
-    if net.driver != OVERLAY:
-        raise Invalid(f"network {net.name} is a bridge network, not an overlay", loc=NET_LOC)
+    net = await _overlay_row(session, network_id)
     await lock_host(session, row.host_id)
     nets = [a for a in row.spec.networks if a.network != net.name]
     if len(nets) == len(row.spec.networks):
@@ -163,9 +167,7 @@ async def hide(
 ) -> None:
     """Take the host's address on the overlay back to the pool (none held: fine)."""
     await get_row(session, Host, host_id)
-    net = await get_row(session, Network, network_id)
-    if net.driver != OVERLAY:
-        raise Invalid(f"network {net.name} is a bridge network, not an overlay", loc=NET_LOC)
+    await _overlay_row(session, network_id)
     await overlaystore.hide(rt.sessions, network_id, host_id)
     await converge_host(rt, host_id, wait)
 
