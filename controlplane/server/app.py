@@ -22,6 +22,7 @@ from controlplane.server.api import (
     events,
     hosts,
     links,
+    mesh,
     networks,
     overlays,
     peerings,
@@ -71,7 +72,9 @@ def create_app(
         owner = await ensure_identity(sessions)
         bus = EventBus()
         recorder = Recorder(sessions, bus)
-        reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
+        reconcilers = Reconcilers(
+            Context(sessions, owner, settings, agents, recorder, open_sealed=agents.open)
+        )
         rt = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         app.state.weft = rt
         metrics.watch(reconcilers, bus)
@@ -119,6 +122,7 @@ def create_app(
         peerings,
         overlays,
         weave,
+        mesh,
         events,
         tokens,
         metrics_api,

@@ -1,6 +1,7 @@
 """The control plane's configuration: one Settings object, read from WEFT_* variables."""
 
 import ssl
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     # The key that seals agent tokens in the database (0600; made on first start).
     # Control planes sharing one DATABASE_URL must share this file too.
     token_key_file: Path | None = None
+    # Hosts' addresses inside their WireGuard tunnels (encrypted overlays' VTEPs): a
+    # host's is this network's address numbered by the host's id.
+    tunnel_network: IPv4Network = IPv4Network("100.96.0.0/16")
 
     def agents_ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for agent calls (None: the system defaults)."""

@@ -19,6 +19,7 @@ from pyroute2 import IPRoute
 from controlplane.devcluster.cluster import Cluster
 from controlplane.devcluster.layout import HostLayout
 from tests.e2e import payload
+from tests.e2e.conftest import ok
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
@@ -32,11 +33,6 @@ _FETCH_FROM = (
     "c = http.client.HTTPConnection(sys.argv[1], 80, timeout=3, source_address=(sys.argv[2], 0))\n"
     "c.request('GET', '/'); print(c.getresponse().read().decode())"
 )
-
-
-def _ok(r: httpx.Response, status: int = 200) -> dict:
-    assert r.status_code == status, r.text
-    return r.json()
 
 
 def _fetches(client: docker.models.containers.Container, target: str, text: str) -> bool:
@@ -75,14 +71,14 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
 ) -> None:
     h1, h2 = cluster.hosts[:2]
     i1, i2 = cluster.host_ids[h1.name], cluster.host_ids[h2.name]
-    _ok(api.post("/peerings", json={"a": i1, "b": i2}), 201)
-    net = _ok(
+    ok(api.post("/peerings", json={"a": i1, "b": i2}), 201)
+    net = ok(
         api.post("/networks?wait=true", json={"name": NET, "driver": "overlay", "hosts": [i1, i2]}),
         201,
     )
     assert net["status"] == "converged", net
     image = base_python_image
-    srv = _ok(
+    srv = ok(
         api.post(
             "/containers?wait=true",
             json={
@@ -94,7 +90,7 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
         ),
         201,
     )
-    peer = _ok(
+    peer = ok(
         api.post(
             "/containers?wait=true",
             json={
@@ -115,17 +111,17 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
 
         # Attach: the running server joins the overlay; h2 reaches it by name and alias.
         path = f"/containers/{srv['id']}/overlays/{net['id']}"
-        row = _ok(api.put(f"{path}?wait=true", json={"aliases": ["web"]}))
+        row = ok(api.put(f"{path}?wait=true", json={"aliases": ["web"]}), 200)
         assert row["status"] == "converged", row
         eventually(lambda: _fetches(client, "srv.weave.local", "h1"), 30)
         assert _fetches(client, "web.weave.local", "h1")
         assert _started(e1, "srv") == before  # the same container, never restarted
-        address = _ok(api.get(f"/containers/{srv['id']}"))["observed"]["addresses"][NET]
-        ipam = {a["container"]: a["address"] for a in _ok(api.get("/ipam"))[0]["addresses"]}
+        address = ok(api.get(f"/containers/{srv['id']}"), 200)["observed"]["addresses"][NET]
+        ipam = {a["container"]: a["address"] for a in ok(api.get("/ipam"), 200)[0]["addresses"]}
         assert ipam["srv"] == address
 
         # ps: every endpoint on the overlay with its address and MAC, by host.
-        ps = {h["host"]: h for h in _ok(api.get("/ps"))}
+        ps = {h["host"]: h for h in ok(api.get("/ps"), 200)}
         mine = [e for e in ps[h1.name]["endpoints"] if e["name"] == "srv"]
         assert [(e["overlay"], e["address"].split("/")[0]) for e in mine] == [(NET, address)]
         mac = e1.api.inspect_container("srv")["NetworkSettings"]["Networks"][NET]["MacAddress"]
@@ -133,7 +129,7 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
         assert [e["name"] for e in ps[h2.name]["endpoints"]] == ["peer"]
 
         # Detach: no longer resolves or answers; still the same container.
-        row = _ok(api.delete(f"{path}?wait=true"))
+        row = ok(api.delete(f"{path}?wait=true"), 200)
         assert row["status"] == "converged", row
         eventually(lambda: not _resolves(client, "srv.weave.local"), 30)
         assert not _fetches(client, f"{address}", "h1")
@@ -141,12 +137,14 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
         assert NET not in e1.api.inspect_container("srv")["NetworkSettings"]["Networks"]
 
         # Expose h1: from its exposed address, its own namespace reaches the container on h2.
-        exposed = _ok(api.put(f"/hosts/{i1}/exposed/{net['id']}?wait=true"))
+        exposed = ok(api.put(f"/hosts/{i1}/exposed/{net['id']}?wait=true"), 200)
         mine_now = exposed["address"]
-        peer_address = _ok(api.get(f"/containers/{peer['id']}"))["observed"]["addresses"][NET]
+        peer_address = ok(api.get(f"/containers/{peer['id']}"), 200)["observed"]["addresses"][NET]
         want = payload.body("h2", SIZE)
         eventually(lambda: _from_namespace(h1, peer_address, mine_now) == want, 30)
-        hosts_eps = [e for h in _ok(api.get("/ps")) for e in h["endpoints"] if e["kind"] == "host"]
+        hosts_eps = [
+            e for h in ok(api.get("/ps"), 200) for e in h["endpoints"] if e["kind"] == "host"
+        ]
         assert [(e["address"], bool(e["mac_address"])) for e in hosts_eps] == [
             (f"{exposed['address']}/{exposed['prefix']}", True)
         ]
@@ -155,7 +153,7 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
         assert _from_namespace(h1, peer_address, mine_now) == ""
 
         # Reset h2: nothing of weft's stays on it, and the control plane agrees.
-        done = _ok(api.post(f"/hosts/{i2}/reset"))
+        done = ok(api.post(f"/hosts/{i2}/reset"), 200)
         assert "peer" in done["removed"]["containers"] and NET in done["removed"]["networks"]
         assert done["forgotten"]["containers"] == ["peer"]
         assert not e2.containers.list(all=True, filters={"label": "weft.managed=true"})
@@ -163,16 +161,16 @@ def test_attach_detach_expose_ps_and_reset_through_the_control_plane(
         assert _weft_devices(h2) == []
         with cluster.agent(h2) as agent:
             assert agent.get("/v1/dns").json()["records"] == []
-        assert all(c["host_id"] != i2 for c in _ok(api.get("/containers")))
-        assert _ok(api.get("/peerings")) == []
-        blocks = _ok(api.get("/ipam"))[0]["blocks"]
+        assert all(c["host_id"] != i2 for c in ok(api.get("/containers"), 200))
+        assert ok(api.get("/peerings"), 200) == []
+        blocks = ok(api.get("/ipam"), 200)[0]["blocks"]
         assert all(b["host_id"] != i2 for b in blocks)
-        records = {h["host_id"]: h["records"] for h in _ok(api.get("/dns"))}
+        records = {h["host_id"]: h["records"] for h in ok(api.get("/dns"), 200)}
         assert all(r["name"] != "peer" for r in records[i1])
         # Nothing comes back on h2 at its reconciler's next passes.
         managed = {"label": "weft.managed=true"}
         eventually(lambda: not e2.containers.list(all=True, filters=managed), 5)
-        assert _ok(api.get(f"/hosts/{i2}"))["status"] == "ready"
+        assert ok(api.get(f"/hosts/{i2}"), 200)["status"] == "ready"
     finally:
         e1.close()
         e2.close()

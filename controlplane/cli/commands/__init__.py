@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         networks,
         stacks,
         tokens,
+        tunnels,
         weave,
     )
 
@@ -26,5 +27,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events.app, name="events")
     app.add_typer(stacks.app, name="stack")
     app.add_typer(tokens.app, name="tokens")
+    app.add_typer(tunnels.app, name="mesh")
     mesh.register(app)
     weave.register(app)

@@ -51,11 +51,13 @@ from controlplane.server.reconcile.linkplan import LinkWorld
 from controlplane.server.reconcile.overlays import (
     OVERLAY,
     HostOverlays,
+    TunnelConfig,
     host_overlays,
     mesh_records,
     on_overlays,
 )
 from controlplane.server.reconcile.retries import Key, Retries
+from controlplane.server.reconcile.tunnels import sync_tunnel
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
@@ -75,6 +77,10 @@ class Context:
     events: Recorder
     # Called when a container's addresses changed (links on other hosts may follow it).
     on_addresses_changed: Callable[[int], None] = lambda host_id: None
+    # Called when a host's WireGuard public key changed (its peers' tunnels must follow).
+    on_key_changed: Callable[[int], None] = lambda host_id: None
+    # Opens what the database holds sealed (the mesh's pre-shared key).
+    open_sealed: Callable[[str], str] | None = None
 
 
 class HostGone(Exception):
@@ -114,6 +120,7 @@ class HostRunner:
         # How this host's reasons on overlays start (other hosts leave those alone).
         self._on_me = f"on host {host_id}:"
         self._client_key: tuple[str, str] | None = None
+        self._tunnels = TunnelConfig(str(ctx.settings.tunnel_network), _opener(ctx))
 
     def kick(self) -> None:
         """Run a pass now rather than at the next interval."""
@@ -215,7 +222,11 @@ class HostRunner:
             await self._record_observed(
                 info.hostname, info.docker_version, info.addresses, seen_containers
             )
-            mine = await host_overlays(self.ctx.sessions, self.host_id, self.ctx.owner)
+            mine = await host_overlays(
+                self.ctx.sessions, self.host_id, self.ctx.owner, self._tunnels
+            )
+            if await sync_tunnel(agent, self.ctx.sessions, host, self.ctx.owner, mine):
+                self.ctx.on_key_changed(self.host_id)
             seen_overlays = await self._seen_overlays(agent, mine, seen_networks)
             plan, generations = await self._plan(
                 seen_networks, seen_containers, mine, seen_overlays
@@ -595,6 +606,17 @@ class HostRunner:
             host_id=self.host_id,
             reason=reason,
         )
+
+
+def _opener(ctx: Context) -> Callable[[str], str]:
+    """How the runner opens the sealed pre-shared key (a context without a box cannot)."""
+    if ctx.open_sealed is not None:
+        return ctx.open_sealed
+
+    def refuse(sealed: str) -> str:
+        raise RuntimeError("this control plane has no key to open the mesh's pre-shared key")
+
+    return refuse
 
 
 def _attempt(action: planner.Action, generations: dict[tuple[str, int], int]) -> object:

@@ -110,6 +110,7 @@ async def create_overlay(
         subnet=subnet,
         labels=data.labels,
         hosts=list(data.hosts),
+        encrypted=data.encrypted,
         vni=(top or 0) + 1,
     )
     session.add(net)

@@ -1,7 +1,7 @@
 """verbs: a host's exposed address on an overlay is an IPAM address with no container
 
-Revision ID: 0007_verbs
-Revises: 0006_overlay
+Revision ID: 0008_verbs
+Revises: 0007_encrypt
 Create Date: 2026-11-30 09:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_verbs"
-down_revision: str | None = "0006_overlay"
+revision: str = "0008_verbs"
+down_revision: str | None = "0007_encrypt"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
