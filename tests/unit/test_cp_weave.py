@@ -6,6 +6,8 @@ the central IPAM; ps asks every agent; reset empties the host and the control
 plane forgets it. The real datapath is in tests/e2e/test_weave_cp.py.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from tests.eventually import eventually
 from tests.unit.cp_app import CP
 from tests.unit.cp_fake_agent import FakeAgent
@@ -169,3 +171,22 @@ def test_reset_empties_the_host_and_the_control_plane_forgets_it(cp: CP) -> None
     eventually(lambda: _records(cp, h1).get("db") is None, timeout=5)
     cp.client.post(f"/hosts/{h2}/reset")  # twice is fine
     assert a2.containers == {} and a2.overlays == {}
+
+
+def test_20_concurrent_exposes_give_one_address_per_host(cp: CP) -> None:  # noqa: F811
+    """Held by the database: one exposed address per host and overlay, none handed out twice."""
+    [(h1, a1), (h2, a2)], ov, _ = _mesh(cp)
+
+    def expose(host: int) -> str:
+        r = cp.client.put(f"/hosts/{host}/exposed/{ov['id']}")
+        assert r.status_code == 200, r.text
+        return str(r.json()["address"])
+
+    with ThreadPoolExecutor(20) as pool:
+        got = list(pool.map(expose, [h1, h2] * 10))
+    by_host = {
+        h: {a for h2_, a in zip([h1, h2] * 10, got, strict=True) if h2_ == h} for h in (h1, h2)
+    }
+    assert all(len(v) == 1 for v in by_host.values()) and by_host[h1] != by_host[h2]
+    assert len(cp.client.get("/exposed").json()) == 2
+    eventually(lambda: len(a1.exposed.get("ov", [])) == len(a2.exposed.get("ov", [])) == 1, 5)

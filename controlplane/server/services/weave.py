@@ -140,6 +140,9 @@ async def expose(
     """The host's own address on the overlay, reserved in the IPAM on first ask."""
     host = await get_row(session, Host, host_id)
     net = await _overlay(session, network_id, host)
+    # The IPAM writes commit in sessions of their own: the request's connection goes back
+    # first, so concurrent requests do not hold two connections each.
+    await session.commit()
     try:
         address = await overlaystore.address_of(rt.sessions, net, host_id, None)
     except overlaystore.IpamExhausted as exc:
@@ -168,6 +171,7 @@ async def hide(
     """Take the host's address on the overlay back to the pool (none held: fine)."""
     await get_row(session, Host, host_id)
     await _overlay_row(session, network_id)
+    await session.commit()  # as in expose: one connection per request at a time
     await overlaystore.hide(rt.sessions, network_id, host_id)
     await converge_host(rt, host_id, wait)
 
