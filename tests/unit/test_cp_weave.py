@@ -190,3 +190,29 @@ def test_20_concurrent_exposes_give_one_address_per_host(cp: CP) -> None:  # noq
     assert all(len(v) == 1 for v in by_host.values()) and by_host[h1] != by_host[h2]
     assert len(cp.client.get("/exposed").json()) == 2
     eventually(lambda: len(a1.exposed.get("ov", [])) == len(a2.exposed.get("ov", [])) == 1, 5)
+
+
+def test_reset_of_an_unreachable_host_is_a_503_and_changes_nothing(cp: CP) -> None:  # noqa: F811
+    [(_h1, _a1), (h2, a2)], ov, _ = _mesh(cp)
+    cp.client.put(f"/hosts/{h2}/exposed/{ov['id']}?wait=true")
+    before = (cp.client.get("/containers").json(), cp.client.get("/exposed").json())
+    a2.down = True
+    _problem(cp.client.post(f"/hosts/{h2}/reset"), 503, None)
+    assert (cp.client.get("/containers").json(), cp.client.get("/exposed").json()) == before
+    assert len(cp.client.get("/peerings").json()) == 1
+    # ps says which host could not be asked, and why.
+    ps = {h["host"]: h for h in cp.client.get("/ps").json()}
+    assert ps["h2"]["reachable"] is False and "refused" in ps["h2"]["reason"]
+    assert ps["h1"]["reachable"] is True
+    a2.down = False
+    assert cp.client.post(f"/hosts/{h2}/reset").status_code == 200
+    assert cp.client.get("/peerings").json() == [] and cp.client.get("/exposed").json() == []
+
+
+def test_reset_refuses_a_host_running_a_stacks_containers(cp: CP) -> None:  # noqa: F811
+    [(_h1, _a1), (h2, a2)], _ov, _ = _mesh(cp)
+    body = {"host_id": h2, "name": "world-db-1", "image": "img", "labels": {"weft.stack": "world"}}
+    assert cp.client.post("/containers?wait=true", json=body).status_code == 201
+    r = cp.client.post(f"/hosts/{h2}/reset")
+    _problem(r, 409, ["path", "host_id"])
+    assert "world" in r.json()["detail"] and "world-db-1" in a2.containers
