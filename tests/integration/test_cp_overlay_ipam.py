@@ -49,3 +49,7 @@ def test_addresses_peers_and_dns(cp: CP) -> None:
 
 def test_concurrent_exposes_one_address_per_host(cp: CP) -> None:
     weave_checks.test_20_concurrent_exposes_give_one_address_per_host(cp)
+
+
+def test_concurrent_attaches_all_stick(cp: CP) -> None:
+    weave_checks.test_concurrent_attaches_to_several_overlays_all_stick(cp)

@@ -216,3 +216,21 @@ def test_reset_refuses_a_host_running_a_stacks_containers(cp: CP) -> None:  # no
     r = cp.client.post(f"/hosts/{h2}/reset")
     _problem(r, 409, ["path", "host_id"])
     assert "world" in r.json()["detail"] and "world-db-1" in a2.containers
+
+
+def test_concurrent_attaches_to_several_overlays_all_stick(cp: CP) -> None:  # noqa: F811
+    """Each attach rewrites the container's networks under its host's lock: none is lost."""
+    _mesh(cp)
+    web = cp.client.get("/containers").json()[0]
+    ids = [
+        cp.client.post("/networks", json={"name": f"ov{i}", "driver": "overlay"}).json()["id"]
+        for i in range(6)
+    ]
+
+    def attach(nid: int) -> int:
+        return cp.client.put(f"/containers/{web['id']}/overlays/{nid}").status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert set(pool.map(attach, ids * 2)) == {200}
+    names = {a["network"] for a in cp.client.get(f"/containers/{web['id']}").json()["networks"]}
+    assert names == {"br"} | {f"ov{i}" for i in range(6)}

@@ -101,6 +101,7 @@ async def attach(
             loc=["path", "container_id"],
         )
     await lock_host(session, row.host_id)
+    await session.refresh(row)  # what the lock's previous holder wrote (another overlay)
     wanted = NetworkAttachment(network=net.name, aliases=data.aliases)
     nets = list(row.spec.networks)
     current = next((a for a in nets if a.network == net.name), None)
@@ -117,6 +118,7 @@ async def detach(
     row = await get_row(session, Container, container_id)
     net = await _overlay_row(session, network_id)
     await lock_host(session, row.host_id)
+    await session.refresh(row)
     nets = [a for a in row.spec.networks if a.network != net.name]
     if len(nets) == len(row.spec.networks):
         return await converge(rt, row, wait, _reread)
