@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # An agent call still running after this many seconds finishes in the background:
     # a slow stop or pull holds up only its own resource, not the rest of the host.
     slow_action: float = Field(default=2.0, gt=0)
+    # Container creates and starts on one host run this many at once (Docker does the
+    # work; one at a time left the engine idle while the control plane waited).
+    parallel_actions: int = Field(default=4, ge=1, le=32)
     # How long `?wait=true` waits for convergence before answering with the current state.
     wait_timeout: float = 60.0
     # `?wait=true` on /stacks: a stack may load data before it is healthy.

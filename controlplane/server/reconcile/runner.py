@@ -250,9 +250,10 @@ class HostRunner:
             if not todo:
                 await self._record_converged(plan, generations, set(mine.generations))
                 return not plan.actions
-            for action, attempt in todo:
-                if await self._execute(agent, action, attempt) is False:
-                    failed.add(_key(action))
+            for batch in _batches(todo, self.ctx.settings.parallel_actions):
+                for (action, _), done in zip(batch, await self._execute(agent, batch), strict=True):
+                    if done is False:
+                        failed.add(_key(action))
         return False
 
     async def _record_observed(
@@ -373,21 +374,29 @@ class HostRunner:
         return plan, generations
 
     async def _execute(
-        self, agent: AgentClient, action: planner.Action, attempt: object
-    ) -> bool | None:
-        """Run one action and record it: True done, False failed, None still in flight."""
-        task = asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
+        self, agent: AgentClient, batch: list[tuple[planner.Action, object]]
+    ) -> list[bool | None]:
+        """Run the batch's actions at once, then record each, in order: True done, False
+        failed, None still in flight (a call past `slow_action` finishes in the background)."""
+        tasks = [
+            asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
+            for action, _ in batch
+        ]
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.ctx.settings.slow_action)
-        except asyncio.CancelledError:  # the runner stops: the call goes with it
-            task.cancel()
+            await asyncio.wait(tasks, timeout=self.ctx.settings.slow_action)
+        except asyncio.CancelledError:  # the runner stops: the calls go with it
+            for task in tasks:
+                task.cancel()
             raise
-        if not done:
-            started = time.monotonic() - self.ctx.settings.slow_action
-            self.flights[_key(action)] = Flight(action, attempt, task, started)
-            task.add_done_callback(lambda _: self.kick())  # a pass records it
-            return None
-        return await self._record(action, attempt, task)
+        started = time.monotonic() - self.ctx.settings.slow_action
+        for (action, attempt), task in zip(batch, tasks, strict=True):
+            if not task.done():
+                self.flights[_key(action)] = Flight(action, attempt, task, started)
+                task.add_done_callback(lambda _: self.kick())  # a pass records it
+        return [
+            await self._record(action, attempt, task) if task.done() else None
+            for (action, attempt), task in zip(batch, tasks, strict=True)
+        ]
 
     async def _call(self, agent: AgentClient, action: planner.Action) -> ContainerState | None:
         """The action's agent call only (no database): the container's new state, if any."""
@@ -606,6 +615,34 @@ class HostRunner:
             host_id=self.host_id,
             reason=reason,
         )
+
+
+def _batches(
+    todo: list[tuple[planner.Action, object]], size: int
+) -> list[list[tuple[planner.Action, object]]]:
+    """The actions in order, consecutive container creates and starts grouped (at most
+    `size` a group) to run at once; everything else alone. A container that joins
+    another's namespace (`container:X`) is never grouped: it needs X first, and the
+    planner puts it after the others."""
+    out: list[list[tuple[planner.Action, object]]] = []
+    for item in todo:
+        last = out[-1] if out else None
+        if (
+            not _groupable(item[0])
+            or last is None
+            or len(last) >= size
+            or not _groupable(last[-1][0])
+        ):
+            out.append([item])
+        else:
+            last.append(item)
+    return out
+
+
+def _groupable(action: planner.Action) -> bool:
+    return isinstance(action, planner.EnsureContainer) and not action.spec.network_mode.startswith(
+        "container:"
+    )
 
 
 def _opener(ctx: Context) -> Callable[[str], str]:
