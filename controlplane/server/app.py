@@ -29,6 +29,7 @@ from controlplane.server.api import (
     problem,
     stacks,
     tokens,
+    weave,
 )
 from controlplane.server.api import metrics as metrics_api
 from controlplane.server.api.deps import Caller, RuntimeDep
@@ -120,6 +121,7 @@ def create_app(
         stacks,
         peerings,
         overlays,
+        weave,
         mesh,
         events,
         tokens,

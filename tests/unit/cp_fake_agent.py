@@ -126,7 +126,12 @@ class FakeAgent:
                 self.specs.pop(name, None)
                 return httpx.Response(204)
             case ("GET", ["v1", "overlays"]):
-                return _ok(list(self.overlays.values()))
+                return _ok(
+                    [
+                        o.model_copy(update={"exposed": sorted(self.exposed.get(o.name, []))})
+                        for o in self.overlays.values()
+                    ]
+                )
             case ("PUT", ["v1", "overlays", name]):
                 return self._ensure_overlay(name, OverlaySpec.model_validate(body))
             case ("DELETE", ["v1", "overlays", name]):

@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
         stacks,
         tokens,
         tunnels,
+        weave,
     )
 
     app.callback()(common.connect)
@@ -28,3 +29,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tokens.app, name="tokens")
     app.add_typer(tunnels.app, name="mesh")
     mesh.register(app)
+    weave.register(app)

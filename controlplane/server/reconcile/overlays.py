@@ -148,7 +148,7 @@ async def host_overlays(
         have = {
             a.container_id: a.address
             for a in world.addresses
-            if a.network_id == nid and a.host_id == host_id
+            if a.network_id == nid and a.host_id == host_id and a.container_id is not None
         }
         if set(have) - ids:
             await overlaystore.release(sessions, nid, host_id, ids)
@@ -195,7 +195,7 @@ async def host_overlays(
             peers=peers,
             labels=tags,
         )
-        out.overlays.append(DesiredOverlay(nid, net.name, spec))
+        out.overlays.append(DesiredOverlay(nid, net.name, spec, _exposed(world, nid, host_id)))
         out.generations[nid] = net.generation
     if out.encrypted:
         out.tunnel = _tunnel(world, host_id, owner, tunnels, encrypted_spans)
@@ -204,6 +204,15 @@ async def host_overlays(
             world = await _load(sessions)
         out.dns = _records(world, host_id)
     return out
+
+
+def _exposed(world: _World, network_id: int, host_id: int) -> tuple[str, ...]:
+    """The host's own addresses on the overlay (`weave expose`): rows with no container."""
+    return tuple(
+        a.address
+        for a in world.addresses
+        if a.network_id == network_id and a.host_id == host_id and a.container_id is None
+    )
 
 
 def _tunnel(
@@ -229,7 +238,7 @@ def _records(world: _World, host_id: int) -> DnsRecordSet:
     mesh = mesh_of(host_id, world.hosts, world.peerings)
     names = {n.id or 0: n.name for n in world.overlays}
     rows = world.addresses
-    by_id = {c.id or 0: c for c in world.containers}
+    by_id: dict[int | None, Container] = {c.id: c for c in world.containers}
     endpoints = []
     for row in rows:
         c = by_id.get(row.container_id)

@@ -42,7 +42,11 @@ from controlplane.server.models import (
 )
 from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
-from controlplane.server.reconcile.desired import desired_state, observed_record
+from controlplane.server.reconcile.desired import (
+    desired_state,
+    observed_record,
+    overlay_free_hash,
+)
 from controlplane.server.reconcile.linkplan import LinkWorld
 from controlplane.server.reconcile.overlays import (
     OVERLAY,
@@ -348,9 +352,14 @@ class HostRunner:
             ids = [c.id for c in ctrs]
             links = list(await session.exec(select(Link).where(col(Link.from_id).in_(ids))))
             hosts = list(await session.exec(select(Host)))
+            overlay_names = set(
+                await session.exec(select(Network.name).where(Network.driver == OVERLAY))
+            )
         world = LinkWorld.of(everyone, hosts, nets)
         desired_nets, desired_containers = desired_state(nets, ctrs, links, world, self.ctx.owner)
-        desired_containers = [on_overlays(c, overlays) for c in desired_containers]
+        desired_containers = [
+            on_overlays(overlay_free_hash(c, overlay_names), overlays) for c in desired_containers
+        ]
         generations = {("network", n.id or 0): n.generation for n in nets}
         generations.update({("network", i): g for i, g in overlays.generations.items()})
         generations.update({("container", c.id or 0): c.generation for c in ctrs})
@@ -411,6 +420,14 @@ class HostRunner:
                 await agent.delete_container(action.name, long)
             case planner.SetLinks():
                 await agent.set_links(action.name, action.links)
+            case planner.AttachContainer():
+                await agent.attach_container(action.network, action.name, action.attach)
+            case planner.DetachContainer():
+                await agent.detach_container(action.network, action.name)
+            case planner.ExposeHost():
+                await agent.expose(action.name, action.address)
+            case planner.HideHost():
+                await agent.hide(action.name, action.address)
         return None
 
     async def _land_flights(self) -> None:
