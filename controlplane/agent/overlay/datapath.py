@@ -7,11 +7,13 @@ containers first, removes the device, then the network, so an interrupted
 delete leaves at worst a network that the next ensure or delete completes.
 """
 
+import contextlib
+
 import docker
 
 from controlplane.agent.driver import networks
 from controlplane.agent.driver.engine import NAME_LOCKS
-from controlplane.agent.errors import Conflict, NotFound
+from controlplane.agent.errors import Conflict, Invalid, NotFound
 from controlplane.agent.overlay import vxlan
 from controlplane.contract.overlay import (
     VNI_LABEL,
@@ -47,7 +49,12 @@ def vni_of(network: NetworkState) -> int:
 def _state(network: NetworkState) -> OverlayState:
     vni = vni_of(network)
     device = vxlan.get(vxlan_name(vni))
-    under = vxlan.underlay(device.local) if device is not None and device.local else None
+    under = None
+    if device is not None and device.local:
+        # Its VTEP address may be gone (a tunnel removed, an address moved): the overlay
+        # is still listed, without an underlay, so it can be repaired or removed.
+        with contextlib.suppress(Invalid):
+            under = vxlan.underlay(device.local)
     return OverlayState(
         name=network.name,
         vni=vni,

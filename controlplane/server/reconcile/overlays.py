@@ -81,6 +81,8 @@ class HostOverlays:
     dns: DnsRecordSet | None = None
     # The host's WireGuard interface; None when no encrypted overlay spans it.
     tunnel: TunnelSpec | None = None
+    # The host's address in the tunnel network (an encrypted overlay's VTEP here).
+    tunnel_address: str | None = None
     # The encrypted overlays' ids on this host (their part fails with the tunnel).
     encrypted: set[int] = field(default_factory=set)
 
@@ -125,7 +127,7 @@ async def host_overlays(
     """The host's overlays (reserving its blocks and its containers' addresses), its
     tunnel and DNS."""
     world = await _load(sessions)
-    out = HostOverlays()
+    out = HostOverlays(tunnel_address=tunnel_address(tunnels.network, host_id))
     if not world.overlays:
         return out
     me = world.hosts.get(host_id)

@@ -225,9 +225,11 @@ class HostRunner:
             mine = await host_overlays(
                 self.ctx.sessions, self.host_id, self.ctx.owner, self._tunnels
             )
-            if await sync_tunnel(agent, self.ctx.sessions, host, self.ctx.owner, mine):
-                self.ctx.on_key_changed(self.host_id)
             seen_overlays = await self._seen_overlays(agent, mine, seen_networks)
+            if await sync_tunnel(
+                agent, self.ctx.sessions, host, self.ctx.owner, mine, seen_overlays
+            ):
+                self.ctx.on_key_changed(self.host_id)
             plan, generations = await self._plan(
                 seen_networks, seen_containers, mine, seen_overlays
             )

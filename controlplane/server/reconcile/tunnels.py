@@ -9,6 +9,7 @@ specs. When no encrypted overlay spans the host any more, the interface goes.
 from sqlalchemy import update
 from sqlmodel import col
 
+from controlplane.contract.overlay import OverlayState
 from controlplane.server.agentclient import AgentClient, AgentClientError
 from controlplane.server.db import SessionMaker
 from controlplane.server.models import Host
@@ -28,17 +29,27 @@ async def _record_key(sessions: SessionMaker, host: Host, key: str | None) -> bo
 
 
 async def sync_tunnel(
-    agent: AgentClient, sessions: SessionMaker, host: Host, owner: str, mine: HostOverlays
+    agent: AgentClient,
+    sessions: SessionMaker,
+    host: Host,
+    owner: str,
+    mine: HostOverlays,
+    overlays: list[OverlayState],
 ) -> bool:
     """Bring the host's tunnel to `mine.tunnel` (or remove it); True when its public key
     changed. Fails closed: when the tunnel cannot be made, each encrypted overlay on the
-    host is failed with the reason (its VXLAN has no VTEP, so it carries nothing)."""
+    host is failed with the reason (its VXLAN has no VTEP, so it carries nothing).
+
+    The tunnel is removed only once no overlay on the host (`overlays`) still has its VTEP
+    on the tunnel address: the pass removes those first, and the next one the tunnel."""
     iface = interface_name(owner, host.id or 0)
     spec = mine.tunnel
     try:
         if spec is None:
             if host.wg_public_key is None:
                 return False  # never had one
+            if any(o.local == mine.tunnel_address for o in overlays):
+                return False
             await agent.delete_tunnel(iface)
             return await _record_key(sessions, host, None)
         seen = await agent.get_tunnel(iface)
