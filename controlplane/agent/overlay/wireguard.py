@@ -282,7 +282,9 @@ def delete(name: str, state_dir: Path | None) -> int | None:
         deadline = time.monotonic() + 5
         while (idx := _index(ipr, name)) is not None and time.monotonic() < deadline:
             if _backend(name) == "kernel":
-                ipr.link("del", index=idx)
+                # wireguard-go removes its socket, then its device: gone meanwhile is fine.
+                with contextlib.suppress(NetlinkError):
+                    ipr.link("del", index=idx)
             time.sleep(0.05)
         if idx is not None:  # a wireguard-go the agent did not start (no pid file of ours)
             with contextlib.suppress(NetlinkError):
