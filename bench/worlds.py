@@ -16,6 +16,7 @@ from pathlib import Path
 
 from searchapi.dbconnect import Endpoint, connect
 from searchapi.loader import ConnParams, Source, load_world
+from searchapi.loader.load import store_memory_index
 from searchapi.loader.offline import data_dir
 
 HOST, PORT, USER, PASSWORD = "127.0.0.1", 3306, "weft_test", "weft_test"
@@ -75,6 +76,8 @@ async def _load(database: str, source: Source | None) -> None:
     finally:
         conn.close()
     await load_world(params(database), source, if_empty=True)
+    # A world an older loader wrote: store the API's index beside it once.
+    await store_memory_index(params(database))
 
 
 async def _outdated(database: str) -> bool:

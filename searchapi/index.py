@@ -23,6 +23,8 @@ queries use, so index answers equal a full scan over folded names):
   answer `total` without counting.
 - city_postings: (gid, rank), one posting list per gram, in rank order.
 - city_country_ranges: each country's rank range (contiguous by construction).
+- city_index_parts: the API's in-process index, built from city_rows by the
+  loader after this (indexstore.py), read back by every API process.
 
 Owned by the search API; the loader only calls it.
 """
@@ -32,6 +34,7 @@ from typing import Any
 
 from searchapi.fields import JSON_ROW
 from searchapi.fold import fold
+from searchapi.indexstore import PARTS_DDL, PARTS_TABLE
 
 INDEX_TABLES: tuple[str, ...] = (
     "city_search",
@@ -40,6 +43,7 @@ INDEX_TABLES: tuple[str, ...] = (
     "city_grams",
     "city_postings",
     "city_country_ranges",
+    PARTS_TABLE,
 )
 
 # Gram kinds: trigrams and 1-2 character prefixes of the folded name, and the
@@ -101,6 +105,7 @@ _DDL = (
         lo INT UNSIGNED NOT NULL,
         hi INT UNSIGNED NOT NULL
     ) ENGINE=InnoDB""",
+    PARTS_DDL,
 )
 
 
