@@ -21,6 +21,7 @@ data answers). With --scale, it alternates /cities on the 170k world and on a
 import argparse
 import collections
 import contextlib
+import datetime
 import os
 import random
 import shutil
@@ -321,17 +322,19 @@ def reload_test(server: Server, database: str) -> None:
     try:
         print("reload: loading the world again under requests ...", flush=True)
         subprocess.run([sys.executable, "-m", "bench.worlds", "reload", database], check=True)
-        swapped = time.monotonic()
-        while version() == before and time.monotonic() - swapped < 60:
+        exited = time.monotonic()
+        while (now := version()) == before and time.monotonic() - exited < 60:
             time.sleep(0.05)
-        shown = time.monotonic() - swapped
+        # The loader stamps load_state.loaded_at (this machine's clock, MariaDB's
+        # time zone SYSTEM) just before its RENAME: the swap, to within milliseconds.
+        shown = time.time() - datetime.datetime.fromisoformat(now.split("/")[0]).timestamp()
     finally:
         stop.set()
         asker.join()
     print(
         f"reload: {done[0]} requests during it, {sum(failures.values())} failed"
         f" {dict(failures) or ''}, slowest {slowest[0] * 1000:.0f} ms;"
-        f" new data answered {shown:.2f} s after the swap  (targets: 0, <= 5 s)"
+        f" new data answered {shown:.2f} s after the swap (loaded_at)  (targets: 0, <= 5 s)"
     )
 
 
