@@ -34,7 +34,7 @@ from typing import Any
 
 from searchapi.fields import JSON_ROW
 from searchapi.fold import fold
-from searchapi.indexstore import PARTS_DDL, PARTS_TABLE
+from searchapi.indexstore import PARTS_DDL, PARTS_TABLE, table_exists
 
 INDEX_TABLES: tuple[str, ...] = (
     "city_search",
@@ -167,21 +167,11 @@ async def _insert(cur: Any, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
         await cur.executemany(sql, batch)
 
 
-async def _table_exists(cur: Any, name: str) -> bool:
-    await cur.execute(
-        "SELECT COUNT(*) FROM information_schema.tables"
-        " WHERE table_schema = DATABASE() AND table_name = %s",
-        (name,),
-    )
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
 async def build_index(conn: Any, suffix: str) -> None:
     """Create and fill the index tables for `cities{suffix}`."""
     s = suffix
     async with conn.cursor() as cur:
-        countries = f"countries{s}" if await _table_exists(cur, f"countries{s}") else "countries"
+        countries = f"countries{s}" if await table_exists(cur, f"countries{s}") else "countries"
         # The loader drops stale staging tables before it calls us.
         for ddl in _DDL:
             await cur.execute(ddl.format(s=s))

@@ -76,11 +76,12 @@ async def write_manifest(conn: Any, suffix: str, version: str) -> None:
     await conn.commit()
 
 
-async def _has_parts_table(cur: Any) -> bool:
+async def table_exists(cur: Any, name: str) -> bool:
+    """Whether the current database has a table `name`."""
     await cur.execute(
         "SELECT COUNT(*) FROM information_schema.tables"
         " WHERE table_schema = DATABASE() AND table_name = %s",
-        (PARTS_TABLE,),
+        (name,),
     )
     row = await cur.fetchone()
     return bool(row and row[0])
@@ -89,7 +90,7 @@ async def _has_parts_table(cur: Any) -> bool:
 async def stored_version(conn: Any) -> str | None:
     """The data version of the stored index (None: none, or of another layout)."""
     async with conn.cursor() as cur:
-        if not await _has_parts_table(cur):
+        if not await table_exists(cur, PARTS_TABLE):
             return None
         await cur.execute(
             "SELECT data FROM city_index_parts WHERE name = %s AND seq = 0", (indexparts.MANIFEST,)
