@@ -5,9 +5,10 @@ A thread follows the engine's `start` events of weft containers and re-applies
 the link set stored in the container. At start-up it also sweeps the running
 weft containers, in case some restarted while the agent was down.
 
-The same thread counts every start, die and destroy in `ChangeCount`, which the
-control plane long-polls (`GET /v1/changes`) so a stopped or restarted container
-is in every host's DNS within a second instead of at the next reconcile pass.
+The same thread counts every start, die, destroy and health change in `ChangeCount`,
+which the control plane long-polls (`GET /v1/changes`) so a stopped or restarted
+container is in every host's DNS within a second instead of at the next reconcile
+pass, and a stack's dependents start as soon as their dependency turns healthy.
 """
 
 import logging
@@ -73,7 +74,9 @@ class LinkKeeper:
     def _run(self) -> None:
         filters = {
             "type": "container",
-            "event": ["start", "die", "destroy"],
+            # health_status: Docker sends it only when a check's result changes; the
+            # control plane then sees "healthy" at once (a stack's dependents wait on it).
+            "event": ["start", "die", "destroy", "health_status"],
             "label": f"{L.MANAGED}={L.MANAGED_VALUE}",
         }
         while not self._stopping.is_set():

@@ -167,6 +167,10 @@ class ApiClient:
         """POST a JSON body."""
         return self.request("POST", path, params, body)
 
+    def put(self, path: str, body: Any = None, params: Params | None = None) -> Any:
+        """PUT a JSON body."""
+        return self.request("PUT", path, params, body)
+
     def delete(self, path: str, params: Params | None = None) -> None:
         """DELETE path."""
         self._send("DELETE", path, params)

@@ -1,6 +1,6 @@
 """Wire schema of the agent's change feed (`GET /v1/changes`): wake the reconciler, not poll.
 
-The agent counts the engine's container events (start, die, destroy) of weft
+The agent counts the engine's container events (start, die, destroy, health changes) of weft
 containers. The control plane long-polls with the last count it saw and gets an
 answer as soon as the count moved (or at the timeout, unchanged); `boot` differs
 after an agent restart, whose count starts again at 0.

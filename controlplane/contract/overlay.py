@@ -105,6 +105,9 @@ class OverlayState(BaseModel):
     underlay_device: str | None = None
     underlay_mtu: int | None = None
     peers: list[str] = Field(default_factory=list, description="Flood entries' VTEPs.")
+    exposed: list[str] = Field(
+        default_factory=list, description="The host's own addresses on the bridge (`weave expose`)."
+    )
     network: NetworkState
 
 

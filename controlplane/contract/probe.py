@@ -18,6 +18,11 @@ class ProbeTarget(BaseModel):
 
     address: str
     port: int = Field(7946, ge=1, le=65535)
+    path_only: bool = Field(
+        False,
+        description="Measure only the path: a refused connection proves it too (the peer's "
+        "kernel answered). For a peer's tunnel address, where no agent listens.",
+    )
 
     @field_validator("address")
     @classmethod

@@ -10,6 +10,7 @@ network keeps packets for a peer whose tunnel is down from leaving in plaintext.
 """
 
 import base64
+import hashlib
 import ipaddress
 from datetime import datetime
 
@@ -17,6 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 WIREGUARD_PORT = 51820
 IFNAME_PATTERN = r"^weftwg[0-9a-z]{1,9}$"
+
+
+def psk_fingerprint(key: str) -> str:
+    """A short digest naming a pre-shared key without showing it (to compare what is set)."""
+    return hashlib.sha256(b"weft-psk:" + key.encode()).hexdigest()[:16]
 
 
 def _key(value: str) -> str:
@@ -68,6 +74,13 @@ class TunnelSpec(BaseModel):
     listen_port: int = Field(WIREGUARD_PORT, ge=1, le=65535)
     mtu: int | None = Field(None, ge=576, le=65535, description="None: underlay MTU - 80.")
     preshared_key: str | None = Field(None, description="Shared by the mesh (from its secret).")
+    persistent_keepalive: int = Field(
+        25,
+        ge=0,
+        le=3600,
+        description="Seconds between keepalives to each peer (0: off). They keep the "
+        "handshake fresh, so a peer's last handshake says whether its tunnel is up.",
+    )
     peers: list[TunnelPeer] = Field(default_factory=list)
 
     @field_validator("address")
@@ -101,6 +114,10 @@ class TunnelPeerState(BaseModel):
     latest_handshake: datetime | None
     rx_bytes: int
     tx_bytes: int
+    persistent_keepalive: int | None = None
+    psk_fingerprint: str | None = Field(
+        None, description="psk_fingerprint() of the peer's pre-shared key; None without one."
+    )
 
 
 class TunnelState(BaseModel):

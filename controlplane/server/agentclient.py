@@ -43,6 +43,7 @@ from controlplane.contract.schemas import (
     Problem,
     VolumeState,
 )
+from controlplane.contract.tunnel import TunnelSpec, TunnelState
 from controlplane.contract.weave import (
     AttachResult,
     AttachSpec,
@@ -280,6 +281,28 @@ class AgentClient:
     async def delete_overlay(self, name: str) -> None:
         """Remove the overlay's device and network; absent is success (409 while in use)."""
         await self._request("DELETE", f"/v1/overlays/{self._seg(name)}")
+
+    async def public_key(self) -> str:
+        """The host's WireGuard public key (its agent makes the pair on first use)."""
+        return (await self._get("/v1/tunnel", TunnelState)).public_key
+
+    async def get_tunnel(self, interface: str) -> TunnelState | None:
+        """The host's WireGuard interface as WireGuard reports it; None when absent."""
+        return await self._find(f"/v1/tunnel?interface={self._seg(interface)}", TunnelState)
+
+    async def ensure_tunnel(self, spec: TunnelSpec) -> TunnelState:
+        """The interface up with the host's key and exactly the spec's peers."""
+        r = await self._request("PUT", "/v1/tunnel", json=spec.model_dump(mode="json"))
+        return parse(r, TunnelState)
+
+    async def rotate_key(self, interface: str | None) -> TunnelState:
+        """A new key pair for the host, used at once by its interface if it has one."""
+        params = httpx.QueryParams({"interface": interface} if interface else {})
+        return parse(await self._request("POST", "/v1/tunnel/rotate", params=params), TunnelState)
+
+    async def delete_tunnel(self, interface: str) -> None:
+        """Remove the interface and its routes; absent is success."""
+        await self._request("DELETE", f"/v1/tunnel/{self._seg(interface)}")
 
     async def wait_changes(self, after: int, timeout: float) -> Changes:
         """The agent's container-event count, once it differs from `after` (long poll)."""

@@ -29,6 +29,10 @@ class Agents:
         """The token as the database stores it."""
         return self._box.seal(token)
 
+    def open(self, sealed: str) -> str:
+        """What `seal` was given (the reconcilers open the mesh's pre-shared key with it)."""
+        return self._box.open(sealed)
+
     def __call__(self, url: str, sealed_token: str) -> AgentClient:
         """A client of the agent at url (bearer token, plus TLS settings)."""
         return AgentClient(

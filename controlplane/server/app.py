@@ -22,12 +22,14 @@ from controlplane.server.api import (
     events,
     hosts,
     links,
+    mesh,
     networks,
     overlays,
     peerings,
     problem,
     stacks,
     tokens,
+    weave,
 )
 from controlplane.server.api import metrics as metrics_api
 from controlplane.server.api.deps import Caller, RuntimeDep
@@ -70,7 +72,9 @@ def create_app(
         owner = await ensure_identity(sessions)
         bus = EventBus()
         recorder = Recorder(sessions, bus)
-        reconcilers = Reconcilers(Context(sessions, owner, settings, agents, recorder))
+        reconcilers = Reconcilers(
+            Context(sessions, owner, settings, agents, recorder, open_sealed=agents.open)
+        )
         rt = Runtime(settings, sessions, owner, agents, bus, recorder, reconcilers)
         app.state.weft = rt
         metrics.watch(reconcilers, bus)
@@ -117,6 +121,8 @@ def create_app(
         stacks,
         peerings,
         overlays,
+        weave,
+        mesh,
         events,
         tokens,
         metrics_api,

@@ -1,6 +1,7 @@
 """The control plane's configuration: one Settings object, read from WEFT_* variables."""
 
 import ssl
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     # An agent call still running after this many seconds finishes in the background:
     # a slow stop or pull holds up only its own resource, not the rest of the host.
     slow_action: float = Field(default=2.0, gt=0)
+    # Container creates and starts on one host run this many at once (Docker does the
+    # work; one at a time left the engine idle while the control plane waited).
+    parallel_actions: int = Field(default=4, ge=1, le=32)
     # How long `?wait=true` waits for convergence before answering with the current state.
     wait_timeout: float = 60.0
     # `?wait=true` on /stacks: a stack may load data before it is healthy.
@@ -61,6 +65,9 @@ class Settings(BaseSettings):
     # The key that seals agent tokens in the database (0600; made on first start).
     # Control planes sharing one DATABASE_URL must share this file too.
     token_key_file: Path | None = None
+    # Hosts' addresses inside their WireGuard tunnels (encrypted overlays' VTEPs): a
+    # host's is this network's address numbered by the host's id.
+    tunnel_network: IPv4Network = IPv4Network("100.96.0.0/16")
 
     def agents_ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for agent calls (None: the system defaults)."""

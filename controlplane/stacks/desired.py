@@ -35,6 +35,8 @@ class DesiredNetwork:
     name: str
     driver: str
     subnet: str | None
+    # An overlay between hosts inside WireGuard tunnels (a bridge never leaves its host).
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,11 @@ def desired_networks(
             }
         )
         name = network_name(stack.name, key)
-        out += [DesiredNetwork(key, h, name, drivers.get(key, "bridge"), net.subnet) for h in hosts]
+        driver = drivers.get(key, "bridge")
+        out += [
+            DesiredNetwork(key, h, name, driver, net.subnet, net.encrypted and driver == "overlay")
+            for h in hosts
+        ]
     return out
 
 

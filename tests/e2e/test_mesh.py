@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import docker
 import httpx
@@ -25,6 +25,7 @@ from controlplane.devcluster import procs
 from controlplane.devcluster.cluster import TOKEN_FILE, Cluster
 from controlplane.devcluster.layout import HostLayout
 from tests.e2e import payload
+from tests.e2e.conftest import ok
 from tests.eventually import eventually
 from tests.integration.cp_procs import IDLE
 
@@ -34,26 +35,9 @@ NET = "wefttest-mesh"
 SIZE = 100_000
 
 
-@pytest.fixture
-def api(cluster: Cluster) -> Iterator[httpx.Client]:
-    with cluster.api() as client:
-        yield client
-        for c in client.get("/containers").json():  # leave the session's control plane clean
-            client.delete(f"/containers/{c['id']}?wait=true")
-        for n in client.get("/networks").json():
-            client.delete(f"/networks/{n['id']}?wait=true")
-        for p in client.get("/peerings").json():
-            client.delete(f"/peerings/{p['id']}")
-
-
-def _ok(r: httpx.Response, status: int = 201) -> dict:
-    assert r.status_code == status, r.text
-    return r.json()
-
-
 def _run(api: httpx.Client, host_id: int, name: str, image: str, command: list[str]) -> dict:
     body = {"host_id": host_id, "name": name, "image": image, "command": command}
-    row = _ok(api.post("/containers?wait=true", json={**body, "networks": [{"network": NET}]}))
+    row = ok(api.post("/containers?wait=true", json={**body, "networks": [{"network": NET}]}))
     assert row["status"] == "converged", row
     return row
 
@@ -115,9 +99,9 @@ def test_a_mesh_of_three_reaches_by_name_survives_forget_and_an_agent_restart(
 ) -> None:
     h1, h2, h3 = cluster.hosts[:3]
     i1, i2, i3 = (cluster.host_ids[h.name] for h in (h1, h2, h3))
-    _ok(api.post("/peerings", json={"a": i1, "b": i2}))
-    p23 = _ok(api.post("/peerings", json={"a": i2, "b": i3}))["id"]
-    net = _ok(api.post("/networks?wait=true", json={"name": NET, "driver": "overlay"}))
+    ok(api.post("/peerings", json={"a": i1, "b": i2}))
+    p23 = ok(api.post("/peerings", json={"a": i2, "b": i3}))["id"]
+    net = ok(api.post("/networks?wait=true", json={"name": NET, "driver": "overlay"}))
     assert net["status"] == "converged" and net["subnet"].startswith("10."), net
     vni = net["vni"]
     srv = _run(api, i3, "srv", base_python_image, payload.server("h3", SIZE))
@@ -131,7 +115,7 @@ def test_a_mesh_of_three_reaches_by_name_survives_forget_and_an_agent_restart(
         assert _fetches(cli, "srv", "h3")  # weave.local is the search domain
         # A link across hosts resolves through the overlay.
         link = {"from": cli_row["id"], "to": srv["id"], "alias": "srvlink"}
-        _ok(api.post("/links?wait=true", json=link))
+        ok(api.post("/links?wait=true", json=link))
         eventually(lambda: _fetches(cli, "srvlink", "h3"), 30)
         for host in (h1, h2, h3):
             assert _devices(host, f"weftv{vni}") == [f"weftv{vni}"]
@@ -139,11 +123,11 @@ def test_a_mesh_of_three_reaches_by_name_survives_forget_and_an_agent_restart(
         # Forget h2-h3: h3 leaves the mesh; h1 no longer reaches it, and status says so.
         assert api.delete(f"/peerings/{p23}").status_code == 204
         eventually(lambda: not _fetches(cli, "srv.weave.local", "h3"), 30)
-        status = _ok(api.get(f"/hosts/{i1}/peers"), 200)
+        status = ok(api.get(f"/hosts/{i1}/peers"), 200)
         assert h3.name not in status["mesh"] and h3.name not in {p["name"] for p in status["peers"]}
-        assert _ok(api.get(f"/hosts/{i3}/peers"), 200)["mesh"] == [h3.name]
+        assert ok(api.get(f"/hosts/{i3}/peers"), 200)["mesh"] == [h3.name]
         # Connect it again: reachable again.
-        _ok(api.post("/peerings", json={"a": i3, "b": i2}))
+        ok(api.post("/peerings", json={"a": i3, "b": i2}))
         eventually(lambda: _fetches(cli, "srv.weave.local", "h3"), 30)
 
         # Stopped and started behind weft's back: every host answers within 1 s.

@@ -5,8 +5,6 @@ as reachable; when h3's underlay link goes down, h1 measures it unreachable and
 says why; forgetting h2-h3 takes h3 out of h1's mesh.
 """
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from pyroute2 import IPRoute
@@ -14,14 +12,6 @@ from pyroute2 import IPRoute
 from controlplane.devcluster.cluster import Cluster
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def api(cluster: Cluster) -> Iterator[httpx.Client]:
-    with cluster.api() as client:
-        yield client
-        for p in client.get("/peerings").json():  # leave the session's control plane clean
-            client.delete(f"/peerings/{p['id']}")
 
 
 def _link(name: str, state: str) -> None:

@@ -10,9 +10,6 @@ import base64
 import os
 import random
 import re
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -25,40 +22,13 @@ from pyroute2 import IPRoute
 from controlplane.devcluster.cluster import Cluster
 from controlplane.devcluster.layout import HostLayout
 from tests.e2e import payload
+from tests.e2e.capture import Capture
 from tests.integration.cp_procs import IDLE, wait_until
 
 pytestmark = pytest.mark.e2e
 
 MARKER = "WEFTSECRETPAYLOAD"
 SIZE = 30_000
-
-
-class Capture:
-    """tcpdump on h1's underlay port (its veth on the bridge) into a file, stopped by pid.
-
-    --immediate-mode: otherwise packets still in the kernel's capture block when
-    tcpdump is stopped never reach the file (a short fetch can vanish whole)."""
-
-    def __init__(self, port: str, path: Path) -> None:
-        self.path = path
-        self.proc = subprocess.Popen(
-            ["tcpdump", "-i", port, "--immediate-mode", "-U", "-n", "-w", str(path), "udp"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        # It says "listening on ..." once the capture is set up (a loaded machine takes seconds).
-        assert self.proc.stderr is not None
-        assert b"listening on" in self.proc.stderr.readline()
-
-    def stop(self) -> tuple[bytes, str]:
-        """The raw capture and its one-line-per-packet text."""
-        time.sleep(0.5)
-        os.kill(self.proc.pid, signal.SIGINT)
-        self.proc.wait(10)
-        text = subprocess.run(
-            ["tcpdump", "-r", str(self.path), "-n"], capture_output=True, text=True
-        ).stdout
-        return self.path.read_bytes(), text
 
 
 def _agent_put(cluster: Cluster, host: HostLayout, path: str, body: dict) -> dict:

@@ -25,7 +25,7 @@ from controlplane.server.agentclient import (
     AgentUnavailable,
     file_chunks,
 )
-from tests.eventually import eventually
+from tests.eventually import eventually, eventually_async
 from tests.harness import ROOT, unique
 
 pytestmark = pytest.mark.integration
@@ -251,3 +251,34 @@ async def test_the_change_feed_answers_when_a_weft_container_starts_and_goes(
         gone = await agent.wait_changes(moved.seq, 30)
         assert gone.seq > moved.seq  # die and destroy
         assert time.monotonic() - started < 15
+
+
+async def test_the_change_feed_answers_when_a_health_check_turns_healthy(
+    agent_url: str, docker_client: docker.DockerClient, base_python_image: str
+) -> None:
+    import asyncio
+
+    from controlplane.contract.schemas import ContainerSpec, HealthCheck
+    from tests.integration.cp_procs import IDLE
+
+    name = unique("wefttest-health")
+    # Healthy only once the file exists: the start and the health change are two events.
+    check = HealthCheck(test=["CMD", "test", "-e", "/tmp/ok"], interval_s=0.5, retries=1)
+    spec = ContainerSpec(image=base_python_image, command=IDLE, healthcheck=check)
+    async with AgentClient(agent_url, TOKEN) as agent:
+        await agent.ensure_container(name, spec)
+        try:
+            await eventually_async(lambda: _health(agent, name, "unhealthy"))  # failed once
+            before = await agent.wait_changes(0, 0)
+            waiting = asyncio.create_task(agent.wait_changes(before.seq, 30))
+            docker_client.containers.get(name).exec_run(["touch", "/tmp/ok"])
+            moved = await waiting
+            assert moved.seq > before.seq
+            assert await _health(agent, name, "healthy")
+        finally:
+            await agent.delete_container(name)
+
+
+async def _health(agent: AgentClient, name: str, want: str) -> bool:
+    state = await agent.get_container(name)
+    return state is not None and state.health == want

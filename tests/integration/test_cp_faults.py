@@ -15,7 +15,9 @@ from tests.integration.cp_procs import IDLE, Stack, ours, running_stack, wait_un
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger("weft.test.faults")
-N = 6
+# Three times the creates a host runs at once (WEFT_PARALLEL_ACTIONS, 4): a kill after
+# the first change still lands with work left, however fast one batch goes.
+N = 12
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from tests.harness import MariaDB, Postgres
 from tests.unit import test_cp_overlays as checks
+from tests.unit import test_cp_weave as weave_checks
 from tests.unit.cp_app import CP, control_plane
 
 pytestmark = pytest.mark.integration
@@ -44,3 +45,11 @@ def test_bridges_and_overlays_racing_leave_one_winner(cp: CP) -> None:
 
 def test_addresses_peers_and_dns(cp: CP) -> None:
     checks.test_containers_on_an_overlay_get_distinct_addresses_peers_and_dns(cp)
+
+
+def test_concurrent_exposes_one_address_per_host(cp: CP) -> None:
+    weave_checks.test_20_concurrent_exposes_give_one_address_per_host(cp)
+
+
+def test_concurrent_attaches_all_stick(cp: CP) -> None:
+    weave_checks.test_concurrent_attaches_to_several_overlays_all_stick(cp)

@@ -24,6 +24,7 @@ from controlplane.contract.overlay import (
     vxlan_name,
 )
 from tests.unit import cp_fake_weave
+from tests.unit.cp_fake_tunnel import FakeTunnel
 
 TOKEN = "agent-secret"
 # The subnet the fake engine's docker0 (network "bridge") has: Docker's default.
@@ -63,6 +64,8 @@ class FakeAgent:
     impostor: httpx.Response | None = None
     # The host's exposed addresses per overlay (ip/prefix), for the weave verbs.
     exposed: dict[str, list[str]] = field(default_factory=dict)
+    # Its WireGuard key and interface.
+    tunnel: FakeTunnel = field(default_factory=FakeTunnel)
 
     def transport(self) -> httpx.MockTransport:
         """A transport answering like the agent."""
@@ -123,7 +126,12 @@ class FakeAgent:
                 self.specs.pop(name, None)
                 return httpx.Response(204)
             case ("GET", ["v1", "overlays"]):
-                return _ok(list(self.overlays.values()))
+                return _ok(
+                    [
+                        o.model_copy(update={"exposed": sorted(self.exposed.get(o.name, []))})
+                        for o in self.overlays.values()
+                    ]
+                )
             case ("PUT", ["v1", "overlays", name]):
                 return self._ensure_overlay(name, OverlaySpec.model_validate(body))
             case ("DELETE", ["v1", "overlays", name]):
@@ -161,6 +169,9 @@ class FakeAgent:
                     return _problem(409, "Conflict", f"volume {name} is in use")
                 self.volumes.pop(name, None)
                 return httpx.Response(204)
+        tunnel = self.tunnel.handle(request.method, parts, request.url.params, body)
+        if tunnel is not None:
+            return tunnel
         weave = cp_fake_weave.handle(self, request.method, parts, body)
         return weave if weave is not None else _problem(404, "Not found", path)
 

@@ -241,9 +241,12 @@ def test_networks_create_and_ls(cp: FakeControlPlane) -> None:
         "subnet": "10.9.0.0/24",
         "gateway": None,
         "hosts": [],
+        "encrypted": False,
         "labels": {"weft.test": "1"},
     }
-    overlay = weft(cp, "networks", "create", "ov", "--driver", "overlay", "--span", "h1")
+    overlay = weft(
+        cp, "networks", "create", "ov", "--driver", "overlay", "--span", "h1", "--encrypted"
+    )
     assert overlay.exit_code == 0, overlay.output
     assert json.loads(cp.sent("POST", "/networks").content) == {
         "name": "ov",
@@ -252,6 +255,7 @@ def test_networks_create_and_ls(cp: FakeControlPlane) -> None:
         "subnet": None,
         "gateway": None,
         "hosts": [1],
+        "encrypted": True,
         "labels": {},
     }
     table = weft(cp, "networks", "ls", "--host", "h1")

@@ -189,9 +189,6 @@ def test_services_on_two_hosts_share_an_overlay_once_the_hosts_are_peered(tmp_pa
         assert "not one mesh" in body["detail"] and "weft connect h1 h2" in body["detail"]
         assert body["errors"][0]["loc"] == ["body", "compose", "networks", "default"]
         assert cp.client.get("/stacks").json() == []
-        encrypted = SPLIT + "networks:\n  default: {driver_opts: {encrypted: 'true'}}\n"
-        body = problem(deploy(cp, encrypted), 422)
-        assert body["errors"][0]["loc"][-2:] == ["driver_opts", "encrypted"]
 
         assert cp.client.post("/peerings", json={"a": h1, "b": h2}).status_code == 201
         stack = deploy(cp, SPLIT).json()
@@ -208,6 +205,23 @@ def test_services_on_two_hosts_share_an_overlay_once_the_hosts_are_peered(tmp_pa
             assert {"db", "api"} <= {r["name"] for r in served["records"]}, served
         assert cp.client.delete("/stacks/split", params={"wait": True}).status_code in (200, 204)
         assert cp.client.get("/networks").json() == []
+
+
+def test_an_encrypted_stack_network_across_hosts_is_an_encrypted_overlay(tmp_path):
+    with control_plane(tmp_path) as cp:
+        h1, a1 = cp.add_host("h1")
+        h2, a2 = cp.add_host("h2")
+        a1.addresses, a2.addresses = ["10.231.7.2"], ["10.231.7.3"]
+        assert cp.client.post("/peerings", json={"a": h1, "b": h2}).status_code == 201
+        encrypted = SPLIT + "networks:\n  default: {driver_opts: {encrypted: 'true'}}\n"
+        stack = deploy(cp, encrypted).json()
+        assert stack["status"] == "converged", stack
+        (net,) = cp.client.get("/networks").json()
+        assert (net["driver"], net["encrypted"]) == ("overlay", True)
+        # Its VXLAN runs between the hosts' tunnel addresses, each tunnel knowing the other.
+        assert a1.overlays["split_default"].local.startswith("100.96.")
+        assert a1.tunnel.spec is not None
+        assert {p.public_key for p in a1.tunnel.spec.peers} == {a2.tunnel.public_key}
 
 
 def test_a_stack_network_avoids_subnets_the_engine_has_from_elsewhere(tmp_path):

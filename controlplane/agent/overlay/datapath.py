@@ -59,6 +59,7 @@ def _state(network: NetworkState) -> OverlayState:
         underlay_device=under.name if under else None,
         underlay_mtu=under.mtu if under else None,
         peers=vxlan.flood_peers(vxlan_name(vni)),
+        exposed=vxlan.exposed(bridge_name(vni), network.gateway),
         network=network,
     )
 

@@ -18,7 +18,7 @@ from controlplane.agent.driver import networks
 from controlplane.agent.driver.engine import NAME_LOCKS
 from controlplane.agent.errors import Conflict, DriverError, Invalid, NotFound
 from controlplane.agent.overlay.datapath import vni_of
-from controlplane.agent.overlay.vxlan import translate
+from controlplane.agent.overlay.vxlan import exposed, translate
 from controlplane.contract.overlay import bridge_name
 from controlplane.contract.schemas import NetworkState
 from controlplane.contract.weave import ExposeResult
@@ -31,17 +31,6 @@ def _bridge_index(ipr: IPRoute, bridge: str) -> int:
     if not found:
         raise DriverError(f"bridge {bridge} of the overlay's network does not exist")
     return int(found[0])
-
-
-def exposed(bridge: str, gateway: str | None) -> list[str]:
-    """The host's exposed addresses on `bridge` (every IPv4 address but the gateway)."""
-    with IPRoute() as ipr, translate(f"list {bridge}'s addresses"):
-        found = ipr.link_lookup(ifname=bridge)
-        if not found:
-            return []
-        addrs = ipr.get_addr(index=found[0], family=socket.AF_INET)
-        out = [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in addrs]
-    return sorted(a for a in out if a.split("/")[0] != gateway)
 
 
 def _check(network: NetworkState, address: str) -> ipaddress.IPv4Interface:

@@ -32,10 +32,12 @@ def _one(target: ProbeTarget, timeout: float) -> ProbeResult:
         with socket.create_connection((target.address, target.port), timeout=timeout):
             pass
     except OSError as exc:
-        reason = f"{target.address}:{target.port}: {exc.strerror or type(exc).__name__}"
-        return ProbeResult(
-            address=target.address, reachable=False, device=device, mtu=mtu, error=reason
-        )
+        # A refusal came back from the peer's kernel: with path_only, the path works.
+        if not (target.path_only and isinstance(exc, ConnectionRefusedError)):
+            reason = f"{target.address}:{target.port}: {exc.strerror or type(exc).__name__}"
+            return ProbeResult(
+                address=target.address, reachable=False, device=device, mtu=mtu, error=reason
+            )
     rtt = round((time.monotonic() - started) * 1000, 3)
     return ProbeResult(address=target.address, reachable=True, rtt_ms=rtt, device=device, mtu=mtu)
 

@@ -12,7 +12,7 @@ from controlplane.agent.driver import networks
 from controlplane.agent.driver.engine import translate
 from controlplane.agent.errors import NotFound
 from controlplane.agent.overlay.attach import endpoint_of
-from controlplane.agent.overlay.expose import exposed
+from controlplane.agent.overlay.vxlan import exposed
 from controlplane.agent.overlay.vxlan import translate as netlink
 from controlplane.contract.overlay import VNI_LABEL, bridge_name
 from controlplane.contract.schemas import NetworkState

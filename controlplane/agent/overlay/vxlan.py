@@ -4,6 +4,7 @@ Netlink errors become the agent's `DriverError` here, and only here. Every
 function is idempotent: a device that is already as asked is left untouched.
 """
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,3 +163,14 @@ def delete(name: str) -> None:
         idx = _index(ipr, name)
         if idx is not None:
             ipr.link("del", index=idx)
+
+
+def exposed(bridge: str, gateway: str | None) -> list[str]:
+    """The host's exposed addresses on `bridge` (every IPv4 address but the gateway)."""
+    with IPRoute() as ipr, translate(f"list {bridge}'s addresses"):
+        found = ipr.link_lookup(ifname=bridge)
+        if not found:
+            return []
+        addrs = ipr.get_addr(index=found[0], family=socket.AF_INET)
+        out = [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in addrs]
+    return sorted(a for a in out if a.split("/")[0] != gateway)

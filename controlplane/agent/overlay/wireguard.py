@@ -32,7 +32,13 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from controlplane.agent.errors import DriverError, NotFound
 from controlplane.agent.overlay.vxlan import translate
-from controlplane.contract.tunnel import IFNAME_PATTERN, TunnelPeerState, TunnelSpec, TunnelState
+from controlplane.contract.tunnel import (
+    IFNAME_PATTERN,
+    TunnelPeerState,
+    TunnelSpec,
+    TunnelState,
+    psk_fingerprint,
+)
 
 KEY_FILE = "wireguard.key"
 WG_SOCKETS = Path("/var/run/wireguard")
@@ -151,6 +157,7 @@ def ensure(spec: TunnelSpec, state_dir: Path) -> TunnelState:
             args = ["set", spec.interface, "peer", p.public_key, "endpoint", p.endpoint]
             args += ["allowed-ips", f"{p.tunnel_address}/32"]
             args += ["preshared-key", str(psk) if spec.preshared_key else "/dev/null"]
+            args += ["persistent-keepalive", str(spec.persistent_keepalive or "off")]
             _wg(*args)
     finally:
         psk.unlink(missing_ok=True)
@@ -193,7 +200,7 @@ def state(name: str | None, state_dir: Path) -> TunnelState:
     port = int(lines[0].split("\t")[2]) if lines else None
     peers = []
     for line in lines[1:]:
-        pub_key, _psk, endpoint, allowed, handshake, rx, tx, _keepalive = line.split("\t")
+        pub_key, psk, endpoint, allowed, handshake, rx, tx, keepalive = line.split("\t")
         seen = int(handshake)
         peers.append(
             TunnelPeerState(
@@ -203,6 +210,8 @@ def state(name: str | None, state_dir: Path) -> TunnelState:
                 latest_handshake=datetime.fromtimestamp(seen, UTC) if seen else None,
                 rx_bytes=int(rx),
                 tx_bytes=int(tx),
+                persistent_keepalive=int(keepalive) if keepalive.isdigit() else None,
+                psk_fingerprint=None if psk == "(none)" else psk_fingerprint(psk),
             )
         )
     return TunnelState(

@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
         networks,
         stacks,
         tokens,
+        tunnels,
+        weave,
     )
 
     app.callback()(common.connect)
@@ -25,4 +27,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events.app, name="events")
     app.add_typer(stacks.app, name="stack")
     app.add_typer(tokens.app, name="tokens")
+    app.add_typer(tunnels.app, name="mesh")
     mesh.register(app)
+    weave.register(app)

@@ -111,7 +111,7 @@ def _overlay_status(ctx: typer.Context, what: StatusOf, host: str | None, as_jso
             for n in report
             for b in n["blocks"]
         ] + [
-            (n["name"], n["subnet"], a["host"], a["container"], a["address"])
+            (n["name"], n["subnet"], a["host"], a["container"] or "(exposed)", a["address"])
             for n in report
             for a in n["addresses"]
         ]

@@ -51,6 +51,9 @@ def create(
         list[str] | None,
         typer.Option("--span", help="An overlay only on these hosts of the mesh (repeatable)."),
     ] = None,
+    encrypted: Annotated[
+        bool, typer.Option("--encrypted", help="An overlay whose VXLAN runs inside WireGuard.")
+    ] = False,
     label: LabelOpt = None,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
@@ -65,6 +68,7 @@ def create(
             "subnet": subnet,
             "gateway": gateway,
             "hosts": [host_id(client, h) for h in span or []],
+            "encrypted": encrypted,
             "labels": key_values(label),
         }
         net = client.post("/networks", body, {"wait": wait or None})

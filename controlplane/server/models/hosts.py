@@ -40,6 +40,9 @@ class Host(HostBase, table=True):
     # Bumped by every write that must see the host's other resources as they are
     # (ports, subnets, addresses): the row lock serialises those writes.
     write_lock: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The host's WireGuard public key as its agent reported it; set while the host
+    # has a tunnel (an encrypted overlay spans it), None otherwise.
+    wg_public_key: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 

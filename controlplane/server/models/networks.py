@@ -43,6 +43,11 @@ class NetworkBase(SQLModel):
         sa_type=JSON,
         description="Overlay only: the hosts it spans (empty: every host of its mesh).",
     )
+    encrypted: bool = Field(
+        default=False,
+        description="Overlay only: its VXLAN between hosts runs inside WireGuard tunnels "
+        "(with the mesh password's pre-shared key when one is set).",
+    )
 
 
 class Network(NetworkBase, table=True):

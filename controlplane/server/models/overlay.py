@@ -26,20 +26,29 @@ class OverlayBlock(SQLModel, table=True):
 
 
 class OverlayAddress(SQLModel, table=True):
-    """A container's address on an overlay (from a block of its host)."""
+    """A container's address on an overlay (from a block of its host), or the host's own.
+
+    The host's own (`weave expose`) has no container and `exposed` true; a container's
+    has `exposed` NULL, which a unique constraint never compares, so the third rule
+    (one exposed address per host and overlay) holds in the database too.
+    """
 
     __tablename__ = "overlay_addresses"
     __table_args__ = (
         UniqueConstraint("network_id", "address"),
         UniqueConstraint("network_id", "container_id"),
+        UniqueConstraint("network_id", "host_id", "exposed", name="uq_overlay_addresses_exposed"),
         {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(foreign_key="networks.id", index=True, ondelete="CASCADE")
-    container_id: int = Field(foreign_key="containers.id", index=True, ondelete="CASCADE")
+    container_id: int | None = Field(
+        default=None, foreign_key="containers.id", index=True, ondelete="CASCADE"
+    )
     host_id: int = Field(foreign_key="hosts.id", index=True, ondelete="CASCADE")
     address: str = Field(max_length=64)
+    exposed: bool | None = None
 
 
 class HostRecords(BaseModel):
@@ -61,10 +70,10 @@ class IpamBlock(BaseModel):
 
 
 class IpamAddress(BaseModel):
-    """A container's address on an overlay."""
+    """A container's address on an overlay, or the host's own (no container: exposed)."""
 
-    container_id: int
-    container: str
+    container_id: int | None
+    container: str | None
     host_id: int
     host: str
     address: str

@@ -6,7 +6,8 @@ the two differ on purpose (the wire adds weft's labels and the link set, and
 keeps its own stability rules), and nothing else converts between them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from controlplane.contract import labels
 from controlplane.contract import schemas as agent
@@ -113,6 +114,20 @@ def desired_state(
         for c in host_containers
     ]
     return nets, containers
+
+
+def overlay_free_hash(ctr: DesiredContainer, overlays: Collection[str]) -> DesiredContainer:
+    """The container with its spec hash pinned to the spec less its overlay attachments.
+
+    Joining or leaving an overlay is then no new container: the planner attaches or
+    detaches it in place (`planner.membership`). Call it before the overlays' addresses
+    and resolver are filled in (`overlays.on_overlays`), which the hash leaves out too.
+    A container on no overlay keeps the hash it always had.
+    """
+    spec = ctr.spec
+    kept = [a for a in spec.networks if a.name not in overlays]
+    pinned = spec.model_copy(update={"networks": kept}).computed_hash()
+    return replace(ctr, spec=spec.model_copy(update={"spec_hash": pinned}))
 
 
 def observed_record(state: agent.ContainerState, previous: ObservedRecord) -> ObservedRecord:

@@ -9,7 +9,7 @@ to the pool. Addresses come from the central IPAM (`overlaystore`), and every
 host gets the whole mesh's `*.weave.local` records (`dnsplan`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlsplit
@@ -20,10 +20,12 @@ from controlplane.contract import labels
 from controlplane.contract.dns import DEFAULT_DOMAIN, DnsRecordSet
 from controlplane.contract.overlay import OverlayPeer, OverlaySpec
 from controlplane.contract.schemas import RUNNING_STATES
+from controlplane.contract.tunnel import TunnelSpec
 from controlplane.server.db import SessionMaker
 from controlplane.server.models import (
     Container,
     Host,
+    Meta,
     Network,
     OverlayAddress,
     OverlayBlock,
@@ -33,8 +35,26 @@ from controlplane.server.reconcile import ipam, overlaystore
 from controlplane.server.reconcile.dnsplan import OverlayEndpoint, records
 from controlplane.server.reconcile.meshplan import mesh_of, overlay_span, peer_lists
 from controlplane.server.reconcile.planner import DesiredContainer, DesiredOverlay
+from controlplane.server.reconcile.tunnelplan import (
+    PeerHost,
+    interface_name,
+    tunnel_address,
+    tunnel_peers,
+    tunnel_spec,
+)
 
 OVERLAY: Literal["overlay"] = "overlay"
+# The Meta row holding the mesh's pre-shared key, sealed (set from the mesh password).
+MESH_PSK = "mesh_psk"
+
+
+@dataclass(frozen=True)
+class TunnelConfig:
+    """How this control plane's tunnels are made: their network, and how to open the
+    sealed pre-shared key."""
+
+    network: str
+    open_sealed: Callable[[str], str]
 
 
 def underlay_address(host: Host) -> str | None:
@@ -59,6 +79,10 @@ class HostOverlays:
     generations: dict[int, int] = field(default_factory=dict)
     # The record set to serve; None when no overlay touches the host.
     dns: DnsRecordSet | None = None
+    # The host's WireGuard interface; None when no encrypted overlay spans it.
+    tunnel: TunnelSpec | None = None
+    # The encrypted overlays' ids on this host (their part fails with the tunnel).
+    encrypted: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,7 @@ class _World:
     containers: list[Container]
     blocks: list[OverlayBlock]
     addresses: list[OverlayAddress]
+    psk_sealed: str | None = None
 
 
 async def _load(sessions: SessionMaker) -> _World:
@@ -82,7 +107,8 @@ async def _load(sessions: SessionMaker) -> _World:
         containers = list(await session.exec(select(Container)))
         blocks = list(await session.exec(select(OverlayBlock).order_by(col(OverlayBlock.id))))
         addresses = list(await session.exec(select(OverlayAddress)))
-    return _World(hosts, pairs, nets, containers, blocks, addresses)
+        psk = await session.get(Meta, MESH_PSK) if any(n.encrypted for n in nets) else None
+    return _World(hosts, pairs, nets, containers, blocks, addresses, psk.value if psk else None)
 
 
 def _attached(containers: Sequence[Container], host_id: int, network: str) -> list[Container]:
@@ -93,14 +119,18 @@ def _attached(containers: Sequence[Container], host_id: int, network: str) -> li
     ]
 
 
-async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> HostOverlays:
-    """The host's overlays (reserving its blocks and its containers' addresses) and DNS."""
+async def host_overlays(
+    sessions: SessionMaker, host_id: int, owner: str, tunnels: TunnelConfig
+) -> HostOverlays:
+    """The host's overlays (reserving its blocks and its containers' addresses), its
+    tunnel and DNS."""
     world = await _load(sessions)
     out = HostOverlays()
     if not world.overlays:
         return out
     me = world.hosts.get(host_id)
     local = underlay_address(me) if me is not None else None
+    encrypted_spans: list[frozenset[int]] = []
     wrote = False
     for net in world.overlays:
         nid = net.id or 0
@@ -109,6 +139,8 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
         members = span | (held & set(world.hosts))
         if any(b.network_id == nid and b.host_id not in members for b in world.blocks):
             await overlaystore.release_departed(sessions, nid, members)
+        if net.encrypted:
+            encrypted_spans.append(members)
         if host_id not in members or local is None:
             continue
         mine = _attached(world.containers, host_id, net.name)
@@ -116,7 +148,7 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
         have = {
             a.container_id: a.address
             for a in world.addresses
-            if a.network_id == nid and a.host_id == host_id
+            if a.network_id == nid and a.host_id == host_id and a.container_id is not None
         }
         if set(have) - ids:
             await overlaystore.release(sessions, nid, host_id, ids)
@@ -137,23 +169,36 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
             out.addresses.setdefault(cid, {})[net.name] = have[cid]
         gateway = ipam.gateway(net.subnet, blocks)
         out.gateways[net.name] = gateway
-        peers = [
-            OverlayPeer(address=addr, host=world.hosts[p].name)
-            for p in peer_lists(members, world.peerings)[host_id]
-            if (addr := underlay_address(world.hosts[p])) is not None and addr != local
-        ]
+        others = peer_lists(members, world.peerings)[host_id]
+        vtep = local
+        if net.encrypted:
+            # Fail closed: the VTEPs are tunnel addresses, so VXLAN goes only into tunnels.
+            out.encrypted.add(nid)
+            vtep = tunnel_address(tunnels.network, host_id)
+            peers = [
+                OverlayPeer(address=tunnel_address(tunnels.network, p), host=world.hosts[p].name)
+                for p in others
+            ]
+        else:
+            peers = [
+                OverlayPeer(address=addr, host=world.hosts[p].name)
+                for p in others
+                if (addr := underlay_address(world.hosts[p])) is not None and addr != local
+            ]
         tags = {**net.labels, labels.OWNER: owner, labels.NETWORK_ID: str(nid)}
         spec = OverlaySpec(
             vni=net.vni or 0,
             subnet=net.subnet,
             ip_range=blocks[0],
             gateway=gateway,
-            local=local,
+            local=vtep,
             peers=peers,
             labels=tags,
         )
-        out.overlays.append(DesiredOverlay(nid, net.name, spec))
+        out.overlays.append(DesiredOverlay(nid, net.name, spec, _exposed(world, nid, host_id)))
         out.generations[nid] = net.generation
+    if out.encrypted:
+        out.tunnel = _tunnel(world, host_id, owner, tunnels, encrypted_spans)
     if out.overlays:
         if wrote:
             world = await _load(sessions)
@@ -161,12 +206,39 @@ async def host_overlays(sessions: SessionMaker, host_id: int, owner: str) -> Hos
     return out
 
 
+def _exposed(world: _World, network_id: int, host_id: int) -> tuple[str, ...]:
+    """The host's own addresses on the overlay (`weave expose`): rows with no container."""
+    return tuple(
+        a.address
+        for a in world.addresses
+        if a.network_id == network_id and a.host_id == host_id and a.container_id is None
+    )
+
+
+def _tunnel(
+    world: _World,
+    host_id: int,
+    owner: str,
+    tunnels: TunnelConfig,
+    encrypted_spans: list[frozenset[int]],
+) -> TunnelSpec:
+    """The host's WireGuard interface: a peer per host it shares an encrypted overlay with."""
+    peers = [
+        PeerHost(
+            p, world.hosts[p].name, underlay_address(world.hosts[p]), world.hosts[p].wg_public_key
+        )
+        for p in tunnel_peers(host_id, encrypted_spans, world.peerings)
+    ]
+    psk = tunnels.open_sealed(world.psk_sealed) if world.psk_sealed else None
+    return tunnel_spec(interface_name(owner, host_id), tunnels.network, host_id, peers, psk)
+
+
 def _records(world: _World, host_id: int) -> DnsRecordSet:
     """The `*.weave.local` records of every container on an overlay in the host's mesh."""
     mesh = mesh_of(host_id, world.hosts, world.peerings)
     names = {n.id or 0: n.name for n in world.overlays}
     rows = world.addresses
-    by_id = {c.id or 0: c for c in world.containers}
+    by_id: dict[int | None, Container] = {c.id: c for c in world.containers}
     endpoints = []
     for row in rows:
         c = by_id.get(row.container_id)

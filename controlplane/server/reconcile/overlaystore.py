@@ -41,8 +41,8 @@ async def _blocks(sessions: SessionMaker, network_id: int) -> dict[int, list[str
         return out
 
 
-async def _used(sessions: SessionMaker, network_id: int, host_id: int) -> dict[int, str]:
-    """Container id -> address, for the host's containers on the network."""
+async def _used(sessions: SessionMaker, network_id: int, host_id: int) -> dict[int | None, str]:
+    """Container id -> address, for the host's containers on the network (None: the host's)."""
     async with sessions() as session:
         rows = await session.exec(
             select(OverlayAddress).where(
@@ -87,8 +87,11 @@ async def host_blocks(sessions: SessionMaker, net: Network, host_id: int, need: 
     raise IpamExhausted(f"could not reserve a block of {net.name} for host {host_id}")
 
 
-async def address_of(sessions: SessionMaker, net: Network, host_id: int, container_id: int) -> str:
-    """The container's address on `net`, handed out from its host's blocks on first ask."""
+async def address_of(
+    sessions: SessionMaker, net: Network, host_id: int, container_id: int | None
+) -> str:
+    """The container's address on `net` (None: the host's own, exposed), handed out from
+    its host's blocks on first ask."""
     for _ in range(RETRIES):
         used = await _used(sessions, net.id or 0, host_id)
         if container_id in used:
@@ -99,11 +102,16 @@ async def address_of(sessions: SessionMaker, net: Network, host_id: int, contain
         except ipam.IpamError as exc:
             raise IpamExhausted(str(exc)) from None
         row = OverlayAddress(
-            network_id=net.id or 0, container_id=container_id, host_id=host_id, address=address
+            network_id=net.id or 0,
+            container_id=container_id,
+            host_id=host_id,
+            address=address,
+            exposed=True if container_id is None else None,
         )
         if await _insert(sessions, row):
             return address
-    raise IpamExhausted(f"could not reserve an address of {net.name} for container {container_id}")
+    who = "the host" if container_id is None else f"container {container_id}"
+    raise IpamExhausted(f"could not reserve an address of {net.name} for {who}")
 
 
 async def release(
@@ -115,10 +123,25 @@ async def release(
             delete(OverlayAddress).where(
                 col(OverlayAddress.network_id) == network_id,
                 col(OverlayAddress.host_id) == host_id,
+                col(OverlayAddress.container_id).is_not(None),  # the host's own stays
                 col(OverlayAddress.container_id).not_in(list(keep)),
             )
         )
         await session.commit()
+
+
+async def hide(sessions: SessionMaker, network_id: int, host_id: int) -> bool:
+    """Give back the host's exposed address on the network; False when it had none."""
+    async with sessions() as session:
+        result = await session.exec(
+            delete(OverlayAddress).where(
+                col(OverlayAddress.network_id) == network_id,
+                col(OverlayAddress.host_id) == host_id,
+                col(OverlayAddress.container_id).is_(None),
+            )
+        )
+        await session.commit()
+    return bool(result.rowcount)
 
 
 async def release_departed(sessions: SessionMaker, network_id: int, keep: Collection[int]) -> None:

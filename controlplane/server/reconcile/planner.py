@@ -6,7 +6,7 @@ idempotent on the agent side, so re-running a half-done plan (after an agent or
 control-plane crash) creates nothing twice: container names are deterministic.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,6 +18,7 @@ from controlplane.contract.schemas import (
     NetworkSpec,
     NetworkState,
 )
+from controlplane.contract.weave import AttachSpec
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class DesiredOverlay:
     id: int
     name: str
     spec: OverlaySpec
+    # The host's own addresses on it (`weave expose`), without prefix.
+    exposed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,51 @@ class SetLinks:
     verb: str = "links"
 
 
+@dataclass(frozen=True)
+class AttachContainer:
+    """Put the container on an overlay, or fix its address or aliases there (no restart)."""
+
+    id: int
+    name: str
+    network: str
+    attach: AttachSpec
+    kind: str = "container"
+    verb: str = "attach"
+
+
+@dataclass(frozen=True)
+class DetachContainer:
+    """Take the container off an overlay it is no longer meant to be on (no restart)."""
+
+    id: int
+    name: str
+    network: str
+    kind: str = "container"
+    verb: str = "detach"
+
+
+@dataclass(frozen=True)
+class ExposeHost:
+    """Give the host an address of its own on the overlay (`weave expose`)."""
+
+    id: int
+    name: str
+    address: str
+    kind: str = "network"
+    verb: str = "expose"
+
+
+@dataclass(frozen=True)
+class HideHost:
+    """Take back an address the host holds on the overlay and should not (`weave hide`)."""
+
+    id: int
+    name: str
+    address: str
+    kind: str = "network"
+    verb: str = "hide"
+
+
 Action = (
     EnsureNetwork
     | RemoveNetwork
@@ -146,6 +194,10 @@ Action = (
     | RestartContainer
     | RemoveContainer
     | SetLinks
+    | AttachContainer
+    | DetachContainer
+    | ExposeHost
+    | HideHost
 )
 
 
@@ -201,6 +253,46 @@ def _joined_a_gone_namespace(
     return seen.network_mode not in (f"container:{owner.id}", f"container:{owner.name}")
 
 
+def _endpoint_current(seen: ContainerState, network: str, address: str, aliases: list[str]) -> bool:
+    ep = seen.networks.get(network)
+    if ep is None:
+        return False
+    # Docker adds the container's short id as an alias of its own.
+    if set(ep.aliases) - {seen.id[:12]} != set(aliases):
+        return False
+    # A stopped container has no address until it starts (at the one it was given).
+    return not seen.running or ep.ip_address == address
+
+
+def _awaits_address(ctr: DesiredContainer, overlays: Collection[str]) -> bool:
+    """An overlay attachment without its IPAM address: Docker must never pick one itself."""
+    return any(a.name in overlays and a.ipv4_address is None for a in ctr.spec.networks)
+
+
+def membership(
+    ctr: DesiredContainer, seen: ContainerState, overlays: Collection[str]
+) -> list[AttachContainer | DetachContainer]:
+    """Attach/detach actions that bring the container's overlays to the spec's (`weave attach`).
+
+    Only for a container whose spec hash matches (the hash leaves overlays out): any
+    other difference recreates it.
+    """
+    if ctr.spec.network_mode != "bridge":
+        return []
+    wanted = {a.name: a for a in ctr.spec.networks if a.name in overlays}
+    out: list[AttachContainer | DetachContainer] = []
+    for name in sorted(wanted):
+        att = wanted[name]
+        if att.ipv4_address is None:  # see _awaits_address
+            continue
+        if not _endpoint_current(seen, name, att.ipv4_address, att.aliases):
+            spec = AttachSpec(ipv4_address=att.ipv4_address, aliases=att.aliases)
+            out.append(AttachContainer(ctr.id, ctr.name, name, spec))
+    for name in sorted((set(seen.networks) & set(overlays)) - set(wanted)):
+        out.append(DetachContainer(ctr.id, ctr.name, name))
+    return out
+
+
 def plan(
     networks: Sequence[DesiredNetwork],
     containers: Sequence[DesiredContainer],
@@ -213,11 +305,14 @@ def plan(
 
     Overlays are networks too (they carry the VNI label); they are planned from
     the agent's overlay list, which also shows their VXLAN device and peers.
+    A container whose overlays alone differ (its hash leaves them out) is attached
+    or detached in place rather than recreated.
     """
     out = Plan()
     seen_net = {n.name: n for n in seen_networks if VNI_LABEL not in n.labels}
     seen_ovl = {o.name: o for o in seen_overlays}
     seen_ctr = {c.name: c for c in seen_containers}
+    overlay_names = {o.name for o in overlays} | set(seen_ovl)
     wanted_nets = {n.name for n in networks}
     wanted_ctrs = {c.name for c in containers}
 
@@ -233,6 +328,11 @@ def plan(
             out.actions.append(EnsureOverlay(ovl.id, ovl.name, ovl.spec, "create"))
         elif _overlay_differs(ovl.spec, known):
             out.actions.append(EnsureOverlay(ovl.id, ovl.name, ovl.spec, "update"))
+        held = {a.split("/")[0] for a in known.exposed} if known else set()
+        for address in sorted(set(ovl.exposed) - held):
+            out.actions.append(ExposeHost(ovl.id, ovl.name, address))
+        for address in sorted(held - set(ovl.exposed)):
+            out.actions.append(HideHost(ovl.id, ovl.name, address))
 
     # Strays go before creates: a stray may hold a port or fixed address a new one needs.
     for name in sorted(set(seen_ctr) - wanted_ctrs):
@@ -240,6 +340,9 @@ def plan(
 
     for ctr in sorted(containers, key=_mode_order):
         current = seen_ctr.get(ctr.name)
+        if _awaits_address(ctr, overlay_names):
+            # Written after this pass read the IPAM: the next round has its address.
+            continue
         if current is None:
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "create"))
         elif current.spec_hash != ctr.spec.computed_hash():
@@ -249,6 +352,8 @@ def plan(
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "recreate"))
         elif current.status == "created":
             out.actions.append(EnsureContainer(ctr.id, ctr.name, ctr.spec, "start"))
+        elif moves := membership(ctr, current, overlay_names):
+            out.actions.extend(moves)
         elif ctr.restart_generation > ctr.restarted:
             out.actions.append(RestartContainer(ctr.id, ctr.name, ctr.restart_generation))
         elif ctr.applied_links != ctr.spec.links:

@@ -42,16 +42,22 @@ from controlplane.server.models import (
 )
 from controlplane.server.models.common import HostStatus, ResourceStatus, utcnow
 from controlplane.server.reconcile import planner
-from controlplane.server.reconcile.desired import desired_state, observed_record
+from controlplane.server.reconcile.desired import (
+    desired_state,
+    observed_record,
+    overlay_free_hash,
+)
 from controlplane.server.reconcile.linkplan import LinkWorld
 from controlplane.server.reconcile.overlays import (
     OVERLAY,
     HostOverlays,
+    TunnelConfig,
     host_overlays,
     mesh_records,
     on_overlays,
 )
 from controlplane.server.reconcile.retries import Key, Retries
+from controlplane.server.reconcile.tunnels import sync_tunnel
 from controlplane.server.settings import Settings
 
 log = logging.getLogger("weft.reconcile")
@@ -71,6 +77,10 @@ class Context:
     events: Recorder
     # Called when a container's addresses changed (links on other hosts may follow it).
     on_addresses_changed: Callable[[int], None] = lambda host_id: None
+    # Called when a host's WireGuard public key changed (its peers' tunnels must follow).
+    on_key_changed: Callable[[int], None] = lambda host_id: None
+    # Opens what the database holds sealed (the mesh's pre-shared key).
+    open_sealed: Callable[[str], str] | None = None
 
 
 class HostGone(Exception):
@@ -110,6 +120,7 @@ class HostRunner:
         # How this host's reasons on overlays start (other hosts leave those alone).
         self._on_me = f"on host {host_id}:"
         self._client_key: tuple[str, str] | None = None
+        self._tunnels = TunnelConfig(str(ctx.settings.tunnel_network), _opener(ctx))
 
     def kick(self) -> None:
         """Run a pass now rather than at the next interval."""
@@ -211,7 +222,11 @@ class HostRunner:
             await self._record_observed(
                 info.hostname, info.docker_version, info.addresses, seen_containers
             )
-            mine = await host_overlays(self.ctx.sessions, self.host_id, self.ctx.owner)
+            mine = await host_overlays(
+                self.ctx.sessions, self.host_id, self.ctx.owner, self._tunnels
+            )
+            if await sync_tunnel(agent, self.ctx.sessions, host, self.ctx.owner, mine):
+                self.ctx.on_key_changed(self.host_id)
             seen_overlays = await self._seen_overlays(agent, mine, seen_networks)
             plan, generations = await self._plan(
                 seen_networks, seen_containers, mine, seen_overlays
@@ -235,9 +250,10 @@ class HostRunner:
             if not todo:
                 await self._record_converged(plan, generations, set(mine.generations))
                 return not plan.actions
-            for action, attempt in todo:
-                if await self._execute(agent, action, attempt) is False:
-                    failed.add(_key(action))
+            for batch in _batches(todo, self.ctx.settings.parallel_actions):
+                for (action, _), done in zip(batch, await self._execute(agent, batch), strict=True):
+                    if done is False:
+                        failed.add(_key(action))
         return False
 
     async def _record_observed(
@@ -336,9 +352,14 @@ class HostRunner:
             ids = [c.id for c in ctrs]
             links = list(await session.exec(select(Link).where(col(Link.from_id).in_(ids))))
             hosts = list(await session.exec(select(Host)))
+            overlay_names = set(
+                await session.exec(select(Network.name).where(Network.driver == OVERLAY))
+            )
         world = LinkWorld.of(everyone, hosts, nets)
         desired_nets, desired_containers = desired_state(nets, ctrs, links, world, self.ctx.owner)
-        desired_containers = [on_overlays(c, overlays) for c in desired_containers]
+        desired_containers = [
+            on_overlays(overlay_free_hash(c, overlay_names), overlays) for c in desired_containers
+        ]
         generations = {("network", n.id or 0): n.generation for n in nets}
         generations.update({("network", i): g for i, g in overlays.generations.items()})
         generations.update({("container", c.id or 0): c.generation for c in ctrs})
@@ -353,21 +374,29 @@ class HostRunner:
         return plan, generations
 
     async def _execute(
-        self, agent: AgentClient, action: planner.Action, attempt: object
-    ) -> bool | None:
-        """Run one action and record it: True done, False failed, None still in flight."""
-        task = asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
+        self, agent: AgentClient, batch: list[tuple[planner.Action, object]]
+    ) -> list[bool | None]:
+        """Run the batch's actions at once, then record each, in order: True done, False
+        failed, None still in flight (a call past `slow_action` finishes in the background)."""
+        tasks = [
+            asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
+            for action, _ in batch
+        ]
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.ctx.settings.slow_action)
-        except asyncio.CancelledError:  # the runner stops: the call goes with it
-            task.cancel()
+            await asyncio.wait(tasks, timeout=self.ctx.settings.slow_action)
+        except asyncio.CancelledError:  # the runner stops: the calls go with it
+            for task in tasks:
+                task.cancel()
             raise
-        if not done:
-            started = time.monotonic() - self.ctx.settings.slow_action
-            self.flights[_key(action)] = Flight(action, attempt, task, started)
-            task.add_done_callback(lambda _: self.kick())  # a pass records it
-            return None
-        return await self._record(action, attempt, task)
+        started = time.monotonic() - self.ctx.settings.slow_action
+        for (action, attempt), task in zip(batch, tasks, strict=True):
+            if not task.done():
+                self.flights[_key(action)] = Flight(action, attempt, task, started)
+                task.add_done_callback(lambda _: self.kick())  # a pass records it
+        return [
+            await self._record(action, attempt, task) if task.done() else None
+            for (action, attempt), task in zip(batch, tasks, strict=True)
+        ]
 
     async def _call(self, agent: AgentClient, action: planner.Action) -> ContainerState | None:
         """The action's agent call only (no database): the container's new state, if any."""
@@ -391,6 +420,14 @@ class HostRunner:
                 await agent.delete_container(action.name, long)
             case planner.SetLinks():
                 await agent.set_links(action.name, action.links)
+            case planner.AttachContainer():
+                await agent.attach_container(action.network, action.name, action.attach)
+            case planner.DetachContainer():
+                await agent.detach_container(action.network, action.name)
+            case planner.ExposeHost():
+                await agent.expose(action.name, action.address)
+            case planner.HideHost():
+                await agent.hide(action.name, action.address)
         return None
 
     async def _land_flights(self) -> None:
@@ -578,6 +615,45 @@ class HostRunner:
             host_id=self.host_id,
             reason=reason,
         )
+
+
+def _batches(
+    todo: list[tuple[planner.Action, object]], size: int
+) -> list[list[tuple[planner.Action, object]]]:
+    """The actions in order, consecutive container creates and starts grouped (at most
+    `size` a group) to run at once; everything else alone. A container that joins
+    another's namespace (`container:X`) is never grouped: it needs X first, and the
+    planner puts it after the others."""
+    out: list[list[tuple[planner.Action, object]]] = []
+    for item in todo:
+        last = out[-1] if out else None
+        if (
+            not _groupable(item[0])
+            or last is None
+            or len(last) >= size
+            or not _groupable(last[-1][0])
+        ):
+            out.append([item])
+        else:
+            last.append(item)
+    return out
+
+
+def _groupable(action: planner.Action) -> bool:
+    return isinstance(action, planner.EnsureContainer) and not action.spec.network_mode.startswith(
+        "container:"
+    )
+
+
+def _opener(ctx: Context) -> Callable[[str], str]:
+    """How the runner opens the sealed pre-shared key (a context without a box cannot)."""
+    if ctx.open_sealed is not None:
+        return ctx.open_sealed
+
+    def refuse(sealed: str) -> str:
+        raise RuntimeError("this control plane has no key to open the mesh's pre-shared key")
+
+    return refuse
 
 
 def _attempt(action: planner.Action, generations: dict[tuple[str, int], int]) -> object:

@@ -18,6 +18,7 @@ class Reconcilers:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         ctx.on_addresses_changed = self._addresses_changed
+        ctx.on_key_changed = self._key_changed
         self.runners: dict[int, HostRunner] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         # One change-feed watcher per host (reconcile.watch): kicks its runner on events.
@@ -76,6 +77,12 @@ class Reconcilers:
             if other != host_id:
                 runner.kick()
             self._spawn(runner.push_dns(), f"dns-{other}")
+
+    def _key_changed(self, host_id: int) -> None:
+        # The hosts tunnelling to it must take its new key up now, not at their next pass.
+        for other, runner in self.runners.items():
+            if other != host_id:
+                runner.kick()
 
     async def stop(self, host_id: int) -> None:
         """Stop the host's runner (the host is being removed)."""

@@ -57,6 +57,11 @@ async def create_network(
         return await create_overlay(session, rt, data, wait)
     if data.hosts:
         raise Invalid("only an overlay spans several hosts", loc=["body", "hosts"])
+    if data.encrypted:
+        raise Invalid(
+            "only an overlay is encrypted (a bridge never leaves its host)",
+            loc=["body", "encrypted"],
+        )
     if data.host_id is None:
         raise Invalid("a bridge network needs its host", loc=["body", "host_id"])
     if data.subnet is None:

@@ -110,6 +110,7 @@ async def create_overlay(
         subnet=subnet,
         labels=data.labels,
         hosts=list(data.hosts),
+        encrypted=data.encrypted,
         vni=(top or 0) + 1,
     )
     session.add(net)
@@ -185,7 +186,7 @@ async def ipam_status(session: AsyncSession) -> list[NetworkIpam]:
             addresses=[
                 IpamAddress(
                     container_id=a.container_id,
-                    container=names.get(a.container_id, "?"),
+                    container=None if a.container_id is None else names.get(a.container_id, "?"),
                     host_id=a.host_id,
                     host=hosts.get(a.host_id, "?"),
                     address=a.address,

@@ -18,6 +18,7 @@ from controlplane.server.agentclient import AgentClientError
 from controlplane.server.models import (
     Host,
     HostPeers,
+    Network,
     Peering,
     PeeringCheck,
     PeeringCreate,
@@ -25,8 +26,15 @@ from controlplane.server.models import (
     PeerStatus,
 )
 from controlplane.server.models.common import utcnow
-from controlplane.server.reconcile.meshplan import mesh_of, overlay_mtu
-from controlplane.server.reconcile.overlays import underlay_address
+from controlplane.server.reconcile.meshplan import mesh_of, overlay_mtu, overlay_span
+from controlplane.server.reconcile.overlays import OVERLAY, underlay_address
+from controlplane.server.reconcile.tunnelplan import (
+    CARRIES_NOTHING,
+    handshake_problem,
+    interface_name,
+    tunnel_address,
+    tunnel_peers,
+)
 from controlplane.server.services.crud import get_row
 from controlplane.server.services.errors import AlreadyExists, Invalid, NotFound
 from controlplane.server.services.runtime import Runtime, kick_all
@@ -56,19 +64,76 @@ async def _probe(rt: Runtime, source: Host, targets: list[Host]) -> list[ProbeRe
     return out
 
 
-async def _check(rt: Runtime, a: Host, b: Host) -> PeeringCheck:
-    """Both ends probe each other; reachable only when both got through."""
+async def _tunnelled(session: AsyncSession, host: Host) -> list[int]:
+    """The hosts `host` tunnels to (it shares an encrypted overlay with them)."""
+    hosts = {h for h in await session.exec(select(Host.id)) if h is not None}
+    pairs = [(p.host_a_id, p.host_b_id) for p in await session.exec(select(Peering))]
+    nets = await session.exec(
+        select(Network).where(Network.driver == OVERLAY, col(Network.encrypted))
+    )
+    spans = [overlay_span(n.host_id, n.hosts, hosts, pairs) for n in nets]
+    return tunnel_peers(host.id or 0, spans, pairs)
+
+
+async def _tunnel_problems(
+    session: AsyncSession, rt: Runtime, host: Host, others: list[Host]
+) -> dict[int, str | None]:
+    """For each other host `host` tunnels to: why that tunnel carries nothing (None: up).
+    Measured by `host`'s agent: WireGuard's last handshake with the peer, and a probe of
+    the peer's tunnel address through the tunnel. Hosts it does not tunnel to are left
+    out (their link is plain VXLAN)."""
+    wanted = [o for o in others if o.id in set(await _tunnelled(session, host))]
+    if not wanted:
+        return {}
+    network = str(rt.settings.tunnel_network)
+    targets = [
+        ProbeTarget(address=tunnel_address(network, o.id or 0), port=_agent_port(o), path_only=True)
+        for o in wanted
+    ]
+    try:
+        async with rt.agents(host.agent_url, host.agent_token) as agent:
+            seen = await agent.get_tunnel(interface_name(rt.owner, host.id or 0))
+            probed = {r.address: r for r in await agent.probe(targets)} if seen else {}
+    except AgentClientError as exc:
+        return {o.id or 0: f"{host.name}'s tunnel cannot be measured: {exc}" for o in wanted}
+    if seen is None:
+        return {o.id or 0: f"{host.name} has no tunnel yet: {CARRIES_NOTHING}" for o in wanted}
+    peers = {p.public_key: p for p in seen.peers}
+    now = utcnow()
+    out: dict[int, str | None] = {}
+    for o, target in zip(wanted, targets, strict=True):
+        peer = peers.get(o.wg_public_key or "")
+        shook = peer.latest_handshake if peer else None
+        age = (now - shook.replace(tzinfo=now.tzinfo)).total_seconds() if shook else None
+        problem = handshake_problem(o.name, peers, o.wg_public_key, age)
+        answer = probed.get(target.address)
+        if problem is None and (answer is None or not answer.reachable):
+            why = answer.error if answer else "not probed"
+            problem = f"no answer from {o.name} through its tunnel ({why}): {CARRIES_NOTHING}"
+        out[o.id or 0] = problem
+    return out
+
+
+async def _check(session: AsyncSession, rt: Runtime, a: Host, b: Host) -> PeeringCheck:
+    """Both ends probe each other; reachable only when both got through (and, when the
+    link is encrypted, both ends' tunnels had a recent handshake)."""
     (ab,), (ba,) = await asyncio.gather(_probe(rt, a, [b]), _probe(rt, b, [a]))
     reasons = [
         f"{x.name} -> {y.name}: {r.error}" for x, y, r in ((a, b, ab), (b, a, ba)) if r.error
     ]
+    tunnel_a = await _tunnel_problems(session, rt, a, [b])
+    tunnel_b = await _tunnel_problems(session, rt, b, [a])
+    encrypted = bool(tunnel_a or tunnel_b)
+    reasons += [why for why in (*tunnel_a.values(), *tunnel_b.values()) if why]
     mtus = {k: r.mtu for k, r in (("a", ab), ("b", ba)) if r.mtu}
     rtts = [r.rtt_ms for r in (ab, ba) if r.rtt_ms is not None]
     return PeeringCheck(
-        reachable=ab.reachable and ba.reachable,
+        reachable=ab.reachable
+        and ba.reachable
+        and not any((*tunnel_a.values(), *tunnel_b.values())),
         datapath=DATAPATH,
-        encrypted=False,
-        mtu=overlay_mtu(mtus) if mtus else None,
+        encrypted=encrypted,
+        mtu=overlay_mtu(mtus, encrypted) if mtus else None,
         rtt_ms=max(rtts) if rtts else None,
         reason="; ".join(reasons) or None,
         checked_at=utcnow(),
@@ -92,7 +157,7 @@ async def _public(session: AsyncSession, p: Peering) -> PeeringPublic:
 async def _recheck(session: AsyncSession, rt: Runtime, p: Peering) -> None:
     a = await get_row(session, Host, p.host_a_id)
     b = await get_row(session, Host, p.host_b_id)
-    p.last_check = await _check(rt, a, b)
+    p.last_check = await _check(session, rt, a, b)
     session.add(p)
     await session.commit()
     await session.refresh(p)
@@ -161,6 +226,7 @@ async def host_peers(session: AsyncSession, rt: Runtime, host_id: int) -> HostPe
         if host_id in (p.host_a_id, p.host_b_id)
     }
     results = await _probe(rt, host, others)
+    tunnels = await _tunnel_problems(session, rt, host, others)
     now = utcnow()
     peers = [
         PeerStatus(
@@ -169,12 +235,12 @@ async def host_peers(session: AsyncSession, rt: Runtime, host_id: int) -> HostPe
             address=underlay_address(o),
             direct=(o.id or 0) in direct,
             peering_id=direct.get(o.id or 0),
-            reachable=r.reachable,
+            reachable=r.reachable and tunnels.get(o.id or 0) is None,
             datapath=DATAPATH,
-            encrypted=False,
-            mtu=overlay_mtu({"peer": r.mtu}) if r.mtu else None,
+            encrypted=(o.id or 0) in tunnels,
+            mtu=overlay_mtu({"peer": r.mtu}, (o.id or 0) in tunnels) if r.mtu else None,
             rtt_ms=r.rtt_ms,
-            reason=r.error,
+            reason="; ".join(w for w in (r.error, tunnels.get(o.id or 0)) if w) or None,
             checked_at=now,
         )
         for o, r in zip(others, results, strict=True)

@@ -229,6 +229,7 @@ async def _ensure_overlays(
             driver="overlay",
             host_id=hosts[want.host].id or 0,
             subnet=want.subnet,
+            encrypted=want.encrypted,
             labels={labels.STACK: row.name},
         )
         try:

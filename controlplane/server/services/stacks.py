@@ -163,18 +163,12 @@ async def _check_overlays(
     drivers: Mapping[str, str],
     hosts: Sequence[Host],
 ) -> None:
-    """409 when an overlay's hosts are not one mesh; 422 for an encrypted one (not yet)."""
+    """409 when an overlay's hosts are not one mesh."""
     ids = {h.name: h.id or 0 for h in hosts}
     pairs = [(p.host_a_id, p.host_b_id) for p in await session.exec(select(Peering))]
     groups = meshes(ids.values(), pairs)
     for net in sorted(n for n, d in drivers.items() if d == "overlay"):
         loc = ["body", "compose", "networks", net]
-        if spec.networks[net].encrypted:
-            raise Invalid(
-                f"network {net}: encrypted overlays are not deployed by the control plane "
-                "yet; leave out driver_opts.encrypted",
-                loc=[*loc, "driver_opts", "encrypted"],
-            )
         spans = sorted(
             {
                 host
