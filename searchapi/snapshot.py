@@ -68,6 +68,8 @@ async def read_index(settings: Settings, known: str | None = None) -> CityIndex 
         await conn.rollback()
     finally:
         conn.close()
+    # Only a process that builds needs this (see there); it stays set.
+    keep_large_blocks_mapped()
     # numpy's sorts release the GIL: requests go on being served from the old index.
     return await asyncio.to_thread(builder.build, version)
 
@@ -92,7 +94,10 @@ def keep_large_blocks_mapped() -> None:
     glibc raises that threshold each time such a block is freed, up to 32 MB,
     after which a build's numpy temporaries come from the heap and leave it
     fragmented: measured at 170k cities, 196-204 MB resident after start-up
-    with the moving threshold, 177-179 MB with it fixed. Without glibc it does nothing.
+    with the moving threshold, 177-179 MB with it fixed. Set only where an index
+    is built from the rows: for everything else (an index read from its stored
+    parts, and every request's numpy temporaries) each such block mapped and
+    unmapped again costs page faults. Without glibc it does nothing.
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
@@ -144,7 +149,6 @@ class IndexHolder:
 
     def start(self) -> None:
         """Start polling (in the app's lifespan)."""
-        keep_large_blocks_mapped()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
