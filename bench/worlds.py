@@ -80,21 +80,27 @@ async def _load(database: str, source: Source | None) -> None:
     await store_memory_index(params(database))
 
 
-async def _outdated(database: str) -> bool:
-    """Whether `database` holds a world without city_rows.folded (an older loader's)."""
+async def _rows(sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every row of one query on the bench MariaDB (the test account, no database chosen)."""
     conn = await connect(_server(), autocommit=True)
     try:
         async with conn.cursor() as cur:
-            await cur.execute(
-                "SELECT COUNT(*) FROM information_schema.tables t WHERE t.table_schema = %s"
-                " AND t.table_name = 'city_rows' AND NOT EXISTS (SELECT 1 FROM"
-                " information_schema.columns c WHERE c.table_schema = t.table_schema"
-                " AND c.table_name = t.table_name AND c.column_name = 'folded')",
-                (database,),
-            )
-            return bool((await cur.fetchone())[0])
+            await cur.execute(sql, args)
+            return list(await cur.fetchall())
     finally:
         conn.close()
+
+
+async def _outdated(database: str) -> bool:
+    """Whether `database` holds a world without city_rows.folded (an older loader's)."""
+    rows = await _rows(
+        "SELECT COUNT(*) FROM information_schema.tables t WHERE t.table_schema = %s"
+        " AND t.table_name = 'city_rows' AND NOT EXISTS (SELECT 1 FROM"
+        " information_schema.columns c WHERE c.table_schema = t.table_schema"
+        " AND c.table_name = t.table_name AND c.column_name = 'folded')",
+        (database,),
+    )
+    return bool(rows[0][0])
 
 
 def ensure_world(database: str) -> None:
@@ -112,21 +118,15 @@ def reload_world(database: str) -> None:
 
 async def _loaded_cities(database: str) -> int:
     """Cities of the world loaded in `database` (0: none, or no such database)."""
-    conn = await connect(_server(), autocommit=True)
-    try:
-        async with conn.cursor() as cur:
-            await cur.execute(
-                "SELECT COUNT(*) FROM information_schema.tables"
-                " WHERE table_schema = %s AND table_name = 'load_state'",
-                (database,),
-            )
-            if not (await cur.fetchone())[0]:
-                return 0
-            await cur.execute(f"SELECT status, cities FROM `{database}`.load_state WHERE id = 1")  # noqa: S608
-            row = await cur.fetchone()
-            return int(row[1]) if row and row[0] == "loaded" else 0
-    finally:
-        conn.close()
+    tables = await _rows(
+        "SELECT COUNT(*) FROM information_schema.tables"
+        " WHERE table_schema = %s AND table_name = 'load_state'",
+        (database,),
+    )
+    if not tables[0][0]:
+        return 0
+    state = await _rows(f"SELECT status, cities FROM `{database}`.load_state WHERE id = 1")  # noqa: S608
+    return int(str(state[0][1])) if state and state[0][0] == "loaded" else 0
 
 
 def ensure_scale_world(database: str, rows: int) -> None:
