@@ -23,6 +23,8 @@ queries use, so index answers equal a full scan over folded names):
   answer `total` without counting.
 - city_postings: (gid, rank), one posting list per gram, in rank order.
 - city_country_ranges: each country's rank range (contiguous by construction).
+- city_index_parts: the API's in-process index, built from city_rows by the
+  loader after this (indexstore.py), read back by every API process.
 
 Owned by the search API; the loader only calls it.
 """
@@ -32,6 +34,7 @@ from typing import Any
 
 from searchapi.fields import JSON_ROW
 from searchapi.fold import fold
+from searchapi.indexstore import PARTS_DDL, PARTS_TABLE, table_exists
 
 INDEX_TABLES: tuple[str, ...] = (
     "city_search",
@@ -40,6 +43,7 @@ INDEX_TABLES: tuple[str, ...] = (
     "city_grams",
     "city_postings",
     "city_country_ranges",
+    PARTS_TABLE,
 )
 
 # Gram kinds: trigrams and 1-2 character prefixes of the folded name, and the
@@ -101,6 +105,7 @@ _DDL = (
         lo INT UNSIGNED NOT NULL,
         hi INT UNSIGNED NOT NULL
     ) ENGINE=InnoDB""",
+    PARTS_DDL,
 )
 
 
@@ -162,21 +167,11 @@ async def _insert(cur: Any, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
         await cur.executemany(sql, batch)
 
 
-async def _table_exists(cur: Any, name: str) -> bool:
-    await cur.execute(
-        "SELECT COUNT(*) FROM information_schema.tables"
-        " WHERE table_schema = DATABASE() AND table_name = %s",
-        (name,),
-    )
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
 async def build_index(conn: Any, suffix: str) -> None:
     """Create and fill the index tables for `cities{suffix}`."""
     s = suffix
     async with conn.cursor() as cur:
-        countries = f"countries{s}" if await _table_exists(cur, f"countries{s}") else "countries"
+        countries = f"countries{s}" if await table_exists(cur, f"countries{s}") else "countries"
         # The loader drops stale staging tables before it calls us.
         for ddl in _DDL:
             await cur.execute(ddl.format(s=s))

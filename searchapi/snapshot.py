@@ -2,10 +2,12 @@
 
 The failure this prevents: answering from data the database no longer holds.
 A task polls the data version (load_state, which the loader swaps in with the
-tables) every `index_poll_interval` seconds. When it changes, the tables are
-read in one consistent snapshot, a new index is built beside the old one, and
-one assignment swaps it in: a request sees the old index or the new one, never
-a mix, and none fails during the swap. Until the first index is ready (and
+tables) every `index_poll_interval` seconds. When it changes, the index the
+loader stored for that version (indexstore.py) is read in one consistent
+snapshot with it -- or, for a world loaded without one, the rows, and an index
+is built from them -- beside the old one, and one assignment swaps it in: a
+request sees the old index or the new one, never a mix, and none fails during
+the swap. Until the first index is ready (and
 whenever a reload fails) requests are answered as before, by MariaDB or from
 the last index.
 """
@@ -17,11 +19,10 @@ import logging
 import time
 from typing import Any
 
-from asyncmy.cursors import SSCursor
-
+from searchapi import indexstore
 from searchapi.dbconnect import connect
 from searchapi.fields import JSON_ROW
-from searchapi.memindex import Builder, CityIndex
+from searchapi.memindex import CityIndex
 from searchapi.settings import Settings
 
 log = logging.getLogger("searchapi.snapshot")
@@ -32,18 +33,10 @@ STORED_COLUMNS_SQL = (
     "SELECT COUNT(*) = 2 FROM information_schema.columns WHERE table_schema = DATABASE()"
     " AND table_name = 'city_rows' AND column_name IN ('item', 'folded')"
 )
-# Row by row, streamed: measured against one GROUP_CONCAT row per 10,000 cities
-# (fewer values for the driver to parse), MariaDB's sorts for the ordered
-# GROUP_CONCATs cost more than the parsing saved.
-ROWS_SQL = (
-    "SELECT r.item, r.country_code, r.population, r.latitude, r.longitude, r.folded"
-    " FROM city_rows r ORDER BY r.`rank`"
-)
 OLD_ROWS_SQL = (
     f"SELECT {JSON_ROW}, r.country_code, r.population, r.latitude, r.longitude, s.folded"  # noqa: S608
     " FROM city_rows r JOIN city_search s ON s.`rank` = r.`rank` ORDER BY r.`rank`"
 )
-_CHUNK = 20_000
 STOP_GRACE = 5.0
 
 
@@ -51,8 +44,8 @@ async def read_index(settings: Settings, known: str | None = None) -> CityIndex 
     """A new index when the loaded data's version differs from `known`, else None."""
     conn = await connect(settings.endpoint, autocommit=False)
     try:
-        # One snapshot for the version and the rows; its metadata lock makes a
-        # concurrent RENAME TABLE wait until the read is done.
+        # One snapshot for the version and the stored index (or the rows); its
+        # metadata lock makes a concurrent RENAME TABLE wait until the read is done.
         async with conn.cursor() as cur:
             await cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             await cur.execute(VERSION_SQL)
@@ -60,21 +53,23 @@ async def read_index(settings: Settings, known: str | None = None) -> CityIndex 
         if not row or row[0] != "loaded":
             await conn.rollback()
             return None
-        version = f"{row[1]}/{row[2]}"
+        version = indexstore.data_version(row[1], row[2])
         if version == known:
             await conn.rollback()
             return None
+        stored = await indexstore.read_parts(conn, version)
+        if stored is not None:
+            await conn.rollback()
+            return stored
         async with conn.cursor() as cur:
             await cur.execute(STORED_COLUMNS_SQL)
-            stored = bool((await cur.fetchone())[0])
-        builder = Builder()
-        async with conn.cursor(SSCursor) as cur:
-            await cur.execute(ROWS_SQL if stored else OLD_ROWS_SQL)
-            while chunk := await cur.fetchmany(_CHUNK):
-                builder.add(chunk)
+            has_columns = bool((await cur.fetchone())[0])
+        builder = await indexstore.read_rows(conn, rows_sql=None if has_columns else OLD_ROWS_SQL)
         await conn.rollback()
     finally:
         conn.close()
+    # Only a process that builds needs this (see there); it stays set.
+    keep_large_blocks_mapped()
     # numpy's sorts release the GIL: requests go on being served from the old index.
     return await asyncio.to_thread(builder.build, version)
 
@@ -99,7 +94,10 @@ def keep_large_blocks_mapped() -> None:
     glibc raises that threshold each time such a block is freed, up to 32 MB,
     after which a build's numpy temporaries come from the heap and leave it
     fragmented: measured at 170k cities, 196-204 MB resident after start-up
-    with the moving threshold, 177-179 MB with it fixed. Without glibc it does nothing.
+    with the moving threshold, 177-179 MB with it fixed. Set only where an index
+    is built from the rows: for everything else (an index read from its stored
+    parts, and every request's numpy temporaries) each such block mapped and
+    unmapped again costs page faults. Without glibc it does nothing.
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
@@ -151,7 +149,6 @@ class IndexHolder:
 
     def start(self) -> None:
         """Start polling (in the app's lifespan)."""
-        keep_large_blocks_mapped()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:

@@ -43,7 +43,11 @@ def world_inputs() -> list[Path]:
     """The files whose content decides what the world database holds."""
     loader = ROOT / "searchapi" / "loader"
     files = [*loader.rglob("*.py"), *loader.rglob("*.sql")]
-    files += [ROOT / "searchapi" / "index.py", ROOT / "searchapi" / "fold.py"]
+    files += [ROOT / "searchapi" / name for name in ("index.py", "fold.py", "wordkeys.py")]
+    # The in-process index the loader stores beside the tables.
+    files += [
+        ROOT / "searchapi" / name for name in ("memindex.py", "indexparts.py", "indexstore.py")
+    ]
     return sorted(f for f in files if "__pycache__" not in f.parts)
 
 

@@ -8,6 +8,7 @@ empty table. A failed load drops its staging tables and leaves the old data
 serving. Loads of one database are serialised with a named lock.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from typing import Any
 
 import asyncmy.errors
 
-from searchapi import index
+from searchapi import index, indexstore
 from searchapi.loader import db, geonames, offline
 from searchapi.loader.fields import CityChecker
 from searchapi.loader.progress import Progress, Silent
@@ -129,15 +130,39 @@ async def _fill(conn: Any, source: Source, progress: Progress, report: LoadRepor
     await conn.commit()
     report.timings["index"] = time.monotonic() - started
 
+    started = time.monotonic()
+    progress.phase("in-process index")
+    await _store_memory_index(conn, STAGE, STAGE)
+    report.timings["memory index"] = time.monotonic() - started
+
+
+async def _store_memory_index(conn: Any, rows: str, parts: str) -> None:
+    """Build the API's in-process index from `city_rows{rows}`; store it in `..._parts{parts}`."""
+    builder = await indexstore.read_rows(conn, rows)
+    await conn.commit()
+    ix = await asyncio.to_thread(builder.build, "")
+    del builder
+    await indexstore.write_parts(conn, parts, ix)
+
 
 async def _swap(conn: Any, report: LoadReport, seconds: float) -> None:
     """Describe the new data in load_state_new, then swap every table in with one RENAME."""
+    loaded_at = (await db.fetch_one(conn, "SELECT NOW(6)"))[0]
     await db.execute(
         conn,
         f"INSERT INTO load_state{STAGE} (id, status, countries, cities, source, loaded_at,"  # noqa: S608 -- our table name
-        " duration_ms, attempted_at) VALUES (1, 'loaded', %s, %s, %s, NOW(6), %s, NOW(6))",
-        (report.countries, report.cities, report.source[:1000], round(seconds * 1000)),
+        " duration_ms, attempted_at) VALUES (1, 'loaded', %s, %s, %s, %s, %s, %s)",
+        (
+            report.countries,
+            report.cities,
+            report.source[:1000],
+            loaded_at,
+            round(seconds * 1000),
+            loaded_at,
+        ),
     )
+    # The stored in-process index names the version it describes (readers check).
+    await indexstore.write_manifest(conn, STAGE, indexstore.data_version(loaded_at, report.cities))
     await conn.commit()
     live = await db.existing_tables(conn)
     pairs: list[str] = []
@@ -175,6 +200,51 @@ async def _record_failure(conn: Any, err: BaseException) -> None:
     await conn.commit()
 
 
+async def _locked(conn: Any, database: str) -> str:
+    """Take the load lock of `database` (a second loader waits); return its name."""
+    lock = f"weft-world-load:{database}"
+    got = await db.fetch_one(conn, "SELECT GET_LOCK(%s, %s)", (lock, LOCK_SECONDS))
+    if not got or got[0] != 1:
+        raise RuntimeError(f"another load of {database} holds the lock {lock!r}")
+    return lock
+
+
+async def store_memory_index(params: db.ConnParams) -> bool:
+    """Store the in-process index of the loaded world when none is stored for its version.
+
+    For a world an older loader wrote (no `city_index_parts`): the API would
+    otherwise build the index from the rows at every start. True when stored.
+    """
+    conn = await db.connect(params)
+    try:
+        lock = await _locked(conn, params.database)
+        try:
+            await db.apply_schema(conn)
+            row = await db.fetch_one(
+                conn, "SELECT status, loaded_at, cities FROM load_state WHERE id = 1"
+            )
+            if not row or row[0] != "loaded":
+                return False
+            version = indexstore.data_version(row[1], row[2])
+            if await indexstore.stored_version(conn) == version:
+                return False
+            table = indexstore.PARTS_TABLE
+            await db.execute(conn, f"DROP TABLE IF EXISTS `{table}{STAGE}`, `{table}{RETIRED}`")
+            await db.execute(conn, indexstore.PARTS_DDL.format(s=STAGE))
+            await _store_memory_index(conn, "", STAGE)
+            await indexstore.write_manifest(conn, STAGE, version)
+            pairs = [f"`{table}{STAGE}` TO `{table}`"]
+            if table in await db.existing_tables(conn):
+                pairs.insert(0, f"`{table}` TO `{table}{RETIRED}`")
+            await db.execute(conn, f"RENAME TABLE {', '.join(pairs)}")
+            await db.execute(conn, f"DROP TABLE IF EXISTS `{table}{RETIRED}`")
+            return True
+        finally:
+            await db.execute(conn, "DO RELEASE_LOCK(%s)", (lock,))
+    finally:
+        await conn.ensure_closed()
+
+
 async def load_world(
     params: db.ConnParams,
     source: Source | None = None,
@@ -189,10 +259,7 @@ async def load_world(
     report = LoadReport(countries=0, cities=0, source=source.describe(), seconds=0.0)
     conn = await db.connect(params)
     try:
-        lock = f"weft-world-load:{params.database}"
-        got = await db.fetch_one(conn, "SELECT GET_LOCK(%s, %s)", (lock, LOCK_SECONDS))
-        if not got or got[0] != 1:
-            raise RuntimeError(f"another load of {params.database} holds the lock {lock!r}")
+        lock = await _locked(conn, params.database)
         try:
             await db.apply_schema(conn)
             status, countries, cities = await _state(conn)

@@ -1,5 +1,7 @@
 """The in-process index against plain Python: matching, ordering keys, typo distances."""
 
+import random
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,7 +9,7 @@ from hypothesis import strategies as st
 from searchapi import fuzzy
 from searchapi.fold import fold
 from searchapi.matching import find
-from searchapi.memindex import Builder, CityIndex
+from searchapi.memindex import Builder, CityIndex, matches
 from searchapi.search import Order, make_query
 
 ALPHABET = "ab -é北"
@@ -129,3 +131,21 @@ def test_typos_rank_by_edits_then_population() -> None:
     got = list(zip(hits.ranks, hits.edits, strict=True))
     assert got[:3] == [(1, 1), (0, 1), (2, 1)]  # one edit each, by population
     assert (4, 1) not in got or got.index((4, 1)) > 2
+
+
+def test_many_candidates_are_confirmed_exactly() -> None:
+    """Long patterns whose 5-gram lists are long (intersected, then confirmed) equal a scan."""
+    rnd = random.Random(11)
+    letters = "ab" * 9 + " -"
+    names = ["".join(rnd.choices(letters, k=rnd.randint(1, 24))).strip() or "a" for _ in range(600)]
+    ix = index_of(names)
+    text = [b"\n" + fold(n).encode() for n in names]
+    long_lists = 0
+    for _ in range(300):
+        head = rnd.choice(["", "\n", " "])
+        pattern = (head + "".join(rnd.choices("ab", k=rnd.randint(6, 9)))).encode()
+        want = [r for r, t in enumerate(text) if pattern in t]
+        assert matches(ix, pattern).tolist() == want, pattern
+        grams = [ix.grams[5].get(pattern[i : i + 5]) for i in range(len(pattern) - 4)]
+        long_lists += min(len(g) for g in grams) >= 64
+    assert long_lists > 100  # (the case a 2M world is full of)
