@@ -82,7 +82,7 @@ class HostOverlays:
     # The host's WireGuard interface; None when no encrypted overlay spans it.
     tunnel: TunnelSpec | None = None
     # The host's address in the tunnel network (an encrypted overlay's VTEP here).
-    tunnel_address: str | None = None
+    tunnel_address: str = ""
     # The encrypted overlays' ids on this host (their part fails with the tunnel).
     encrypted: set[int] = field(default_factory=set)
 
@@ -176,7 +176,7 @@ async def host_overlays(
         if net.encrypted:
             # Fail closed: the VTEPs are tunnel addresses, so VXLAN goes only into tunnels.
             out.encrypted.add(nid)
-            vtep = tunnel_address(tunnels.network, host_id)
+            vtep = out.tunnel_address
             peers = [
                 OverlayPeer(address=tunnel_address(tunnels.network, p), host=world.hosts[p].name)
                 for p in others

@@ -66,6 +66,11 @@ log = logging.getLogger("weft.reconcile")
 MAX_ROUNDS = 4
 
 
+def _cannot_open(sealed: str) -> str:
+    """A context made without the sealing key cannot open the mesh's pre-shared key."""
+    raise RuntimeError("this control plane has no key to open the mesh's pre-shared key")
+
+
 @dataclass
 class Context:
     """What every runner shares."""
@@ -80,7 +85,7 @@ class Context:
     # Called when a host's WireGuard public key changed (its peers' tunnels must follow).
     on_key_changed: Callable[[int], None] = lambda host_id: None
     # Opens what the database holds sealed (the mesh's pre-shared key).
-    open_sealed: Callable[[str], str] | None = None
+    open_sealed: Callable[[str], str] = _cannot_open
 
 
 class HostGone(Exception):
@@ -120,7 +125,7 @@ class HostRunner:
         # How this host's reasons on overlays start (other hosts leave those alone).
         self._on_me = f"on host {host_id}:"
         self._client_key: tuple[str, str] | None = None
-        self._tunnels = TunnelConfig(str(ctx.settings.tunnel_network), _opener(ctx))
+        self._tunnels = TunnelConfig(str(ctx.settings.tunnel_network), ctx.open_sealed)
 
     def kick(self) -> None:
         """Run a pass now rather than at the next interval."""
@@ -645,17 +650,6 @@ def _groupable(action: planner.Action) -> bool:
     return isinstance(action, planner.EnsureContainer) and not action.spec.network_mode.startswith(
         "container:"
     )
-
-
-def _opener(ctx: Context) -> Callable[[str], str]:
-    """How the runner opens the sealed pre-shared key (a context without a box cannot)."""
-    if ctx.open_sealed is not None:
-        return ctx.open_sealed
-
-    def refuse(sealed: str) -> str:
-        raise RuntimeError("this control plane has no key to open the mesh's pre-shared key")
-
-    return refuse
 
 
 def _attempt(action: planner.Action, generations: dict[tuple[str, int], int]) -> object:

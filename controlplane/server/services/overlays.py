@@ -65,7 +65,8 @@ def anchor_of(data: NetworkCreate, hosts: set[int], peerings: list[tuple[int, in
     raise Invalid(f"{why}: name the overlay's mesh by host_id or hosts", loc=["body", "host_id"])
 
 
-async def _mesh_facts(session: AsyncSession) -> tuple[set[int], list[tuple[int, int]]]:
+async def mesh_facts(session: AsyncSession) -> tuple[set[int], list[tuple[int, int]]]:
+    """Every host id, and every peering as a pair of host ids (what meshes are made of)."""
     hosts = {h for h in await session.exec(select(Host.id)) if h is not None}
     pairs = [(p.host_a_id, p.host_b_id) for p in await session.exec(select(Peering))]
     return hosts, pairs
@@ -73,7 +74,7 @@ async def _mesh_facts(session: AsyncSession) -> tuple[set[int], list[tuple[int, 
 
 async def overlays_spanning(session: AsyncSession, host_id: int) -> list[Network]:
     """The overlays that span the host now (a container there may join them)."""
-    hosts, pairs = await _mesh_facts(session)
+    hosts, pairs = await mesh_facts(session)
     rows = await session.exec(select(Network).where(Network.driver == OVERLAY))
     return [n for n in rows if host_id in overlay_span(n.host_id, n.hosts, hosts, pairs)]
 
@@ -86,7 +87,7 @@ async def create_overlay(
         raise Invalid(
             "an overlay's gateways are per host, chosen by its IPAM", loc=["body", "gateway"]
         )
-    hosts, pairs = await _mesh_facts(session)
+    hosts, pairs = await mesh_facts(session)
     anchor = anchor_of(data, hosts, pairs)
     await lock_all_hosts(session)
     others = list(await session.exec(select(Network)))
@@ -135,7 +136,7 @@ async def delete_overlay(session: AsyncSession, rt: Runtime, net: Network, wait:
     users = [c.name for c in rows if any(a.network == net.name for a in c.spec.networks)]
     if users:
         raise Conflict(f"network {net.name} is used by containers: {', '.join(sorted(users))}")
-    hosts, _ = await _mesh_facts(session)
+    hosts, _ = await mesh_facts(session)
     await session.delete(net)
     await session.commit()
     for host_id in sorted(hosts):
@@ -202,7 +203,7 @@ async def ipam_status(session: AsyncSession) -> list[NetworkIpam]:
 async def hand_over(session: AsyncSession, host_id: int) -> None:
     """Before a host is removed: its overlays get another anchor of their mesh (or go, with
     no other host left); the caller commits. Its blocks and addresses go with its row."""
-    hosts, pairs = await _mesh_facts(session)
+    hosts, pairs = await mesh_facts(session)
     anchored = await session.exec(
         select(Network).where(Network.driver == OVERLAY, Network.host_id == host_id)
     )

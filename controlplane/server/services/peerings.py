@@ -37,6 +37,7 @@ from controlplane.server.reconcile.tunnelplan import (
 )
 from controlplane.server.services.crud import get_row
 from controlplane.server.services.errors import AlreadyExists, Invalid, NotFound
+from controlplane.server.services.overlays import mesh_facts
 from controlplane.server.services.runtime import Runtime, kick_all
 
 DATAPATH = "vxlan"
@@ -66,8 +67,7 @@ async def _probe(rt: Runtime, source: Host, targets: list[Host]) -> list[ProbeRe
 
 async def _tunnelled(session: AsyncSession, host: Host) -> list[int]:
     """The hosts `host` tunnels to (it shares an encrypted overlay with them)."""
-    hosts = {h for h in await session.exec(select(Host.id)) if h is not None}
-    pairs = [(p.host_a_id, p.host_b_id) for p in await session.exec(select(Peering))]
+    hosts, pairs = await mesh_facts(session)
     nets = await session.exec(
         select(Network).where(Network.driver == OVERLAY, col(Network.encrypted))
     )
