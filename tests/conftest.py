@@ -80,3 +80,14 @@ def weft_images(docker_client: docker.DockerClient) -> dict[str, str]:
 
     tags = build_all(client=docker_client)
     return dict(zip(IMAGES, tags, strict=True))
+
+
+# A unit test that hangs (a loop that missed its cancel, a lost wake-up) fails after
+# this long, not after the session-wide timeout meant for a whole cluster's set-up.
+UNIT_TIMEOUT_S = 120
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/unit/" in item.nodeid and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT_S))

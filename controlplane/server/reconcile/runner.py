@@ -137,8 +137,8 @@ class HostRunner:
         if kick:
             self.kick()
         try:
-            async with self._done:
-                await asyncio.wait_for(self._done.wait_for(lambda: self.passes >= target), timeout)
+            async with asyncio.timeout(timeout), self._done:
+                await self._done.wait_for(lambda: self.passes >= target)
         except TimeoutError:
             return False
         return True
@@ -188,8 +188,10 @@ class HostRunner:
                 async with self._done:
                     self.passes += 1
                     self._done.notify_all()
+            # Not asyncio.wait_for: on 3.11 it swallows a cancel that comes with a kick.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def close(self) -> None:
         """Cancel the calls in flight and close the agent client."""

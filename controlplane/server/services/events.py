@@ -122,7 +122,8 @@ async def follow(
         yield Pause.SUBSCRIBED
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), idle)
+                async with asyncio.timeout(idle):
+                    item = await queue.get()
             except TimeoutError:
                 yield Pause.IDLE
                 continue

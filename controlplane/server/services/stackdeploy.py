@@ -85,9 +85,10 @@ async def run_forever(rt: Runtime) -> None:
             busy = await deploy_pass(rt)
         except Exception:  # a bug in one pass must not stop every later deploy
             log.exception("stack deploy pass failed")
+        # Not asyncio.wait_for: on 3.11 it swallows a cancel that comes with a wake.
         with contextlib.suppress(TimeoutError):
-            interval = BUSY_INTERVAL if busy else IDLE_INTERVAL
-            await asyncio.wait_for(rt.stack_wake.wait(), timeout=interval)
+            async with asyncio.timeout(BUSY_INTERVAL if busy else IDLE_INTERVAL):
+                await rt.stack_wake.wait()
 
 
 async def deploy_pass(rt: Runtime) -> bool:
