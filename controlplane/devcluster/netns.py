@@ -1,18 +1,26 @@
 """The cluster's kernel networking: namespaces, the underlay bridge, veths, iptables.
 
-Links and namespaces go through pyroute2. iptables has no netlink API, so its one
-rule (letting frames bridged on the underlay through the root dockerd's FORWARD
-DROP) is added and removed with the iptables command, tagged with a comment so
-that only this cluster's rules are ever deleted.
+Links and namespaces go through pyroute2. iptables has no netlink API, so its two
+rules (letting frames bridged on the underlay through the root dockerd's FORWARD
+DROP, and keeping them out of conntrack) are added and removed with the iptables
+command, tagged with a comment so that only this cluster's rules are ever deleted.
+
+The underlay plays a datacenter network: the bridge is its switch, which keeps no
+connection state, and each host's `eth0` is its NIC, which spreads receive work
+over the CPUs (RPS/RFS, the software form of a NIC's receive-side scaling).
 """
 
 import contextlib
+import logging
+import os
 import subprocess
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from controlplane.devcluster.layout import ClusterLayout, HostLayout
+
+log = logging.getLogger(__name__)
 
 _ENODEV = 19
 _EEXIST = 17
@@ -103,21 +111,37 @@ def _forward_chain() -> str:
     return "DOCKER-USER" if _iptables("-S", "DOCKER-USER").returncode == 0 else "FORWARD"
 
 
-def allow_bridged(layout: ClusterLayout) -> None:
-    """Accept frames bridged between the underlay's ports (br_netfilter sends them to FORWARD)."""
-    rule = ["-i", layout.bridge, "-o", layout.bridge, "-j", "ACCEPT"]
-    rule += ["-m", "comment", "--comment", layout.iptables_comment]
-    chain = _forward_chain()
-    if _iptables("-C", chain, *rule).returncode != 0:
-        done = _iptables("-I", chain, *rule)
+def _ensure_rule(table: str, chain: str, rule: list[str], comment: str) -> None:
+    rule = [*rule, "-m", "comment", "--comment", comment]
+    if _iptables("-t", table, "-C", chain, *rule).returncode != 0:
+        done = _iptables("-t", table, "-I", chain, *rule)
         if done.returncode != 0:
-            raise RuntimeError(f"iptables -I {chain}: {done.stderr.strip()}")
+            raise RuntimeError(f"iptables -t {table} -I {chain}: {done.stderr.strip()}")
+
+
+def allow_bridged(layout: ClusterLayout) -> None:
+    """Accept frames bridged between the underlay's ports (br_netfilter sends them to FORWARD),
+    untracked: a switch keeps no connection state, and conntrack in the root namespace would
+    cost every packet between two hosts a lookup that no real underlay charges to a host.
+    The root's own traffic (the control plane to the agents) stays tracked."""
+    comment = layout.iptables_comment
+    _ensure_rule(
+        "filter",
+        _forward_chain(),
+        ["-i", layout.bridge, "-o", layout.bridge, "-j", "ACCEPT"],
+        comment,
+    )
+    untracked = ["-i", layout.bridge, "!", "-d", layout.root_address, "-j", "NOTRACK"]
+    _ensure_rule("raw", "PREROUTING", untracked, comment)
+
+
+RULE_CHAINS = (("filter", "DOCKER-USER"), ("filter", "FORWARD"), ("raw", "PREROUTING"))
 
 
 def remove_rules(comment_prefix: str) -> None:
-    """Delete root-namespace FORWARD/DOCKER-USER rules whose comment starts with the prefix."""
-    for chain in ("DOCKER-USER", "FORWARD"):
-        listing = _iptables("-S", chain)
+    """Delete the root-namespace rules (of `RULE_CHAINS`) whose comment starts with the prefix."""
+    for table, chain in RULE_CHAINS:
+        listing = _iptables("-t", table, "-S", chain)
         if listing.returncode != 0:
             continue
         for line in listing.stdout.splitlines():
@@ -127,4 +151,34 @@ def remove_rules(comment_prefix: str) -> None:
             ):
                 continue
             spec = line.split()[2:]  # drop "-A CHAIN"
-            _iptables("-D", chain, *[s.strip('"') for s in spec])
+            _iptables("-t", table, "-D", chain, *[s.strip('"') for s in spec])
+
+
+# Flows RFS remembers, machine-wide (a global sysctl; it steers only on queues given a
+# flow count, and 32768 is the kernel documentation's suggestion for a moderate server).
+RFS_FLOWS = 32768
+RFS_TABLE = "/proc/sys/net/core/rps_sock_flow_entries"
+
+
+def spread_receive(host: HostLayout) -> None:
+    """Receive work of the host's `eth0` spread over every CPU and steered to the CPU that
+    reads the flow (RPS + RFS), as a real NIC's receive-side scaling does. A veth delivers
+    on the sending CPU otherwise, so a receiving host's whole share of a transfer (VXLAN
+    decapsulation, its bridge, TCP receive) ran on the sender's core. A kernel without
+    RPS keeps that: logged, not fatal."""
+    mask = format((1 << (os.cpu_count() or 1)) - 1, "x")
+    try:
+        with open(RFS_TABLE, "r+") as table:
+            if int(table.read().strip() or 0) == 0:
+                table.write(str(RFS_FLOWS))
+    except OSError as exc:
+        log.warning("no receive flow steering (%s): %s", RFS_TABLE, exc)
+    # /sys shows the devices of the namespace it was mounted in: `ip netns exec` mounts the
+    # host's own (only for this short shell; dockerd is started otherwise, see procs).
+    queue = "/sys/class/net/eth0/queues/rx-0"
+    script = f"echo {mask} > {queue}/rps_cpus && echo {RFS_FLOWS} > {queue}/rps_flow_cnt"
+    done = subprocess.run(
+        ["ip", "netns", "exec", host.name, "sh", "-c", script], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        log.warning("no receive packet steering on %s: %s", host.name, done.stderr.strip())

@@ -84,10 +84,9 @@ def _nothing_left(name: str) -> list[str]:
             for link in ipr.get_links()
             if str(link.get_attr("IFLA_IFNAME")).startswith(name)
         ]
-    rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
-    rules += subprocess.run(
-        ["iptables", "-S", "DOCKER-USER"], capture_output=True, text=True
-    ).stdout
+    rules = ""
+    for listing in (["-S"], ["-S", "DOCKER-USER"], ["-t", "raw", "-S"]):
+        rules += subprocess.run(["iptables", *listing], capture_output=True, text=True).stdout
     left += [line for line in rules.splitlines() if f"weft-cluster:{name}" in line]
     left += [str(p) for p in Path("/run").glob(f"{name}-*")]
     left += [str(p) for p in Path("/var/lib/weft-cluster").glob(name)]
