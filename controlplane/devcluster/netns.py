@@ -160,13 +160,20 @@ RFS_FLOWS = 32768
 RFS_TABLE = "/proc/sys/net/core/rps_sock_flow_entries"
 
 
+def cpu_mask(cpus: int) -> str:
+    """The sysfs CPU mask of CPUs 0..cpus-1: hex in comma-separated 32-bit groups."""
+    digits = format((1 << cpus) - 1, "x")
+    groups = [digits[max(0, end - 8) : end] for end in range(len(digits), 0, -8)]
+    return ",".join(reversed(groups))
+
+
 def spread_receive(host: HostLayout) -> None:
     """Receive work of the host's `eth0` spread over every CPU and steered to the CPU that
     reads the flow (RPS + RFS), as a real NIC's receive-side scaling does. A veth delivers
     on the sending CPU otherwise, so a receiving host's whole share of a transfer (VXLAN
     decapsulation, its bridge, TCP receive) ran on the sender's core. A kernel without
     RPS keeps that: logged, not fatal."""
-    mask = format((1 << (os.cpu_count() or 1)) - 1, "x")
+    mask = cpu_mask(os.cpu_count() or 1)
     try:
         with open(RFS_TABLE, "r+") as table:
             if int(table.read().strip() or 0) == 0:
