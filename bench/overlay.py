@@ -306,12 +306,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per iperf3 run")
     parser.add_argument("--dns-tries", type=int, default=20)
-    parser.add_argument(
-        "--no-spread",
-        action="store_true",
-        help="hosts without receive steering (RPS/RFS) on their underlay NIC: the receiving "
-        "host's work then runs on the sender's CPU",
-    )
     args = parser.parse_args(argv)
     if args.hosts < 2:
         parser.error("--hosts must be at least 2")
@@ -321,18 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     with _interruptible():
         try:
             before = list(os.getloadavg())
-            spread = "off" if args.no_spread else "on"
-            print(
-                f"cluster {name}: {args.hosts} hosts coming up (RPS/RFS {spread}) ...", flush=True
-            )
+            print(f"cluster {name}: {args.hosts} hosts coming up ...", flush=True)
             # The control plane gets the hosts only for the full DNS path, at the end.
-            c = devcluster.up(
-                name,
-                args.hosts,
-                server_env=SERVER_ENV,
-                owner_pid=os.getpid(),
-                spread_receive=not args.no_spread,
-            )
+            c = devcluster.up(name, args.hosts, server_env=SERVER_ENV, owner_pid=os.getpid())
             image = ensure_base("python", docker.from_env())
             c.load_image(image)
             bench = Bench(c, image)

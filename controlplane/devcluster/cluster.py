@@ -160,10 +160,8 @@ class Cluster:
         return ids
 
 
-def _start_host(host: HostLayout, bridge: str, token_file: Path, spread: bool) -> None:
+def _start_host(host: HostLayout, bridge: str, token_file: Path) -> None:
     netns.ensure_host_net(host, bridge)
-    if spread:
-        netns.spread_receive(host)
     procs.start_dockerd(host)
     procs.wait_for(
         host.docker_socket.exists, 60, f"dockerd of {host.name}", host.dir / "dockerd.log"
@@ -219,10 +217,8 @@ def up(
     server_env: dict[str, str] | None = None,
     owner_pid: int | None = None,
     state_root: Path = STATE_ROOT,
-    spread_receive: bool = True,
 ) -> Cluster:
-    """Create the cluster (removing an earlier one of this name first); started hosts answer.
-    `spread_receive=False` leaves the hosts' receive work on the sending CPU (no RPS/RFS)."""
+    """Create the cluster (removing an earlier one of this name first); started hosts answer."""
     down(name, state_root=state_root)
     layout = ClusterLayout(name, underlay or pick_underlay(name, _routes()), host_count, state_root)
     record = ClusterRecord(name=name, underlay=layout.underlay, host_count=host_count)
@@ -240,12 +236,7 @@ def up(
         for host in layout.hosts():
             host.dir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(host_count) as pool:
-            list(
-                pool.map(
-                    lambda h: _start_host(h, layout.bridge, token_file, spread_receive),
-                    layout.hosts(),
-                )
-            )
+            list(pool.map(lambda h: _start_host(h, layout.bridge, token_file), layout.hosts()))
         if server:
             record.server_url, record.server_pid = _start_server(layout, server_env or {})
             (layout.dir / STATE_FILE).write_text(record.model_dump_json())

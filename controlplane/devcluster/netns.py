@@ -6,21 +6,16 @@ DROP, and keeping them out of conntrack) are added and removed with the iptables
 command, tagged with a comment so that only this cluster's rules are ever deleted.
 
 The underlay plays a datacenter network: the bridge is its switch, which keeps no
-connection state, and each host's `eth0` is its NIC, which spreads receive work
-over the CPUs (RPS/RFS, the software form of a NIC's receive-side scaling).
+connection state.
 """
 
 import contextlib
-import logging
-import os
 import subprocess
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from controlplane.devcluster.layout import ClusterLayout, HostLayout
-
-log = logging.getLogger(__name__)
 
 _ENODEV = 19
 _EEXIST = 17
@@ -152,40 +147,3 @@ def remove_rules(comment_prefix: str) -> None:
                 continue
             spec = line.split()[2:]  # drop "-A CHAIN"
             _iptables("-t", table, "-D", chain, *[s.strip('"') for s in spec])
-
-
-# Flows RFS remembers, machine-wide (a global sysctl; it steers only on queues given a
-# flow count, and 32768 is the kernel documentation's suggestion for a moderate server).
-RFS_FLOWS = 32768
-RFS_TABLE = "/proc/sys/net/core/rps_sock_flow_entries"
-
-
-def cpu_mask(cpus: int) -> str:
-    """The sysfs CPU mask of CPUs 0..cpus-1: hex in comma-separated 32-bit groups."""
-    digits = format((1 << cpus) - 1, "x")
-    groups = [digits[max(0, end - 8) : end] for end in range(len(digits), 0, -8)]
-    return ",".join(reversed(groups))
-
-
-def spread_receive(host: HostLayout) -> None:
-    """Receive work of the host's `eth0` spread over every CPU and steered to the CPU that
-    reads the flow (RPS + RFS), as a real NIC's receive-side scaling does. A veth delivers
-    on the sending CPU otherwise, so a receiving host's whole share of a transfer (VXLAN
-    decapsulation, its bridge, TCP receive) ran on the sender's core. A kernel without
-    RPS keeps that: logged, not fatal."""
-    mask = cpu_mask(os.cpu_count() or 1)
-    try:
-        with open(RFS_TABLE, "r+") as table:
-            if int(table.read().strip() or 0) == 0:
-                table.write(str(RFS_FLOWS))
-    except OSError as exc:
-        log.warning("no receive flow steering (%s): %s", RFS_TABLE, exc)
-    # /sys shows the devices of the namespace it was mounted in: `ip netns exec` mounts the
-    # host's own (only for this short shell; dockerd is started otherwise, see procs).
-    queue = "/sys/class/net/eth0/queues/rx-0"
-    script = f"echo {mask} > {queue}/rps_cpus && echo {RFS_FLOWS} > {queue}/rps_flow_cnt"
-    done = subprocess.run(
-        ["ip", "netns", "exec", host.name, "sh", "-c", script], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        log.warning("no receive packet steering on %s: %s", host.name, done.stderr.strip())

@@ -42,15 +42,6 @@ def test_each_host_is_its_own_engine_and_agent_on_the_underlay(
         # The agent listens on the host's underlay address, inside its namespace only.
         with IPRoute(netns=host.name) as ns:
             assert host.address in [a.get_attr("IFA_ADDRESS") for a in ns.get_addr()]
-        # Its NIC spreads receive work over every CPU (RPS) and steers flows (RFS).
-        queue = "/sys/class/net/eth0/queues/rx-0"
-        steering = subprocess.run(
-            ["ip", "netns", "exec", host.name, "cat", f"{queue}/rps_cpus", f"{queue}/rps_flow_cnt"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        assert int(steering[0].replace(",", ""), 16) == (1 << (os.cpu_count() or 1)) - 1
-        assert int(steering[1]) > 0
     assert len(engine_ids) == len(cluster.hosts)
     # Frames between hosts skip the root's conntrack; the root's own traffic does not.
     raw = subprocess.run(["iptables", "-t", "raw", "-S"], capture_output=True, text=True).stdout
