@@ -5,44 +5,24 @@ joined with an alias, a health check turning) shows in the next list exactly as
 a fresh `docker inspect` says, and a list of unchanged containers inspects none.
 """
 
-import asyncio
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import docker
-import httpx
 import pytest
 
-from controlplane.agent.app import create_app
 from controlplane.agent.driver.inspections import inspect_mark, summary_mark
 from controlplane.agent.driver.state import to_state
-from controlplane.agent.settings import AgentSettings
 from controlplane.contract import labels as L
 from controlplane.contract.schemas import ContainerSpec, ContainerState
 from controlplane.server.agentclient import AgentClient
 from tests.eventually import eventually, eventually_async
 from tests.harness import unique
+from tests.integration import agent_app
 
 pytestmark = pytest.mark.integration
-TOKEN = "wefttest-agent-token"
+agent = agent_app.agent  # the fixture
 TEST = {L.TEST: "1"}
-
-
-@pytest.fixture
-async def agent(
-    docker_client: docker.DockerClient, base_python_image: str, tmp_path: Path
-) -> AsyncIterator[AgentClient]:
-    """An agent app on the real engine, its lifespan (and event follower) running."""
-    token_file = tmp_path / "token"
-    token_file.write_text(TOKEN)
-    app = create_app(AgentSettings(token_file=token_file, owner="wefttest"), engine=docker_client)
-    async with app.router.lifespan_context(app):
-        await asyncio.to_thread(app.state.link_keeper.ready.wait, 30)
-        transport = httpx.ASGITransport(app=app)
-        async with AgentClient("http://agent", TOKEN, transport=transport, timeout=120) as c:
-            yield c
 
 
 @pytest.fixture

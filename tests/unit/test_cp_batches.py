@@ -46,23 +46,17 @@ class _TimedAgents(Agents):
         self.ended: dict[str, float] = {}
 
     def transport(self) -> httpx.MockTransport:
-        def plain(request: httpx.Request) -> httpx.Response:
-            agent = self.hosts.get(request.url.host)
-            if agent is None:
-                raise httpx.ConnectError("no route to host", request=request)
-            return agent.handle(request)
-
         async def handle(request: httpx.Request) -> httpx.Response:
             parts = request.url.path.strip("/").split("/")
             if request.method != "PUT" or parts[:2] != ["v1", "containers"] or len(parts) != 3:
-                return plain(request)
+                return self.route(request)
             self.running += 1
             self.peak = max(self.peak, self.running)
             try:
                 await asyncio.sleep(1.2 if "slow" in parts[2] else 0.1)
             finally:
                 self.running -= 1
-            response = plain(request)
+            response = self.route(request)
             self.ended[parts[2]] = time.monotonic()
             return response
 

@@ -246,7 +246,9 @@ class HostRunner:
                 await self._sync_dns(agent, mine.dns)
             for nid, reason in mine.failures.items():
                 why = f"{self._on_me} {reason}"
-                await self._set_status("network", nid, None, ResourceStatus.failed, why)
+                await self._write(
+                    self._status_write("network", nid, None, ResourceStatus.failed, why)
+                )
             self.retries.keep_only({_key(a) for a in plan.actions})
             todo: list[tuple[planner.Action, object]] = []
             now = time.monotonic()
@@ -531,8 +533,10 @@ class HostRunner:
         if not (repeat and entry.event_id and await self.ctx.events.repeat(entry.event_id)):
             entry.event_id = (await self._emit_outcome(action, rid, reason)).id
         if rid is not None:
-            await self._set_status(
-                action.kind, rid, None, ResourceStatus.failed, reason, entry.count
+            await self._write(
+                self._status_write(
+                    action.kind, rid, None, ResourceStatus.failed, reason, entry.count
+                )
             )
 
     async def _emit_outcome(
@@ -567,18 +571,11 @@ class HostRunner:
             row.observed = record.after(links, row.restart_generation if fresh else restarted)
             await session.commit()
 
-    async def _set_status(
-        self,
-        kind: str,
-        rid: int,
-        generation: int | None,
-        status: ResourceStatus,
-        reason: str | None,
-        failures: int = 0,
-    ) -> None:
-        """Write a network's or container's status (unless a newer write made it pending)."""
+    async def _write(self, *statements: Update) -> None:
+        """Run the statements in one transaction."""
         async with self.ctx.sessions() as session:
-            await session.exec(self._status_write(kind, rid, generation, status, reason, failures))
+            for stmt in statements:
+                await session.exec(stmt)
             await session.commit()
 
     def _status_write(
@@ -591,7 +588,8 @@ class HostRunner:
         failures: int = 0,
         shared: bool = False,
     ) -> Update:
-        """The UPDATE of `_set_status`.
+        """The write of a network's or container's status (none if a newer write made it
+        pending since `generation`).
 
         `shared`: an overlay, whose part on another host may have failed; that host's
         reason ("on host N: ...") stands until that host writes its own status.
@@ -635,17 +633,20 @@ class HostRunner:
         """Converged for everything with no action left (failed, held back or in flight)."""
         unsettled = {(a.kind, getattr(a, "id", 0)) for a in plan.actions}
         # One transaction for the host's resources, not a commit each (most change nothing).
-        async with self.ctx.sessions() as session:
-            for (kind, rid), generation in generations.items():
-                if (kind, rid) in unsettled:
-                    continue
-                shared = kind == "network" and rid in overlays
-                await session.exec(
-                    self._status_write(
-                        kind, rid, generation, ResourceStatus.converged, None, shared=shared
-                    )
+        await self._write(
+            *(
+                self._status_write(
+                    kind,
+                    rid,
+                    generation,
+                    ResourceStatus.converged,
+                    None,
+                    shared=kind == "network" and rid in overlays,
                 )
-            await session.commit()
+                for (kind, rid), generation in generations.items()
+                if (kind, rid) not in unsettled
+            )
+        )
 
     async def _mark_unreachable(self, exc: Exception) -> None:
         """The agent is away: say so on the host and on what waits for it."""
