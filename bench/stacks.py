@@ -14,6 +14,7 @@ Everything made is named `weftbench*` and removed afterwards.
 
 import argparse
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -45,13 +46,17 @@ IDLE = [
 ]
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _alternate(rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {k: [] for k in runs}
     for i in range(rounds):
         for name, run in runs.items():
             seconds = run()
             times[name].append(seconds)
-            print(f"  round {i + 1} {name:<8} {seconds:7.2f} s", flush=True)
+            print(f"  round {i + 1} {name:<8} {seconds:7.2f} s  (load {_load()})", flush=True)
     return times
 
 
@@ -188,6 +193,8 @@ def spread(args: argparse.Namespace) -> None:
         engines = [cl.engine(h) for h in cl.hosts]
         api = cl.api()
         api.timeout = httpx.Timeout(900)
+
+        print(f"spread: load average before {_load()}", flush=True)
 
         def weft() -> float:
             stack = f"weftbench{uuid.uuid4().hex[:6]}"

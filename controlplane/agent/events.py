@@ -5,7 +5,9 @@ A thread follows the engine's `start` events of weft containers and re-applies
 the link set stored in the container. At start-up it also sweeps the running
 weft containers, in case some restarted while the agent was down.
 
-The same thread counts every start, die, destroy and health change in `ChangeCount`,
+The same thread drops the container states the agent keeps between lists
+(`driver.inspections`) at each container's events, and counts every start, die,
+destroy and health change of weft's containers in `ChangeCount`,
 which the control plane long-polls (`GET /v1/changes`) so a stopped or restarted
 container is in every host's DNS within a second instead of at the next reconcile
 pass, and a stack's dependents start as soon as their dependency turns healthy.
@@ -18,7 +20,7 @@ from typing import Any
 
 import docker
 
-from controlplane.agent.driver import linkset
+from controlplane.agent.driver import inspections, linkset
 from controlplane.contract import labels as L
 
 log = logging.getLogger(__name__)
@@ -45,11 +47,18 @@ class ChangeCount:
             return self.seq
 
 
+# What the control plane is told about (GET /v1/changes). health_status: Docker
+# sends it only when a check's result changes; the control plane then sees
+# "healthy" at once (a stack's dependents wait on it).
+_COUNTED = ("start", "die", "destroy", "health_status")
+
+
 class LinkKeeper:
     """A daemon thread that re-applies links on container start events (and counts events)."""
 
     def __init__(self, client: docker.DockerClient) -> None:
         self.changes = ChangeCount()
+        self.inspections = inspections.follow(client)
         self._client = client
         self._stream: Any = None
         self._stopping = threading.Event()
@@ -72,28 +81,42 @@ class LinkKeeper:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        filters = {
-            "type": "container",
-            # health_status: Docker sends it only when a check's result changes; the
-            # control plane then sees "healthy" at once (a stack's dependents wait on it).
-            "event": ["start", "die", "destroy", "health_status"],
-            "label": f"{L.MANAGED}={L.MANAGED_VALUE}",
-        }
+        # Every container's events and its network joins and leaves: each one drops
+        # what `inspections` keeps of it. Only weft's own count and get links back.
+        filters = {"type": ["container", "network"]}
         while not self._stopping.is_set():
             try:
                 self._stream = self._client.events(decode=True, filters=filters)
+                self.inspections.following()
                 self._sweep()
                 self.ready.set()
                 for event in self._stream:
-                    name = (event.get("Actor") or {}).get("Attributes", {}).get("name")
-                    if name and event.get("Action") == "start":
-                        linkset.reapply(self._client, name)
-                    self.changes.bump()
+                    self._seen(event)
             except Exception:
                 if self._stopping.is_set():
                     return
                 log.warning("docker event stream failed; re-subscribing", exc_info=True)
                 self._stopping.wait(2.0)
+            finally:  # events may go unseen until the next subscription
+                self.inspections.lost()
+
+    def _seen(self, event: dict[str, Any]) -> None:
+        actor = event.get("Actor") or {}
+        attributes = actor.get("Attributes") or {}
+        action = (event.get("Action") or "").partition(":")[0]
+        if event.get("Type") == "network":
+            if cid := attributes.get("container"):
+                self.inspections.changed(cid)
+            return
+        cid = actor.get("ID") or ""
+        self.inspections.changed(cid, gone=action == "destroy")
+        if attributes.get(L.MANAGED) != L.MANAGED_VALUE or action not in _COUNTED:
+            return
+        if action == "start":
+            linkset.reapply(self._client, cid)
+        elif action == "destroy":
+            linkset.gone(cid)
+        self.changes.bump()
 
     def _sweep(self) -> None:
         filters = {"status": "running", "label": f"{L.MANAGED}={L.MANAGED_VALUE}"}

@@ -23,7 +23,9 @@ class Agents:
         self._box = box
         self._transport = transport
         self._timeout = settings.agent_timeout
-        self._ssl_context = settings.agents_ssl_context()
+        # Made once: an httpx client left to make its own loads the CA bundle, tens of
+        # milliseconds of CPU for every short-lived client (a stack deploy makes many).
+        self._ssl_context = settings.agents_ssl_context() or httpx.create_ssl_context()
 
     def seal(self, token: str) -> str:
         """The token as the database stores it."""

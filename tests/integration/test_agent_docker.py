@@ -8,16 +8,13 @@ import asyncio
 import random
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import docker
 import httpx
 import pytest
 
-from controlplane.agent.app import create_app
-from controlplane.agent.settings import AgentSettings
 from controlplane.contract import labels as L
 from controlplane.contract.schemas import (
     ContainerSpec,
@@ -30,9 +27,10 @@ from controlplane.contract.schemas import (
 from controlplane.server.agentclient import AgentClient, AgentConflict
 from tests.eventually import eventually_async
 from tests.harness import unique
+from tests.integration import agent_app
 
 pytestmark = pytest.mark.integration
-TOKEN = "wefttest-agent-token"
+agent = agent_app.agent  # the fixture
 TEST = {L.TEST: "1"}
 SLEEP = ["sleep", "infinity"]
 # Addresses of the container's interfaces, without iproute2 in the image.
@@ -41,22 +39,6 @@ _ADDRS = (
     "print([socket.inet_ntoa(fcntl.ioctl(s.fileno(), 0x8915, struct.pack('256s', n.encode()))"
     "[20:24]) for _, n in socket.if_nameindex() if n != 'lo'])"
 )
-
-
-@pytest.fixture
-async def agent(
-    docker_client: docker.DockerClient, base_python_image: str, tmp_path: Path
-) -> AsyncIterator[AgentClient]:
-    """An agent app on the real engine, its lifespan (and link keeper) running."""
-    token_file = tmp_path / "token"
-    token_file.write_text(TOKEN)
-    settings = AgentSettings(token_file=token_file, owner="wefttest")
-    app = create_app(settings, engine=docker_client)
-    async with app.router.lifespan_context(app):
-        await asyncio.to_thread(app.state.link_keeper.ready.wait, 30)
-        transport = httpx.ASGITransport(app=app)
-        async with AgentClient("http://agent", TOKEN, transport=transport, timeout=120) as c:
-            yield c
 
 
 def _spec(image: str, **kw: Any) -> ContainerSpec:

@@ -342,11 +342,11 @@ class Agents:
 
     def transport(self) -> httpx.MockTransport:
         """One transport for all of them (unknown hosts: connection refused)."""
+        return httpx.MockTransport(self.route)
 
-        def handle(request: httpx.Request) -> httpx.Response:
-            agent = self.hosts.get(request.url.host)
-            if agent is None:
-                raise httpx.ConnectError("no route to host", request=request)
-            return agent.handle(request)
-
-        return httpx.MockTransport(handle)
+    def route(self, request: httpx.Request) -> httpx.Response:
+        """The answer of the host the request is for."""
+        agent = self.hosts.get(request.url.host)
+        if agent is None:
+            raise httpx.ConnectError("no route to host", request=request)
+        return agent.handle(request)

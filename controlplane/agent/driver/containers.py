@@ -1,15 +1,18 @@
 """Containers: ensure by spec hash, inspect, list, delete, restart, logs."""
 
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 import docker
 from docker.types import Healthcheck
 from docker.types import Mount as DockerMount
 
+from controlplane.agent.driver import inspections
 from controlplane.agent.driver.engine import NAME_LOCKS, inspect_each, managed_filters, translate
 from controlplane.agent.driver.linkset import (
     apply_links,
+    bare,
     inspect_managed,
     stored_links,
     write_hosts,
@@ -83,21 +86,26 @@ def _healthcheck(spec: ContainerSpec) -> Healthcheck | None:
     )
 
 
+def _image_missing(spec: ContainerSpec) -> ImageMissing:
+    return ImageMissing(
+        f"image {spec.image} is not on this host; upload it with PUT /v1/images",
+        ["body", "image"],
+    )
+
+
 def _require_image(client: docker.DockerClient, spec: ContainerSpec) -> None:
     """ImageMissing unless the engine has the spec's image (no registry to pull from)."""
     with translate(f"image {spec.image}"):
         try:
             client.api.inspect_image(spec.image)
         except docker.errors.NotFound as exc:
-            raise ImageMissing(
-                f"image {spec.image} is not on this host; upload it with PUT /v1/images",
-                ["body", "image"],
-            ) from exc
+            raise _image_missing(spec) from exc
 
 
 def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: str) -> str:
     """Create (not start) the container; returns its id."""
-    _require_image(client, spec)
+    if any(m.type == "volume" and m.source for m in spec.mounts):
+        _require_image(client, spec)  # no volume is made for a container that cannot come
     _ensure_volumes(client, spec, owner)
     labels = L.managed_labels(owner, spec.labels)
     labels[L.SPEC_HASH] = spec.computed_hash()
@@ -111,27 +119,31 @@ def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: 
             aliases=first.aliases or None, ipv4_address=first.ipv4_address
         )
         networking = client.api.create_networking_config({first.name: endpoint})
-    with translate(f"create container {name}"):
-        created = client.api.create_container(
-            spec.image,
-            command=spec.command,
-            entrypoint=spec.entrypoint,
-            name=name,
-            environment=env,
-            labels=labels,
-            ports=sorted(ports) or None,
-            host_config=_host_config(client, spec),
-            networking_config=networking,
-            hostname=spec.hostname,
-            working_dir=spec.working_dir,
-            user=spec.user or None,
-            healthcheck=_healthcheck(spec),
-            stop_timeout=spec.stop_timeout_s,
-            detach=True,
-            use_config_proxy=False,
-        )
-        cid: str = created["Id"]
-        # API 1.41 takes one network at creation; join the others before the start.
+    try:
+        with translate(f"create container {name}"):
+            created = client.api.create_container(
+                spec.image,
+                command=spec.command,
+                entrypoint=spec.entrypoint,
+                name=name,
+                environment=env,
+                labels=labels,
+                ports=sorted(ports) or None,
+                host_config=_host_config(client, spec),
+                networking_config=networking,
+                hostname=spec.hostname,
+                working_dir=spec.working_dir,
+                user=spec.user or None,
+                healthcheck=_healthcheck(spec),
+                stop_timeout=spec.stop_timeout_s,
+                detach=True,
+                use_config_proxy=False,
+            )
+    except ImageMissing as exc:  # the engine's 404 is no guide to what to do: ours is
+        raise _image_missing(spec) from exc
+    cid: str = created["Id"]
+    # API 1.41 takes one network at creation; join the others before the start.
+    with translate(f"networks of container {name}"):
         for extra in spec.networks[1:]:
             client.api.connect_container_to_network(
                 cid, extra.name, aliases=extra.aliases or None, ipv4_address=extra.ipv4_address
@@ -142,6 +154,7 @@ def _create(client: docker.DockerClient, name: str, spec: ContainerSpec, owner: 
 def _start(client: docker.DockerClient, cid: str) -> dict[str, Any]:
     with translate(f"start container {cid[:12]}"):
         client.api.start(cid)
+        inspections.changed(client, cid)
         data: dict[str, Any] = client.api.inspect_container(cid)
     return data
 
@@ -152,6 +165,7 @@ def _remove(client: docker.DockerClient, data: dict[str, Any]) -> None:
         if data["State"].get("Running"):
             client.api.stop(data["Id"], timeout=timeout)
         client.api.remove_container(data["Id"], force=True)
+        inspections.changed(client, data["Id"], gone=True)
 
 
 def _sync_links(client: docker.DockerClient, data: dict[str, Any], spec: ContainerSpec) -> None:
@@ -201,21 +215,28 @@ def ensure_container(
                     data = _start(client, data["Id"])
                     action = "started"
                 _sync_links(client, data, spec)
-                return _result(client, action, data["Id"])
+                return _result(action, data)
             _require_image(client, spec)  # keep the old container if the new cannot come
             _remove(client, data)
             action = "recreated"
         cid = _create(client, name, spec, owner)
-        data = _start(client, cid) if spec.running else client.api.inspect_container(cid)
+        if not spec.links:
+            bare(cid)  # its start has no link set to re-apply: none is read back
+        data = _start(client, cid) if spec.running else _inspect_id(client, cid)
         if spec.links:
             apply_links(client, data, spec.links)
-        return _result(client, action, cid)
+        return _result(action, data)
 
 
-def _result(client: docker.DockerClient, action: str, cid: str) -> ContainerEnsureResult:
+def _inspect_id(client: docker.DockerClient, cid: str) -> dict[str, Any]:
     with translate(f"container {cid[:12]}"):
-        state = to_state(client.api.inspect_container(cid))
-    return ContainerEnsureResult.model_validate({"action": action, "container": state})
+        data: dict[str, Any] = client.api.inspect_container(cid)
+    return data
+
+
+def _result(action: str, data: dict[str, Any]) -> ContainerEnsureResult:
+    """The ensure's answer from the inspect data it ended with (no second inspect)."""
+    return ContainerEnsureResult.model_validate({"action": action, "container": to_state(data)})
 
 
 def get_container(client: docker.DockerClient, name: str) -> ContainerState:
@@ -227,11 +248,13 @@ def list_containers(client: docker.DockerClient, label_filters: list[str]) -> li
     """Containers labelled weft.managed=true (and every `k=v` of `label_filters`)."""
     with translate("list containers"):
         summaries = client.api.containers(all=True, filters=managed_filters(label_filters))
-    out = inspect_each(
-        summaries,
-        lambda s: f"container {s['Id'][:12]}",
-        lambda s: to_state(client.api.inspect_container(s["Id"])),
-    )
+    kept = inspections.of(client)
+
+    def state(summary: dict[str, Any]) -> ContainerState:
+        inspect = partial(client.api.inspect_container, summary["Id"])
+        return to_state(inspect()) if kept is None else kept.state(summary, inspect, to_state)
+
+    out = inspect_each(summaries, lambda s: f"container {s['Id'][:12]}", state)
     return sorted(out, key=lambda c: c.name)
 
 
@@ -251,6 +274,7 @@ def restart_container(client: docker.DockerClient, name: str) -> ContainerState:
         timeout = (data.get("Config") or {}).get("StopTimeout") or 10
         with translate(f"restart container {name}"):
             client.api.restart(data["Id"], timeout=timeout)
+            inspections.changed(client, data["Id"])
             data = client.api.inspect_container(data["Id"])
         links = stored_links(client, data["Id"])
         if links is not None:

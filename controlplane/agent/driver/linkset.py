@@ -8,6 +8,7 @@ host path (`HostsPath`) when the agent sees Docker's data root, else through
 
 import logging
 import os
+import threading
 from typing import Any
 
 import docker
@@ -21,6 +22,25 @@ from controlplane.contract.schemas import LinksState, LinkTarget
 
 log = logging.getLogger(__name__)
 _STAGED_HOSTS = "/etc/weft/hosts"
+
+
+# Containers this agent made without a link set and has given none since: their
+# starts skip reading links.json back (an archive read costs the engine a mount).
+# An agent restart forgets them, and then reads as before.
+_BARE: set[str] = set()
+_BARE_LOCK = threading.Lock()
+
+
+def bare(container_id: str) -> None:
+    """The container was just made without links: none is stored in it."""
+    with _BARE_LOCK:
+        _BARE.add(container_id)
+
+
+def gone(container_id: str) -> None:
+    """The container was removed: forget it."""
+    with _BARE_LOCK:
+        _BARE.discard(container_id)
 
 
 def inspect_managed(client: docker.DockerClient, name: str) -> dict[str, Any]:
@@ -62,6 +82,7 @@ def apply_links(
     """Write the link set into the container described by inspect `data`."""
     name = data["Name"].lstrip("/")
     env = F.link_env(name, links)
+    gone(data["Id"])  # from now on it has a stored set
     put_files(
         client,
         data["Id"],
@@ -102,16 +123,19 @@ def get_links(client: docker.DockerClient, name: str) -> LinksState:
     )
 
 
-def reapply(client: docker.DockerClient, name: str) -> bool:
+def reapply(client: docker.DockerClient, container_id: str) -> bool:
     """Re-apply the stored link set after the container (re)started; False if it has none."""
+    with _BARE_LOCK:
+        if container_id in _BARE:
+            return False
     try:
-        data = inspect_managed(client, name)
+        data = inspect_managed(client, container_id)
         with NAME_LOCKS.hold(data["Name"].lstrip("/")):
             links = stored_links(client, data["Id"])
             if links is None:
                 return False
             apply_links(client, data, links)
     except AgentFailure as exc:
-        log.warning("re-applying links of %s failed: %s", name, exc)
+        log.warning("re-applying links of %s failed: %s", container_id[:12], exc)
         return False
     return True

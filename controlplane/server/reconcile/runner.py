@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, update
+from sqlalchemy import Update, or_, update
 from sqlmodel import col, select
 
 from controlplane.contract import labels
@@ -119,6 +119,8 @@ class HostRunner:
         self.retries = Retries(ctx.settings.retry_initial, ctx.settings.retry_max)
         self.flights: dict[Key, Flight] = {}
         self._in_pass = False
+        # observe_now running, and asked for again meanwhile.
+        self._observing = self._observe_again = False
         self._wake = asyncio.Event()
         self._done = asyncio.Condition()
         self._client: AgentClient | None = None
@@ -244,7 +246,9 @@ class HostRunner:
                 await self._sync_dns(agent, mine.dns)
             for nid, reason in mine.failures.items():
                 why = f"{self._on_me} {reason}"
-                await self._set_status("network", nid, None, ResourceStatus.failed, why)
+                await self._write(
+                    self._status_write("network", nid, None, ResourceStatus.failed, why)
+                )
             self.retries.keep_only({_key(a) for a in plan.actions})
             todo: list[tuple[planner.Action, object]] = []
             now = time.monotonic()
@@ -259,10 +263,8 @@ class HostRunner:
             if not todo:
                 await self._record_converged(plan, generations, set(mine.generations))
                 return not plan.actions
-            for batch in _batches(todo, self.ctx.settings.parallel_actions):
-                for (action, _), done in zip(batch, await self._execute(agent, batch), strict=True):
-                    if done is False:
-                        failed.add(_key(action))
+            for group in _groups(todo):
+                failed |= await self._execute(agent, group)
         return False
 
     async def _record_observed(
@@ -302,7 +304,24 @@ class HostRunner:
         return [o for o in await agent.list_overlays() if o.name in owned]
 
     async def observe_now(self) -> None:
-        """Record the host's containers as its agent lists them now (a change event came)."""
+        """Record the host's containers as its agent lists them now (a change event came).
+
+        Events come in bursts (a deploy starts containers by the dozen): while one
+        observation runs, the calls meanwhile make one more after it, not one each.
+        """
+        if self._observing:
+            self._observe_again = True
+            return
+        self._observing = True
+        try:
+            self._observe_again = True
+            while self._observe_again:
+                self._observe_again = False
+                await self._observe()
+        finally:
+            self._observing = False
+
+    async def _observe(self) -> None:
         async with self.ctx.sessions() as session:
             host = await session.get(Host, self.host_id)
         if host is None:
@@ -383,29 +402,56 @@ class HostRunner:
         return plan, generations
 
     async def _execute(
-        self, agent: AgentClient, batch: list[tuple[planner.Action, object]]
-    ) -> list[bool | None]:
-        """Run the batch's actions at once, then record each, in order: True done, False
-        failed, None still in flight (a call past `slow_action` finishes in the background)."""
-        tasks = [
-            asyncio.create_task(self._call(agent, action), name=f"{action.verb}-{action.name}")
-            for action, _ in batch
-        ]
+        self, agent: AgentClient, group: list[tuple[planner.Action, object]]
+    ) -> set[Key]:
+        """Run the group's actions, `parallel_actions` at a time, each recorded as it ends
+        while the next takes its place; the keys of those that failed.
+
+        Once none is left waiting for a place, a call past `slow_action` (a recreate
+        stopping a container with a long stop timeout) finishes in the background and
+        a later pass records it. Until then a slow call keeps its place: more calls
+        at once on an engine that is slow already would only slow each of them.
+        """
+        size, slow = self.ctx.settings.parallel_actions, self.ctx.settings.slow_action
+        queue, failed = list(reversed(group)), set()
+        running: dict[asyncio.Task[ContainerState | None], Flight] = {}
         try:
-            await asyncio.wait(tasks, timeout=self.ctx.settings.slow_action)
-        except asyncio.CancelledError:  # the runner stops: the calls go with it
-            for task in tasks:
+            while queue or running:
+                while queue and len(running) < size:
+                    action, attempt = queue.pop()
+                    task = asyncio.create_task(
+                        self._call(agent, action), name=f"{action.verb}-{action.name}"
+                    )
+                    running[task] = Flight(action, attempt, task, time.monotonic())
+                timeout = None
+                if not queue:
+                    self._to_background(running, slow)
+                    if not running:
+                        break
+                    timeout = min(f.started for f in running.values()) + slow - time.monotonic()
+                done, _ = await asyncio.wait(
+                    running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    flight = running.pop(task)
+                    if not await self._record(flight.action, flight.attempt, task):
+                        failed.add(_key(flight.action))
+        except BaseException:  # the runner stops, or the agent went away: the calls go too
+            for task in running:
                 task.cancel()
             raise
-        started = time.monotonic() - self.ctx.settings.slow_action
-        for (action, attempt), task in zip(batch, tasks, strict=True):
-            if not task.done():
-                self.flights[_key(action)] = Flight(action, attempt, task, started)
+        return failed
+
+    def _to_background(
+        self, running: "dict[asyncio.Task[ContainerState | None], Flight]", slow: float
+    ) -> None:
+        """Move the calls running for `slow` seconds or more to the flights."""
+        now = time.monotonic()
+        for task, flight in list(running.items()):
+            if not task.done() and now - flight.started >= slow:
+                del running[task]
+                self.flights[_key(flight.action)] = flight
                 task.add_done_callback(lambda _: self.kick())  # a pass records it
-        return [
-            await self._record(action, attempt, task) if task.done() else None
-            for (action, attempt), task in zip(batch, tasks, strict=True)
-        ]
 
     async def _call(self, agent: AgentClient, action: planner.Action) -> ContainerState | None:
         """The action's agent call only (no database): the container's new state, if any."""
@@ -471,10 +517,8 @@ class HostRunner:
         match action:
             case planner.EnsureContainer():
                 # A new container is as fresh as a restart: count any restart asked for.
-                fresh = (
-                    await self._restart_generation(action.id) if action.verb != "start" else None
-                )
-                await self._record_applied(action.id, state, action.spec.links, fresh)
+                fresh = action.verb != "start"
+                await self._record_applied(action.id, state, action.spec.links, None, fresh)
             case planner.RestartContainer():
                 await self._record_applied(action.id, state, None, action.generation)
             case planner.SetLinks():
@@ -489,8 +533,10 @@ class HostRunner:
         if not (repeat and entry.event_id and await self.ctx.events.repeat(entry.event_id)):
             entry.event_id = (await self._emit_outcome(action, rid, reason)).id
         if rid is not None:
-            await self._set_status(
-                action.kind, rid, None, ResourceStatus.failed, reason, entry.count
+            await self._write(
+                self._status_write(
+                    action.kind, rid, None, ResourceStatus.failed, reason, entry.count
+                )
             )
 
     async def _emit_outcome(
@@ -507,29 +553,32 @@ class HostRunner:
             reason=reason,
         )
 
-    async def _restart_generation(self, cid: int) -> int | None:
-        """The restart generation asked for now (None: the container is gone)."""
-        async with self.ctx.sessions() as session:
-            row = await session.get(Container, cid)
-            return row.restart_generation if row is not None else None
-
     async def _record_applied(
         self,
         cid: int,
         state: ContainerState | None,
         links: list[LinkTarget] | None,
         restarted: int | None,
+        fresh: bool = False,
     ) -> None:
-        """Record what an action did: fresh state, the link set pushed, the restart done."""
+        """Record what an action did: fresh state, the link set pushed, the restart done
+        (`fresh`: a new container, as good as the restart asked for now)."""
         async with self.ctx.sessions() as session:
             row = await session.get(Container, cid)
             if row is None:
                 return
             record = observed_record(state, row.observed) if state else row.observed
-            row.observed = record.after(links, restarted)
+            row.observed = record.after(links, row.restart_generation if fresh else restarted)
             await session.commit()
 
-    async def _set_status(
+    async def _write(self, *statements: Update) -> None:
+        """Run the statements in one transaction."""
+        async with self.ctx.sessions() as session:
+            for stmt in statements:
+                await session.exec(stmt)
+            await session.commit()
+
+    def _status_write(
         self,
         kind: str,
         rid: int,
@@ -538,8 +587,9 @@ class HostRunner:
         reason: str | None,
         failures: int = 0,
         shared: bool = False,
-    ) -> None:
-        """Write a network's or container's status (unless a newer write made it pending).
+    ) -> Update:
+        """The write of a network's or container's status (none if a newer write made it
+        pending since `generation`).
 
         `shared`: an overlay, whose part on another host may have failed; that host's
         reason ("on host N: ...") stands until that host writes its own status.
@@ -572,9 +622,7 @@ class HostRunner:
         if generation is not None:
             # A write since this pass loaded the row wins: its status stays pending.
             stmt = stmt.where(col(table.generation) == generation)
-        async with self.ctx.sessions() as session:
-            await session.exec(stmt)
-            await session.commit()
+        return stmt
 
     async def _record_converged(
         self,
@@ -584,13 +632,21 @@ class HostRunner:
     ) -> None:
         """Converged for everything with no action left (failed, held back or in flight)."""
         unsettled = {(a.kind, getattr(a, "id", 0)) for a in plan.actions}
-        for (kind, rid), generation in generations.items():
-            if (kind, rid) in unsettled:
-                continue
-            shared = kind == "network" and rid in overlays
-            await self._set_status(
-                kind, rid, generation, ResourceStatus.converged, None, shared=shared
+        # One transaction for the host's resources, not a commit each (most change nothing).
+        await self._write(
+            *(
+                self._status_write(
+                    kind,
+                    rid,
+                    generation,
+                    ResourceStatus.converged,
+                    None,
+                    shared=kind == "network" and rid in overlays,
+                )
+                for (kind, rid), generation in generations.items()
+                if (kind, rid) not in unsettled
             )
+        )
 
     async def _mark_unreachable(self, exc: Exception) -> None:
         """The agent is away: say so on the host and on what waits for it."""
@@ -626,22 +682,17 @@ class HostRunner:
         )
 
 
-def _batches(
-    todo: list[tuple[planner.Action, object]], size: int
+def _groups(
+    todo: list[tuple[planner.Action, object]],
 ) -> list[list[tuple[planner.Action, object]]]:
-    """The actions in order, consecutive container creates and starts grouped (at most
-    `size` a group) to run at once; everything else alone. A container that joins
-    another's namespace (`container:X`) is never grouped: it needs X first, and the
-    planner puts it after the others."""
+    """The actions in order, consecutive container creates and starts grouped to run side
+    by side (`parallel_actions` at a time); everything else alone. A container that
+    joins another's namespace (`container:X`) is never grouped: it needs X first, and
+    the planner puts it after the others."""
     out: list[list[tuple[planner.Action, object]]] = []
     for item in todo:
         last = out[-1] if out else None
-        if (
-            not _groupable(item[0])
-            or last is None
-            or len(last) >= size
-            or not _groupable(last[-1][0])
-        ):
+        if not _groupable(item[0]) or last is None or not _groupable(last[-1][0]):
             out.append([item])
         else:
             last.append(item)
