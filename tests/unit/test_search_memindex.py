@@ -149,3 +149,22 @@ def test_many_candidates_are_confirmed_exactly() -> None:
         grams = [ix.grams[5].get(pattern[i : i + 5]) for i in range(len(pattern) - 4)]
         long_lists += min(len(g) for g in grams) >= 64
     assert long_lists > 100  # (the case a 2M world is full of)
+
+
+def test_typo_distances_over_many_words_equal_the_reference() -> None:
+    """Thousands of words sharing heads: nodes stop early (ended, or beyond the bound) exactly."""
+    rnd = random.Random(17)
+
+    def word() -> str:
+        return "".join(rnd.choices("abcd", k=rnd.randint(1, 9)))
+
+    names = [" ".join(word() for _ in range(rnd.randint(1, 3))) for _ in range(700)]
+    names, ix = typo_index(names)
+    every_word = np.arange(len(ix.word_starts))
+    for _ in range(25):
+        q = "".join(rnd.choices("abcd", k=rnd.randint(3, 14)))
+        k = fuzzy.max_edits(len(q))
+        ranks, edits = fuzzy.closest(ix, q.encode(), k, every_word)
+        got = dict(zip(ranks.tolist(), edits.tolist(), strict=True))
+        want = {r: d for r, n in enumerate(names) if (d := osa_prefix(q, fold(n))) <= k}
+        assert got == want, q
