@@ -102,7 +102,10 @@ def _least_running_sum(w: int) -> np.ndarray:
 
 # Nodes are checked for an early stop only while they are this many (below,
 # the check costs more than it saves).
-_CHECK_FROM = 64
+_CHECK_FROM = 1024
+# Fewer words than this are aligned one by one: finding their shared
+# prefixes costs more numpy calls than it saves work.
+_TRIE_FROM = 2048
 
 
 def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.ndarray:
@@ -126,58 +129,63 @@ def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.nda
     peq = np.zeros(256, dtype=np.uint64)
     for i, byte in enumerate(qb):
         peq[byte] |= np.uint64(1 << i)
-    top = np.uint64(m - 1)
-    pv = np.full(1, (1 << m) - 1, dtype=np.uint64)
-    mv, d0, eq_prev = (np.zeros(1, dtype=np.uint64) for _ in range(3))
-    score = np.full(1, m, dtype=np.uint64)  # the last row at column 0: m deletions
-    best = np.full(1, k + 1, dtype=np.uint64)
+    full = np.uint64((1 << m) - 1)
+    trie = n >= _TRIE_FROM
+    nodes = 1 if trie else n
+    pv = np.full(nodes, full, dtype=np.uint64)
+    mv, d0, eq_prev = (np.zeros(nodes, dtype=np.uint64) for _ in range(3))
+    best = np.full(nodes, k + 1, dtype=np.int16)
     rows: np.ndarray | None = None  # the rows (of `places`) still going; None: all
-    # Rows that begin a node at the depth before / at this depth.
+    # Rows that begin a node at the depth before / at this depth (a trie's).
     begins = np.zeros(n, dtype=bool)
     begins[0] = True
     for j in range(m + k):
         row = text.at(j, rows)
-        fresh = np.empty(len(row), dtype=bool)
-        fresh[0] = True
-        np.not_equal(row[1:], row[:-1], out=fresh[1:])
-        fresh |= begins
-        starts = np.flatnonzero(fresh)
-        if len(starts) != len(pv):  # (else every node goes on alone)
-            parent = np.cumsum(begins[starts]) - 1
-            pv, mv, d0, eq_prev = pv[parent], mv[parent], d0[parent], eq_prev[parent]
-            score, best = score[parent], best[parent]
-        begins = fresh
-        letter = row[starts]
+        letter = row
+        if trie:
+            fresh = np.empty(len(row), dtype=bool)
+            fresh[0] = True
+            np.not_equal(row[1:], row[:-1], out=fresh[1:])
+            fresh |= begins
+            starts = np.flatnonzero(fresh)
+            if len(starts) != len(pv):  # (else every node goes on alone)
+                parent = np.cumsum(begins[starts]) - 1
+                pv, mv, d0, eq_prev = pv[parent], mv[parent], d0[parent], eq_prev[parent]
+                best = best[parent]
+            begins = fresh
+            letter = row[starts]
         eq = peq[letter]
         swap = ((~d0 & eq) << _ONE) & eq_prev
         d0 = swap | (((eq & pv) + pv) ^ pv) | eq | mv
         hp = mv | ~(d0 | pv)
         hn = pv & d0
-        score += (hp >> top) & _ONE
-        score -= (hn >> top) & _ONE
         hp = (hp << _ONE) | _ONE
         pv = (hn << _ONE) | ~(d0 | hp)
         mv = hp & d0
         eq_prev = eq
         if j + 1 >= m - k:  # (before, the last row is still more than k)
-            np.minimum(best, score, out=best)
+            last = np.bitwise_count(pv & full).astype(np.int16) - np.bitwise_count(mv & full)
+            np.minimum(best, last + (j + 1), out=best)
         if len(pv) >= _CHECK_FROM and j + 1 < m + k:
             going = (letter != 0) & (_least_near_diagonal(pv, mv, j + 1, m, k) < best)
             kept = int(np.count_nonzero(going))
-            if kept < len(going):
+            if kept == len(going):
+                continue
+            everyone = np.arange(n) if rows is None else rows
+            if trie:
                 sizes = np.diff(starts, append=len(row))
                 keep_rows = np.repeat(going, sizes)
-                everyone = np.arange(n) if rows is None else rows
-                done = ~going & (best <= k)
-                if done.any():
-                    out[everyone[~keep_rows]] = np.repeat(best[~going], sizes[~going])
-                rows, begins = everyone[keep_rows], begins[keep_rows]
-                pv, mv, d0, eq_prev = pv[going], mv[going], d0[going], eq_prev[going]
-                score, best = score[going], best[going]
-                if kept == 0:
-                    return out
-    final = best[np.cumsum(begins) - 1].astype(np.int8)
+                done = np.repeat(best[~going], sizes[~going])
+                begins = begins[keep_rows]
+            else:
+                keep_rows, done = going, best[~going]
+            out[everyone[~keep_rows]] = done
+            rows = everyone[keep_rows]
+            pv, mv, d0, eq_prev, best = pv[going], mv[going], d0[going], eq_prev[going], best[going]
+            if kept == 0:
+                return out
+    final = best[np.cumsum(begins) - 1] if trie else best
     if rows is None:
-        return final
+        return final.astype(np.int8)
     out[rows] = final
     return out
