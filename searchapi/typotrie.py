@@ -38,30 +38,50 @@ def text_order(ix: CityIndex) -> np.ndarray:
     return place
 
 
-class _Text:
-    """The bytes at one depth of some of the words at `places` (0 past a name's end)."""
+class _Rows:
+    """The words still being aligned: their rows of `places`, bytes, and shared prefix lengths.
 
-    def __init__(self, ix: CityIndex, places: np.ndarray, depth: int) -> None:
-        self._ix, self._places = ix, places
-        heads = ix.word_keys[0]
-        first = heads.keys[places].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES)
-        self._first = np.ascontiguousarray(first.T[: min(depth, _KEY_BYTES)])
+    Kept together and narrowed together (`keep`) when nodes stop, so a depth
+    touches only the rows still going.
+    """
+
+    def __init__(self, ix: CityIndex, places: np.ndarray, depth: int, trie: bool) -> None:
+        self._ix = ix
+        self.ids = np.arange(len(places))
+        self.places = places
+        keys = ix.word_keys[0].keys[places].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES)
+        self.first = np.ascontiguousarray(keys.T[: min(depth, _KEY_BYTES)])
+        # How many of its first bytes (up to 8) a row shares with the row before.
+        self.shared = np.zeros(len(places), dtype=np.uint8)
+        if trie and len(places) > 1:
+            same = self.first[:, 1:] == self.first[:, :-1]
+            alike = same[0].copy()  # (numpy's logical_and.accumulate is ten times slower)
+            self.shared[1:] = alike
+            for b in range(1, len(same)):
+                alike &= same[b]
+                self.shared[1:] += alike
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None
 
-    def at(self, j: int, rows: np.ndarray | None) -> np.ndarray:
-        """Byte j of the words at rows `rows` of `places` (None: all of them)."""
+    def byte(self, j: int) -> np.ndarray:
+        """Byte j of each row's word (0 past its name's end)."""
         if j < _KEY_BYTES:
-            return self._first[j] if rows is None else self._first[j][rows]
+            return self.first[j]
         if self._bounds is None:
-            words = self._ix.word_keys[0].at[self._places]
-            end = self._ix.starts[self._ix.word_owner[words].astype(np.int64) + 1]
-            self._bounds = (self._ix.word_starts[words] + 1, end)
+            ix = self._ix
+            words = ix.word_keys[0].at[self.places]
+            end = ix.starts[ix.word_owner[words].astype(np.int64) + 1]
+            self._bounds = (ix.word_starts[words] + 1, end)
         begin, end = self._bounds
-        if rows is not None:
-            begin, end = begin[rows], end[rows]
         buf = np.frombuffer(self._ix.names, np.uint8)
         at = begin + j
         return np.where(at < end, buf[np.minimum(at, len(buf) - 1)], 0).astype(np.uint8)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Only the rows of `mask` go on."""
+        self.ids, self.places = self.ids[mask], self.places[mask]
+        self.first, self.shared = self.first[:, mask], self.shared[mask]
+        if self._bounds is not None:
+            self._bounds = (self._bounds[0][mask], self._bounds[1][mask])
 
 
 def _least_near_diagonal(pv: np.ndarray, mv: np.ndarray, col: int, m: int, k: int) -> np.ndarray:
@@ -106,6 +126,9 @@ _CHECK_FROM = 1024
 # Fewer words than this are aligned one by one: finding their shared
 # prefixes costs more numpy calls than it saves work.
 _TRIE_FROM = 2048
+# Rows are narrowed to the nodes going on only when that leaves fewer than
+# this share of them.
+_NARROW_BELOW = 0.75
 
 
 def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.ndarray:
@@ -125,28 +148,29 @@ def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.nda
     out = np.full(n, k + 1, dtype=np.int8)
     if n == 0:
         return out
-    text = _Text(ix, places, m + k)
+    trie = n >= _TRIE_FROM
+    rows = _Rows(ix, places, m + k, trie)
     peq = np.zeros(256, dtype=np.uint64)
     for i, byte in enumerate(qb):
         peq[byte] |= np.uint64(1 << i)
     full = np.uint64((1 << m) - 1)
-    trie = n >= _TRIE_FROM
     nodes = 1 if trie else n
     pv = np.full(nodes, full, dtype=np.uint64)
     mv, d0, eq_prev = (np.zeros(nodes, dtype=np.uint64) for _ in range(3))
     best = np.full(nodes, k + 1, dtype=np.int16)
-    rows: np.ndarray | None = None  # the rows (of `places`) still going; None: all
-    # Rows that begin a node at the depth before / at this depth (a trie's).
+    # The rows that begin a node (a trie's) at the depth before this one.
     begins = np.zeros(n, dtype=bool)
     begins[0] = True
     for j in range(m + k):
-        row = text.at(j, rows)
-        letter = row
+        letter = row = rows.byte(j)
         if trie:
-            fresh = np.empty(len(row), dtype=bool)
+            if j < _KEY_BYTES:
+                fresh = rows.shared <= j
+            else:
+                fresh = np.empty(len(row), dtype=bool)
+                np.not_equal(row[1:], row[:-1], out=fresh[1:])
+                fresh |= begins
             fresh[0] = True
-            np.not_equal(row[1:], row[:-1], out=fresh[1:])
-            fresh |= begins
             starts = np.flatnonzero(fresh)
             if len(starts) != len(pv):  # (else every node goes on alone)
                 parent = np.cumsum(begins[starts]) - 1
@@ -168,24 +192,18 @@ def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.nda
             np.minimum(best, last + (j + 1), out=best)
         if len(pv) >= _CHECK_FROM and j + 1 < m + k:
             going = (letter != 0) & (_least_near_diagonal(pv, mv, j + 1, m, k) < best)
-            kept = int(np.count_nonzero(going))
-            if kept == len(going):
-                continue
-            everyone = np.arange(n) if rows is None else rows
+            sizes = np.diff(starts, append=len(row)) if trie else np.ones(len(row), np.int64)
+            kept = int(sizes[going].sum())
+            if kept > len(row) * _NARROW_BELOW:
+                continue  # (narrowing every row costs more than aligning the few stopped)
+            keep_rows = np.repeat(going, sizes) if trie else going
+            if (best[~going] <= k).any():
+                out[rows.ids[~keep_rows]] = np.repeat(best[~going], sizes[~going])
             if trie:
-                sizes = np.diff(starts, append=len(row))
-                keep_rows = np.repeat(going, sizes)
-                done = np.repeat(best[~going], sizes[~going])
                 begins = begins[keep_rows]
-            else:
-                keep_rows, done = going, best[~going]
-            out[everyone[~keep_rows]] = done
-            rows = everyone[keep_rows]
+            rows.keep(keep_rows)
             pv, mv, d0, eq_prev, best = pv[going], mv[going], d0[going], eq_prev[going], best[going]
             if kept == 0:
                 return out
-    final = best[np.cumsum(begins) - 1] if trie else best
-    if rows is None:
-        return final.astype(np.int8)
-    out[rows] = final
+    out[rows.ids] = best[np.cumsum(begins) - 1] if trie else best
     return out
