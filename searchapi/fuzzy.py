@@ -42,7 +42,7 @@ def fuzzy_matches(ix: CityIndex, folded: str) -> tuple[np.ndarray, np.ndarray]:
     """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0."""
     qb = folded.encode()
     exact = matches(ix, qb)
-    ranks, edits = closest(ix, qb, max_edits(len(qb)), candidate_words(ix, qb))
+    ranks, edits = closest_at(ix, qb, max_edits(len(qb)), candidate_places(ix, qb))
     keep = ~isin_sorted(ranks, exact)
     return (
         np.concatenate((exact.astype(np.int64), ranks[keep])),
@@ -57,7 +57,12 @@ def head_length(qb: bytes) -> int:
 
 
 def candidate_words(ix: CityIndex, qb: bytes) -> np.ndarray:
-    """Word starts (indices into `ix.word_starts`, text order) that may be within `qb`'s edits.
+    """Word starts (indices into `ix.word_starts`) that may be within the edits of `qb`."""
+    return ix.word_keys[0].at[candidate_places(ix, qb)]
+
+
+def candidate_places(ix: CityIndex, qb: bytes) -> np.ndarray:
+    """The candidates' places in text order (typotrie.text_order), sorted and distinct.
 
     With one edit allowed, it is among the first `t` letters or after them, so
     the word begins with `qb[:t]` after at most one edit there: a handful of
@@ -76,7 +81,7 @@ def candidate_words(ix: CityIndex, qb: bytes) -> np.ndarray:
         # (the second piece: a swap across the head's end changes the first)
         for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
             parts.append(_unchanged_after(ix, qb[start : start + 5], start))
-    return ix.word_keys[0].at[_text_places(ix, np.concatenate(parts))]
+    return _text_places(ix, np.concatenate(parts))
 
 
 def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
@@ -112,7 +117,13 @@ def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
 
 def closest(ix: CityIndex, qb: bytes, k: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted ranks, edits) of the cities of `words` within `k` edits, each at its best word."""
-    places = _text_places(ix, words)
+    return closest_at(ix, qb, k, _text_places(ix, words))
+
+
+def closest_at(
+    ix: CityIndex, qb: bytes, k: int, places: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`closest` for the words at `places` (text order, sorted)."""
     edits = typotrie.prefix_edits(ix, places, qb, k)
     near = edits <= k
     owner, edits = ix.word_owner[ix.word_keys[0].at[places[near]]].astype(np.int64), edits[near]
