@@ -132,7 +132,10 @@ _NARROW_BELOW = 0.75
 
 
 def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.ndarray:
-    """Per word at `places` (sorted), the fewest edits from `qb` to a prefix of it, at most k + 1.
+    """Per word at `places`, the fewest edits from `qb` to a prefix of it, at most k + 1.
+
+    Any order gives the same answer; text order (sorted places) makes words
+    that share a prefix neighbours, and so one node.
 
     The distance is the optimal string alignment distance (a swap of two
     neighbours is one edit), computed bit-parallel (Myers, with Hyyrö's swap
