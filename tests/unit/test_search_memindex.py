@@ -174,3 +174,9 @@ def test_typo_distances_over_many_words_equal_the_reference(
         got = dict(zip(ranks.tolist(), edits.tolist(), strict=True))
         want = {r: d for r, n in enumerate(names) if (d := osa_prefix(q, fold(n))) <= k}
         assert got == want, q
+        places = np.sort(typotrie.text_order(ix))
+        shuffled = rnd.sample(range(len(places)), len(places))
+        in_order = typotrie.prefix_edits(ix, places, q.encode(), k)
+        assert (
+            typotrie.prefix_edits(ix, places[shuffled], q.encode(), k) == in_order[shuffled]
+        ).all()
