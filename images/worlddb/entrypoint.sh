@@ -34,6 +34,10 @@ esac
 
 mkdir -p /run/mysqld
 chown mysql:mysql /run/mysqld
+# The health check's word that start-up is over (accounts made, data loaded): the
+# seeded data alone says "loaded" before this start has set the search password.
+READY=/run/mysqld/worlddb.ready
+rm -f "$READY"
 if [ ! -d "$DATADIR/mysql" ]; then
     log "initialising a new data directory in $DATADIR"
     chown mysql:mysql "$DATADIR"
@@ -129,6 +133,7 @@ if [ -n "$SEED_ONLY" ]; then
     exit 0
 fi
 if [ "${#if_empty[@]}" -eq 0 ]; then rm -f "$SEED_MARK"; fi
+touch "$READY"
 log "ready: database '$DB', user '$SEARCH_USER', port 3306"
 
 # Wait for mariadbd; `wait` returns early when a trapped signal arrives.

@@ -36,6 +36,11 @@ IDLE = [
 ]
 
 
+# Start-up imports the whole app: seconds on an idle machine, tens of seconds on a
+# loaded one (2 cores under a parallel test session), never minutes.
+START_S = 120.0
+
+
 def wait_until(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.2) -> Any:
     """`eventually`, with the patience processes starting up need."""
     return eventually(check, timeout, every)
@@ -63,16 +68,18 @@ class Proc:
                 start_new_session=True,
             )
         try:
-            wait_until(
-                lambda: (
-                    httpx.get(self.health_url, timeout=1, verify=self.verify).status_code == 200
-                ),
-                30,
-            )
+            wait_until(self._healthy, START_S)
         except BaseException:
             self.stop()  # never leave a process behind when start-up fails
             raise
         return self
+
+    def _healthy(self) -> bool:
+        assert self.popen is not None
+        if (code := self.popen.poll()) is not None:  # dead: say why now, not at the deadline
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{self.args[:3]} exited with {code} during start-up:\n{tail}")
+        return httpx.get(self.health_url, timeout=1, verify=self.verify).status_code == 200
 
     @property
     def pid(self) -> int:
