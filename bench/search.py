@@ -380,6 +380,16 @@ def compare(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
         floor.stop()
 
 
+def fuzzy_only(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
+    """Only the typo-tolerant part (--fuzzy-only): the API on the 170k world, max and half."""
+    worlds.ensure_world(WORLD_DB)
+    server = Server(WORLD_DB, args.port)
+    try:
+        fuzzy_latency(args, wrk, tmp, server)
+    finally:
+        server.stop()
+
+
 def _root_sql(statement: str) -> str:
     out = subprocess.run(
         ["mariadb", "--protocol=socket", "--batch", "--skip-column-names"],
@@ -462,6 +472,9 @@ def main() -> None:
     parser.add_argument(
         "--no-reload", dest="reload", action="store_false", help="skip the reload test"
     )
+    parser.add_argument(
+        "--fuzzy-only", action="store_true", help="only the typo-tolerant max and p99 at half"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--queries", type=int, default=5000)
@@ -476,6 +489,9 @@ def main() -> None:
     args = parser.parse_args()
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="wefttest-bench-") as tmp:
+        if args.fuzzy_only:
+            fuzzy_only(args, wrk, Path(tmp))
+            return
         compare(args, wrk, Path(tmp))
         if args.scale:
             scale(args, wrk, Path(tmp))

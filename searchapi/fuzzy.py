@@ -12,13 +12,14 @@ ASCII) are characters.
 Candidates are the word starts whose first two letters are the query's after
 at most one edit there (kept, swapped, one dropped, one added, one replaced:
 a few ranges of the sorted word keys, wordkeys.py), so a word mangled in both
-of its first two letters is not found. All candidates are aligned at once,
-one query letter at a time over the band of the table that can stay within
-the bound; a word drops out as soon as it cannot.
+of its first two letters is not found. The candidates are aligned together
+as a trie of their text (typotrie.py): a prefix they share is aligned once,
+and a branch stops as soon as it cannot come within the bound.
 """
 
 import numpy as np
 
+from searchapi import typotrie
 from searchapi.memindex import CityIndex, firsts, isin_sorted, matches
 from searchapi.wordkeys import Pattern
 
@@ -41,7 +42,7 @@ def fuzzy_matches(ix: CityIndex, folded: str) -> tuple[np.ndarray, np.ndarray]:
     """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0."""
     qb = folded.encode()
     exact = matches(ix, qb)
-    ranks, edits = closest(ix, qb, max_edits(len(qb)), candidate_words(ix, qb))
+    ranks, edits = closest_at(ix, qb, max_edits(len(qb)), candidate_places(ix, qb))
     keep = ~isin_sorted(ranks, exact)
     return (
         np.concatenate((exact.astype(np.int64), ranks[keep])),
@@ -56,7 +57,12 @@ def head_length(qb: bytes) -> int:
 
 
 def candidate_words(ix: CityIndex, qb: bytes) -> np.ndarray:
-    """Word starts (indices into `ix.word_starts`) that may be within the edits of `qb`.
+    """Word starts (indices into `ix.word_starts`) that may be within the edits of `qb`."""
+    return ix.word_keys[0].at[candidate_places(ix, qb)]
+
+
+def candidate_places(ix: CityIndex, qb: bytes) -> np.ndarray:
+    """The candidates' places in text order (typotrie.text_order), sorted and distinct.
 
     With one edit allowed, it is among the first `t` letters or after them, so
     the word begins with `qb[:t]` after at most one edit there: a handful of
@@ -75,8 +81,7 @@ def candidate_words(ix: CityIndex, qb: bytes) -> np.ndarray:
         # (the second piece: a swap across the head's end changes the first)
         for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
             parts.append(_unchanged_after(ix, qb[start : start + 5], start))
-    every = np.sort(np.concatenate(parts))
-    return every[firsts(every)]
+    return _text_places(ix, np.concatenate(parts))
 
 
 def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
@@ -112,55 +117,23 @@ def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
 
 def closest(ix: CityIndex, qb: bytes, k: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted ranks, edits) of the cities of `words` within `k` edits, each at its best word."""
-    owner = ix.word_owner[words].astype(np.int64)
-    begin, end = ix.word_starts[words] + 1, ix.starts[owner + 1]
-    edits = prefix_edits(np.frombuffer(ix.names, np.uint8), qb, k, begin, end)
+    return closest_at(ix, qb, k, _text_places(ix, words))
+
+
+def closest_at(
+    ix: CityIndex, qb: bytes, k: int, places: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`closest` for the words at `places` (text order, sorted)."""
+    edits = typotrie.prefix_edits(ix, places, qb, k)
     near = edits <= k
-    owner, edits = owner[near], edits[near]
+    owner, edits = ix.word_owner[ix.word_keys[0].at[places[near]]].astype(np.int64), edits[near]
     order = np.lexsort((edits, owner))
     owner, edits = owner[order], edits[order]
     best = firsts(owner)
     return owner[best].astype(np.int64), edits[best]
 
 
-def prefix_edits(
-    buf: np.ndarray, qb: bytes, k: int, begin: np.ndarray, end: np.ndarray
-) -> np.ndarray:
-    """Per word, the fewest edits from `qb` to a prefix of `buf[begin:end]`, capped at k + 1.
-
-    Bit-parallel (Myers, with Hyyrö's swap term for the optimal string
-    alignment distance): a word's whole column of the edit table is a few
-    bits of uint64, so a step over one letter of every word is a dozen numpy
-    operations. The last row is tracked as a running score, and its least
-    value over the word's prefixes (at most len(qb) + k letters) is the answer.
-    """
-    m = len(qb)
-    n = len(begin)
-    full = np.uint64((1 << m) - 1)
-    one, below_top = np.uint64(1), np.uint64(m - 1)
-    peq = np.zeros(256, dtype=np.uint64)
-    for i, byte in enumerate(qb):
-        peq[byte] |= np.uint64(1 << i)
-    pv, mv = np.full(n, full), np.zeros(n, np.uint64)
-    d0, eq_prev = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
-    score = np.full(n, m, dtype=np.int64)  # the last row at column 0: m deletions
-    best = np.full(n, k + 1, dtype=np.int64)
-    avail = (end - begin).astype(np.int64)
-    begin = begin.astype(np.int64)
-    last = len(buf) - 1
-    for j in range(1, min(m + k, int(avail.max(initial=0))) + 1):
-        eq = peq[buf[np.minimum(begin + (j - 1), last)]]  # (past a name's end: its newline, 0)
-        swap = ((~d0 & eq) << one) & eq_prev
-        d0 = swap | ((((eq & pv) + pv) & full) ^ pv) | eq | mv
-        hp = mv | (~(d0 | pv) & full)
-        hn = pv & d0
-        score += ((hp >> below_top) & one).view(np.int64)
-        score -= ((hn >> below_top) & one).view(np.int64)
-        hp = ((hp << one) | one) & full
-        hn = (hn << one) & full
-        pv = hn | (~(d0 | hp) & full)
-        mv = hp & d0
-        eq_prev = eq
-        if j >= m - k:  # (before, the last row is still more than k)
-            np.minimum(best, np.where(j <= avail, score, k + 1), out=best)
-    return best.astype(np.int8)
+def _text_places(ix: CityIndex, words: np.ndarray) -> np.ndarray:
+    """The distinct places in text order (typotrie.text_order) of `words`, sorted."""
+    places = np.sort(typotrie.text_order(ix)[words])
+    return places[firsts(places)]

@@ -3,10 +3,11 @@
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchapi import fuzzy
+from searchapi import fuzzy, typotrie
 from searchapi.fold import fold
 from searchapi.matching import find
 from searchapi.memindex import Builder, CityIndex, matches
@@ -149,3 +150,33 @@ def test_many_candidates_are_confirmed_exactly() -> None:
         grams = [ix.grams[5].get(pattern[i : i + 5]) for i in range(len(pattern) - 4)]
         long_lists += min(len(g) for g in grams) >= 64
     assert long_lists > 100  # (the case a 2M world is full of)
+
+
+@pytest.mark.parametrize("trie_from", [0, 10**9])
+def test_typo_distances_over_many_words_equal_the_reference(
+    monkeypatch: pytest.MonkeyPatch, trie_from: int
+) -> None:
+    """Many words sharing heads, as a trie or one by one: nodes stop early exactly."""
+    monkeypatch.setattr(typotrie, "_TRIE_FROM", trie_from)
+    monkeypatch.setattr(typotrie, "_CHECK_FROM", 1)
+    rnd = random.Random(17)
+
+    def word() -> str:
+        return "".join(rnd.choices("abcd", k=rnd.randint(1, 9)))
+
+    names = [" ".join(word() for _ in range(rnd.randint(1, 3))) for _ in range(400)]
+    names, ix = typo_index(names)
+    every_word = np.arange(len(ix.word_starts))
+    for _ in range(15):
+        q = "".join(rnd.choices("abcd", k=rnd.randint(3, 14)))
+        k = fuzzy.max_edits(len(q))
+        ranks, edits = fuzzy.closest(ix, q.encode(), k, every_word)
+        got = dict(zip(ranks.tolist(), edits.tolist(), strict=True))
+        want = {r: d for r, n in enumerate(names) if (d := osa_prefix(q, fold(n))) <= k}
+        assert got == want, q
+        places = np.sort(typotrie.text_order(ix))
+        shuffled = rnd.sample(range(len(places)), len(places))
+        in_order = typotrie.prefix_edits(ix, places, q.encode(), k)
+        assert (
+            typotrie.prefix_edits(ix, places[shuffled], q.encode(), k) == in_order[shuffled]
+        ).all()
