@@ -115,7 +115,7 @@ class LinkKeeper:
         if action == "start":
             linkset.reapply(self._client, cid)
         elif action == "destroy":
-            linkset.gone(cid)
+            linkset.not_bare(cid)
         self.changes.bump()
 
     def _sweep(self) -> None:

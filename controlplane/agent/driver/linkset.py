@@ -37,8 +37,8 @@ def bare(container_id: str) -> None:
         _BARE.add(container_id)
 
 
-def gone(container_id: str) -> None:
-    """The container was removed: forget it."""
+def not_bare(container_id: str) -> None:
+    """The container has a stored link set now, or was removed: forget it."""
     with _BARE_LOCK:
         _BARE.discard(container_id)
 
@@ -82,7 +82,7 @@ def apply_links(
     """Write the link set into the container described by inspect `data`."""
     name = data["Name"].lstrip("/")
     env = F.link_env(name, links)
-    gone(data["Id"])  # from now on it has a stored set
+    not_bare(data["Id"])
     put_files(
         client,
         data["Id"],
