@@ -1,8 +1,10 @@
 """/stacks on fake agents: deploy order, truthful results, updates, removal, bad input."""
 
 import textwrap
+import time
 
 from controlplane.contract import labels
+from controlplane.server.services.stacks import _wait
 from tests.unit.cp_app import control_plane
 
 APP = textwrap.dedent(
@@ -98,6 +100,29 @@ def test_unhealthy_dependency_fails_with_the_reason_and_dependents_never_start(t
         assert not any(n.startswith("shop-api") for n in agent.containers)
         events = cp.client.get("/events", params={"resource": "stack"}).json()
         assert events[-1]["result"] == "failed" and events[-1]["reason"] == stack["status_reason"]
+
+
+def test_a_wait_reads_the_stack_at_its_events_not_on_a_timer(tmp_path):
+    with control_plane(tmp_path) as cp:
+        _, agent = cp.add_host("h1")
+        agent.starting_images.add("db:1")  # the deploy waits for db's health forever
+        r = deploy(cp, wait=False)
+        assert r.status_code == 202, r.text
+        stack_id = r.json()["id"]
+        reads: list[str] = []
+
+        def settled(row):
+            reads.append(row.status)
+            return row.status in ("converged", "failed")
+
+        cp.settings.stack_wait_timeout = 3.0
+        started = time.monotonic()
+        cp.client.portal.call(_wait, cp.client.app.state.weft, stack_id, settled)
+        assert time.monotonic() - started >= 3.0  # the deadline, not an early return
+        assert set(reads) == {"deploying"}
+        # A read at the start, one per safety re-check (2 s) and one per event about the
+        # stack (its one "waiting for db" note): a 0.2 s poll read it 15 times.
+        assert len(reads) <= 4, reads
 
 
 def test_missing_image_is_reported_per_service(tmp_path):
