@@ -10,10 +10,6 @@ control plane would, and measures side by side in one run, alternating the runs
   tunnel    h1 to h2 over a bare WireGuard tunnel (host to host)  (the engine's limit)
   encrypted a container on h1 to one on h2, VXLAN inside that tunnel
 
-With `--receive-thread compare` it also measures the overlay with h1's and h2's
-`eth0` receiving in kernel threads (`overlay-rt`, devcluster.netns.receive_thread),
-switched on for that run only, so both ways are measured side by side.
-
 TCP throughput is iperf3's (Debian's, one stream), copied into the containers
 with its two libraries (the base image is the same Debian); the tunnel runs are
 iperf3 in the hosts' namespaces. Then DNS convergence: a record set pushed to
@@ -46,7 +42,7 @@ from bench import overlaydns
 from bench.overlaydns import Convergence
 from controlplane.build.base import ensure_base
 from controlplane.devcluster import cluster as devcluster
-from controlplane.devcluster import netns, procs
+from controlplane.devcluster import procs
 from controlplane.devcluster.layout import HostLayout, overlay_spec
 
 PREFIX = "weftbo"
@@ -191,26 +187,11 @@ class Bench:
             time.sleep(0.5)
         raise RuntimeError(f"iperf3 over the tunnel: {done.stdout[-300:]} {done.stderr[-300:]}")
 
-    def _overlay(self, seconds: float) -> float:
-        return self._from_container(self.h1, "bench-ov-c", self.ov_ip, seconds)
-
-    def _overlay_receive_threads(self, seconds: float) -> float:
-        """The overlay with h1's and h2's `eth0` receiving in kernel threads, for this run."""
-        for host in (self.h1, self.h2):
-            netns.receive_thread(host, True)
-        try:
-            return self._overlay(seconds)
-        finally:
-            for host in (self.h1, self.h2):
-                netns.receive_thread(host, False)
-
-    def pairs(self, compare_receive_thread: bool = False) -> list[Pair]:
-        """The paths, in the order of the first round."""
-        rt = [Pair("overlay-rt", self._overlay_receive_threads)] if compare_receive_thread else []
+    def pairs(self) -> list[Pair]:
+        """The four paths, in the order of the first round."""
         return [
             Pair("bridge", lambda s: self._from_container(self.h1, "bench-br-c", self.br_ip, s)),
-            Pair("overlay", self._overlay),
-            *rt,
+            Pair("overlay", lambda s: self._from_container(self.h1, "bench-ov-c", self.ov_ip, s)),
             Pair("tunnel", self._over_tunnel),
             Pair(
                 "encrypted", lambda s: self._from_container(self.h1, "bench-enc-c", self.enc_ip, s)
@@ -233,12 +214,10 @@ class Bench:
             engine.close()
 
 
-def throughput(
-    bench: Bench, rounds: int, seconds: float, compare_receive_thread: bool = False
-) -> dict[str, list[float]]:
+def throughput(bench: Bench, rounds: int, seconds: float) -> dict[str, list[float]]:
     """MB/s per path per round, the order reversed every other round."""
     results: dict[str, list[float]] = {}
-    pairs = bench.pairs(compare_receive_thread)
+    pairs = bench.pairs()
     for k in range(rounds):
         for pair in pairs if k % 2 == 0 else list(reversed(pairs)):
             results.setdefault(pair.label, []).append(pair.run(seconds))
@@ -268,7 +247,6 @@ NO_FULL_PATH = (
 )
 RATIOS = (
     ("overlay", "bridge", 0.8, "overlay / same-host bridge"),
-    ("overlay-rt", "bridge", 0.8, "overlay, receive threads / bridge"),
     ("encrypted", "tunnel", 0.6, "encrypted overlay / bare WireGuard"),
 )
 
@@ -284,8 +262,6 @@ def report(
         median = statistics.median(values)
         print(f"  {label:<10} median {median:8.1f} MB/s   runs {_row(values)}")
     for num, den, target, what in RATIOS:
-        if num not in results:
-            continue
         ratios = [a / b for a, b in zip(results[num], results[den], strict=True)]
         ratio = statistics.median(ratios)
         print(f"{what:<36} {ratio:.2f}x  {_verdict(ratio, target, True)} (>= {target})")
@@ -330,12 +306,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per iperf3 run")
     parser.add_argument("--dns-tries", type=int, default=20)
-    parser.add_argument(
-        "--receive-thread",
-        choices=("off", "on", "compare"),
-        default="off",
-        help="hosts' eth0 receive in kernel threads: off, on, or both ways side by side",
-    )
     args = parser.parse_args(argv)
     if args.hosts < 2:
         parser.error("--hosts must be at least 2")
@@ -347,21 +317,14 @@ def main(argv: list[str] | None = None) -> int:
             before = list(os.getloadavg())
             print(f"cluster {name}: {args.hosts} hosts coming up ...", flush=True)
             # The control plane gets the hosts only for the full DNS path, at the end.
-            c = devcluster.up(
-                name,
-                args.hosts,
-                server_env=SERVER_ENV,
-                owner_pid=os.getpid(),
-                receive_thread=args.receive_thread == "on",
-            )
+            c = devcluster.up(name, args.hosts, server_env=SERVER_ENV, owner_pid=os.getpid())
             image = ensure_base("python", docker.from_env())
             c.load_image(image)
             bench = Bench(c, image)
             bench.setup()
             each = f"{args.rounds} rounds x {args.seconds:g} s per path"
             print(f"throughput: {each}, iperf3 (one TCP stream), alternating", flush=True)
-            compare = args.receive_thread == "compare"
-            results = throughput(bench, args.rounds, args.seconds, compare)
+            results = throughput(bench, args.rounds, args.seconds)
             print("DNS convergence ...", flush=True)
             dns = [overlaydns.agent_side(c, args.dns_tries)]
             bench.reset()  # the control plane starts from empty hosts

@@ -162,12 +162,8 @@ class Cluster:
         return ids
 
 
-def _start_host(
-    host: HostLayout, layout: ClusterLayout, token_file: Path, receive_thread: bool
-) -> None:
+def _start_host(host: HostLayout, layout: ClusterLayout, token_file: Path) -> None:
     netns.ensure_host_net(host, layout)
-    if receive_thread:
-        netns.receive_thread(host, True)
     procs.start_dockerd(host)
     procs.wait_for(
         host.docker_socket.exists, 60, f"dockerd of {host.name}", host.dir / "dockerd.log"
@@ -223,10 +219,8 @@ def up(
     server_env: dict[str, str] | None = None,
     owner_pid: int | None = None,
     state_root: Path = STATE_ROOT,
-    receive_thread: bool = False,
 ) -> Cluster:
-    """Create the cluster (removing an earlier one of this name first); started hosts answer.
-    `receive_thread`: each host's `eth0` receives in a kernel thread (`netns.receive_thread`)."""
+    """Create the cluster (removing an earlier one of this name first); started hosts answer."""
     down(name, state_root=state_root)
     layout = ClusterLayout(name, underlay or pick_underlay(name, _routes()), host_count, state_root)
     record = ClusterRecord(name=name, underlay=layout.underlay, host_count=host_count)
@@ -243,11 +237,7 @@ def up(
         for host in layout.hosts():
             host.dir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(host_count) as pool:
-            list(
-                pool.map(
-                    lambda h: _start_host(h, layout, token_file, receive_thread), layout.hosts()
-                )
-            )
+            list(pool.map(lambda h: _start_host(h, layout, token_file), layout.hosts()))
         if server:
             record.server_url, record.server_pid = _start_server(layout, server_env or {})
             (layout.dir / STATE_FILE).write_text(record.model_dump_json())

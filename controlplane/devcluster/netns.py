@@ -154,26 +154,3 @@ def remove_rules(comment_prefix: str) -> None:
                 continue
             spec = line.split()[2:]  # drop "-A CHAIN"
             _iptables("-t", table, "-D", chain, *[s.strip('"') for s in spec])
-
-
-def receive_thread(host: HostLayout, on: bool) -> None:
-    """Whether the host's `eth0` receives in a kernel thread of its own, as a real NIC's
-    receive runs off its interrupt on whichever core is free: GRO on the veth gives it a
-    NAPI instance (frames queue in a ring instead of being processed on the sending CPU),
-    and threaded NAPI polls that ring from `napi/eth0-*`, a thread the scheduler can put
-    on another core (waking a thread, where RPS sent an interrupt per batch)."""
-    threaded = "/sys/class/net/eth0/threaded"
-    gro = ["nsenter", f"--net={host.netns_path}", "ethtool", "-K", "eth0", "gro"]
-    # /sys shows the devices of the namespace it was mounted in: `ip netns exec` mounts the
-    # host's own (only for this short shell; dockerd is started otherwise, see procs).
-    in_sys = ["ip", "netns", "exec", host.name, "sh", "-c"]
-    # Threaded NAPI needs the NAPI instance GRO makes: on after GRO, off before it.
-    steps = (
-        [[*gro, "on"], [*in_sys, f"echo 1 > {threaded}"]]
-        if on
-        else [[*in_sys, f"[ $(cat {threaded}) = 0 ] || echo 0 > {threaded}"], [*gro, "off"]]
-    )
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(step)}: {done.stderr.strip()}")
