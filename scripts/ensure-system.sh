@@ -187,7 +187,7 @@ ensure_chromium() {
 }
 
 [ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
-[ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3
+[ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3 procps
 [ "$want_chromium" -eq 1 ] && ensure_chromium
 [ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb

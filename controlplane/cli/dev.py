@@ -49,7 +49,7 @@ def up(
         c.load_image(ref)
     if server:
         c.register()
-    typer.echo(f"cluster {name}: underlay {c.layout.underlay} on bridge {c.layout.bridge}")
+    typer.echo(f"cluster {name}: underlay {c.layout.underlay}, switch namespace {c.layout.switch}")
     for h in c.hosts:
         typer.echo(f"  {h.name}  agent {h.agent_url}  docker -H {h.docker_url}")
     typer.echo(f"agent token: {c.layout.dir / cluster.TOKEN_FILE}")

@@ -29,6 +29,8 @@ from controlplane.devcluster.layout import (
     ClusterLayout,
     HostLayout,
     pick_underlay,
+    root_port_name,
+    switch_name,
 )
 
 STATE_FILE = "state.json"
@@ -160,8 +162,8 @@ class Cluster:
         return ids
 
 
-def _start_host(host: HostLayout, bridge: str, token_file: Path) -> None:
-    netns.ensure_host_net(host, bridge)
+def _start_host(host: HostLayout, layout: ClusterLayout, token_file: Path) -> None:
+    netns.ensure_host_net(host, layout)
     procs.start_dockerd(host)
     procs.wait_for(
         host.docker_socket.exists, 60, f"dockerd of {host.name}", host.dir / "dockerd.log"
@@ -231,12 +233,11 @@ def up(
         token_file = layout.dir / TOKEN_FILE
         token_file.touch(mode=0o600)
         token_file.write_text(token)
-        netns.ensure_bridge(layout)
-        netns.allow_bridged(layout)
+        netns.ensure_switch(layout)
         for host in layout.hosts():
             host.dir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(host_count) as pool:
-            list(pool.map(lambda h: _start_host(h, layout.bridge, token_file), layout.hosts()))
+            list(pool.map(lambda h: _start_host(h, layout, token_file), layout.hosts()))
         if server:
             record.server_url, record.server_pid = _start_server(layout, server_env or {})
             (layout.dir / STATE_FILE).write_text(record.model_dump_json())
@@ -283,10 +284,15 @@ def down(name: str, *, state_root: Path = STATE_ROOT, run_root: Path = RUN_ROOT)
             list(pool.map(lambda h: _stop_host(h, directory, run_root), hosts))
     procs.unmount_under(directory, *(run_root / h for h in hosts))
     for host in hosts:
-        netns.remove_host_net(host)
+        netns.remove_link(host)  # a root-namespace veth of clusters made by older code
+        netns.remove_netns(host)
         shutil.rmtree(run_root / host, ignore_errors=True)
-    netns.remove_link(f"{name}-ul")
-    for link in netns.links_with_prefix(f"{name}-p"):
+    switch = switch_name(name)
+    procs.kill_all(procs.pids_in_netns(Path("/var/run/netns") / switch))  # a capture, say
+    # The root's port goes now, not when the kernel gets round to the dead switch namespace.
+    netns.remove_link(root_port_name(name))
+    netns.remove_netns(switch)
+    for link in netns.links_with_prefix(f"{name}-p"):  # older code's temporary veth names
         netns.remove_link(link)
     netns.remove_rules(f"weft-cluster:{name}")
     shutil.rmtree(directory, ignore_errors=True)

@@ -20,6 +20,16 @@ STATE_ROOT = Path("/var/lib/weft-cluster")
 RUN_ROOT = Path("/run")
 
 
+def switch_name(cluster: str) -> str:
+    """The namespace of cluster `cluster`'s underlay switch (`down` needs no layout for it)."""
+    return f"{cluster}-sw"
+
+
+def root_port_name(cluster: str) -> str:
+    """The root namespace's port on cluster `cluster`'s switch."""
+    return f"{cluster}-ul"
+
+
 @dataclass(frozen=True)
 class HostLayout:
     """One host of the cluster: its namespace, underlay link, dockerd and agent."""
@@ -37,14 +47,9 @@ class HostLayout:
         return f"{self.cluster}-h{self.index}"
 
     @property
-    def veth_root(self) -> str:
-        """The veth end enslaved to the underlay bridge in the root namespace."""
+    def switch_port(self) -> str:
+        """The switch's port the host's `eth0` is plugged into (a veth end, in the switch)."""
         return self.name
-
-    @property
-    def veth_peer(self) -> str:
-        """The veth end's temporary name before it moves into the namespace as `eth0`."""
-        return f"{self.cluster}-p{self.index}"
 
     @property
     def netns_path(self) -> Path:
@@ -104,7 +109,7 @@ class HostLayout:
 
 @dataclass(frozen=True)
 class ClusterLayout:
-    """A whole cluster: the underlay bridge, the root namespace's address, the hosts."""
+    """A whole cluster: the underlay's switch, the root namespace's address, the hosts."""
 
     name: str
     underlay: str
@@ -129,9 +134,29 @@ class ClusterLayout:
         return net
 
     @property
+    def switch(self) -> str:
+        """The underlay's switch: a network namespace of its own, holding the bridge."""
+        return switch_name(self.name)
+
+    @property
+    def switch_netns_path(self) -> Path:
+        """The switch namespace's bind mount (what nsenter --net= takes)."""
+        return Path("/var/run/netns") / self.switch
+
+    @property
     def bridge(self) -> str:
-        """The underlay bridge in the root namespace."""
-        return f"{self.name}-ul"
+        """The bridge inside the switch's namespace."""
+        return "underlay"
+
+    @property
+    def root_port(self) -> str:
+        """The root namespace's port on the switch (a veth), holding `root_address`."""
+        return root_port_name(self.name)
+
+    @property
+    def uplink(self) -> str:
+        """The root port's other end, a port of the bridge inside the switch."""
+        return "root"
 
     @property
     def root_address(self) -> str:
@@ -142,11 +167,6 @@ class ClusterLayout:
     def dir(self) -> Path:
         """The cluster's state directory (state file, token, control plane, hosts)."""
         return self.state_root / self.name
-
-    @property
-    def iptables_comment(self) -> str:
-        """The comment on every root-namespace iptables rule this cluster adds."""
-        return f"weft-cluster:{self.name}"
 
     def hosts(self) -> list[HostLayout]:
         """The hosts h1..hN, addressed .11, .12, ... on the underlay."""

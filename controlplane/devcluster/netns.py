@@ -1,25 +1,30 @@
-"""The cluster's kernel networking: namespaces, the underlay bridge, veths, iptables.
+"""The cluster's kernel networking: the underlay's switch, the hosts' namespaces, veths.
 
-Links and namespaces go through pyroute2. iptables has no netlink API, so its two
-rules (letting frames bridged on the underlay through the root dockerd's FORWARD
-DROP, and keeping them out of conntrack) are added and removed with the iptables
-command, tagged with a comment so that only this cluster's rules are ever deleted.
+The underlay plays a datacenter network, and its switch is a namespace of its own
+(`<cluster>-sw`) holding one bridge: every host's `eth0` is a veth whose other end
+is a port of that bridge, and the root namespace (where the control plane and the
+tests run) has one more port, `<cluster>-ul`, with the gateway address. A real
+switch runs no iptables on the hosts' CPUs, so br_netfilter is off in the switch's
+namespace: frames between hosts are bridged and nothing else, instead of walking
+the root namespace's FORWARD chain (which the machine's own dockerd owns).
 
-The underlay plays a datacenter network: the bridge is its switch, which keeps no
-connection state.
+Links and namespaces go through pyroute2; the per-namespace sysctls through nsenter
+(a sysctl file shows the namespace of the process that opens it).
 """
 
 import contextlib
 import subprocess
+from pathlib import Path
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from controlplane.devcluster.layout import ClusterLayout, HostLayout
 
-_ENODEV = 19
-_EEXIST = 17
-_EADDRNOTAVAIL = 99
+# br_netfilter's switches, per network namespace since Linux 5.3; 1 in a new namespace.
+BRIDGE_NETFILTER_OFF = {
+    f"net.bridge.bridge-nf-call-{family}": "0" for family in ("iptables", "ip6tables", "arptables")
+}
 
 
 def _index(ipr: IPRoute, name: str) -> int | None:
@@ -27,57 +32,86 @@ def _index(ipr: IPRoute, name: str) -> int | None:
     return int(found[0]) if found else None
 
 
-def ensure_bridge(layout: ClusterLayout) -> None:
-    """The underlay bridge in the root namespace, up, with the root's address on it."""
+def _sysctl_in(netns_path: Path, settings: dict[str, str]) -> None:
+    """Set sysctls inside a namespace."""
+    args = [f"{key}={value}" for key, value in settings.items()]
+    done = subprocess.run(
+        ["nsenter", f"--net={netns_path}", "sysctl", "-q", "-w", *args],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"sysctl in {netns_path}: {done.stderr.strip()}")
+
+
+def read_sysctl_in(netns_path: Path, key: str) -> str:
+    """A sysctl's value inside a namespace."""
+    done = subprocess.run(
+        ["nsenter", f"--net={netns_path}", "sysctl", "-n", key],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _up(ipr: IPRoute, name: str, master: int | None = None) -> int:
+    idx = _index(ipr, name)
+    assert idx is not None, name
+    if master is None:
+        ipr.link("set", index=idx, state="up")
+    else:
+        ipr.link("set", index=idx, master=master, state="up")
+    return idx
+
+
+def ensure_switch(layout: ClusterLayout) -> None:
+    """The switch's namespace and bridge (br_netfilter off), and the root's port with `.1`."""
+    if layout.switch not in netns.listnetns():
+        netns.create(layout.switch)
+    _sysctl_in(layout.switch_netns_path, BRIDGE_NETFILTER_OFF)
+    with IPRoute(netns=layout.switch) as sw:
+        _up(sw, "lo")
+        if _index(sw, layout.bridge) is None:
+            sw.link("add", ifname=layout.bridge, kind="bridge")
+        _up(sw, layout.bridge)
     with IPRoute() as ipr:
-        if _index(ipr, layout.bridge) is None:
-            ipr.link("add", ifname=layout.bridge, kind="bridge")
-        idx = _index(ipr, layout.bridge)
-        assert idx is not None
+        if _index(ipr, layout.root_port) is None:
+            peer = {"ifname": layout.uplink, "net_ns_fd": layout.switch}
+            ipr.link("add", ifname=layout.root_port, kind="veth", peer=peer)
+        idx = _up(ipr, layout.root_port)
         with contextlib.suppress(NetlinkError):  # EEXIST: the address is already there
             ipr.addr(
                 "add", index=idx, address=layout.root_address, prefixlen=layout.network.prefixlen
             )
-        ipr.link("set", index=idx, state="up")
+    with IPRoute(netns=layout.switch) as sw:
+        _up(sw, layout.uplink, master=_up(sw, layout.bridge))
 
 
-def ensure_host_net(host: HostLayout, bridge: str) -> None:
-    """The host's namespace with `eth0` on the underlay (a veth into the bridge), and lo up."""
+def ensure_host_net(host: HostLayout, layout: ClusterLayout) -> None:
+    """The host's namespace with `eth0` on the underlay (a veth from a switch port), lo up."""
     if host.name not in netns.listnetns():
         netns.create(host.name)
-    with IPRoute() as ipr:
-        if _index(ipr, host.veth_root) is None:
-            ipr.link("add", ifname=host.veth_root, kind="veth", peer={"ifname": host.veth_peer})
-        root = _index(ipr, host.veth_root)
-        master = _index(ipr, bridge)
-        assert root is not None and master is not None
-        ipr.link("set", index=root, master=master, state="up")
-        peer = _index(ipr, host.veth_peer)
-        if peer is not None:
-            ipr.link("set", index=peer, net_ns_fd=host.name)
+    with IPRoute(netns=layout.switch) as sw:
+        if _index(sw, host.switch_port) is None:
+            peer = {"ifname": "eth0", "net_ns_fd": host.name}
+            sw.link("add", ifname=host.switch_port, kind="veth", peer=peer)
+        _up(sw, host.switch_port, master=_up(sw, layout.bridge))
     with IPRoute(netns=host.name) as ns:
-        lo = _index(ns, "lo")
-        assert lo is not None
-        ns.link("set", index=lo, state="up")
-        peer = _index(ns, host.veth_peer)
-        if peer is not None:
-            ns.link("set", index=peer, ifname="eth0")
-        eth0 = _index(ns, "eth0")
-        assert eth0 is not None
+        _up(ns, "lo")
+        eth0 = _up(ns, "eth0")
         with contextlib.suppress(NetlinkError):
             ns.addr("add", index=eth0, address=host.address, prefixlen=host.prefixlen)
-        ns.link("set", index=eth0, state="up")
 
 
-def remove_host_net(name: str) -> None:
-    """Remove the host's veth (its peer goes with it) and its namespace; absent is fine."""
-    remove_link(name)
+def remove_netns(name: str) -> None:
+    """Remove a namespace (its links, and their peers elsewhere, go with it); absent is fine."""
     if name in netns.listnetns():
         netns.remove(name)
 
 
 def remove_link(name: str) -> None:
-    """Remove a root-namespace link (a veth, the underlay bridge); absent is fine."""
+    """Remove a root-namespace link (the root's port on the switch); absent is fine."""
     with IPRoute() as ipr:
         idx = _index(ipr, name)
         if idx is not None:
@@ -101,35 +135,8 @@ def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
 
 
-def _forward_chain() -> str:
-    """DOCKER-USER when a root dockerd made it (its FORWARD DROP would eat our frames)."""
-    return "DOCKER-USER" if _iptables("-S", "DOCKER-USER").returncode == 0 else "FORWARD"
-
-
-def _ensure_rule(table: str, chain: str, rule: list[str], comment: str) -> None:
-    rule = [*rule, "-m", "comment", "--comment", comment]
-    if _iptables("-t", table, "-C", chain, *rule).returncode != 0:
-        done = _iptables("-t", table, "-I", chain, *rule)
-        if done.returncode != 0:
-            raise RuntimeError(f"iptables -t {table} -I {chain}: {done.stderr.strip()}")
-
-
-def allow_bridged(layout: ClusterLayout) -> None:
-    """Accept frames bridged between the underlay's ports (br_netfilter sends them to FORWARD),
-    untracked: a switch keeps no connection state, and conntrack in the root namespace would
-    cost every packet between two hosts a lookup that no real underlay charges to a host.
-    The root's own traffic (the control plane to the agents) stays tracked."""
-    comment = layout.iptables_comment
-    _ensure_rule(
-        "filter",
-        _forward_chain(),
-        ["-i", layout.bridge, "-o", layout.bridge, "-j", "ACCEPT"],
-        comment,
-    )
-    untracked = ["-i", layout.bridge, "!", "-d", layout.root_address, "-j", "NOTRACK"]
-    _ensure_rule("raw", "PREROUTING", untracked, comment)
-
-
+# Where clusters made before the switch had its own namespace put their root-namespace
+# rules (a bridge in the root namespace needed them): `down` still clears them.
 RULE_CHAINS = (("filter", "DOCKER-USER"), ("filter", "FORWARD"), ("raw", "PREROUTING"))
 
 

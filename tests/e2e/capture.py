@@ -1,4 +1,4 @@
-"""A tcpdump capture of UDP on one port of the test's own underlay bridge (the cluster tests)."""
+"""A tcpdump capture of UDP on one port of the test's own underlay switch (the cluster tests)."""
 
 import os
 import signal
@@ -8,15 +8,17 @@ from pathlib import Path
 
 
 class Capture:
-    """tcpdump on h1's underlay port (its veth on the bridge) into a file, stopped by pid.
+    """tcpdump on a host's port of the underlay switch (inside the switch's namespace) into a
+    file, stopped by pid.
 
     --immediate-mode: otherwise packets still in the kernel's capture block when
     tcpdump is stopped never reach the file (a short fetch can vanish whole)."""
 
-    def __init__(self, port: str, path: Path) -> None:
+    def __init__(self, switch: Path, port: str, path: Path) -> None:
         self.path = path
+        tcpdump = ["tcpdump", "-i", port, "--immediate-mode", "-U", "-n", "-w", str(path), "udp"]
         self.proc = subprocess.Popen(
-            ["tcpdump", "-i", port, "--immediate-mode", "-U", "-n", "-w", str(path), "udp"],
+            ["nsenter", f"--net={switch}", *tcpdump],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

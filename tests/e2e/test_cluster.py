@@ -16,6 +16,7 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from controlplane.devcluster import cluster as devcluster
+from controlplane.devcluster import netns as clusternet
 from controlplane.devcluster import procs
 from tests.cluster_fixture import PREFIX
 from tests.e2e import payload
@@ -43,11 +44,20 @@ def test_each_host_is_its_own_engine_and_agent_on_the_underlay(
         with IPRoute(netns=host.name) as ns:
             assert host.address in [a.get_attr("IFA_ADDRESS") for a in ns.get_addr()]
     assert len(engine_ids) == len(cluster.hosts)
-    # Frames between hosts skip the root's conntrack; the root's own traffic does not.
-    raw = subprocess.run(["iptables", "-t", "raw", "-S"], capture_output=True, text=True).stdout
-    untracked = [line for line in raw.splitlines() if cluster.layout.iptables_comment in line]
-    assert len(untracked) == 1 and "NOTRACK" in untracked[0]
-    assert f"! -d {cluster.layout.root_address}/32" in untracked[0]
+    # The underlay's switch is a namespace of its own that bridges and runs no netfilter;
+    # the root namespace is one more port on it, with the gateway address.
+    switch = cluster.layout.switch_netns_path
+    for key in clusternet.BRIDGE_NETFILTER_OFF:
+        assert clusternet.read_sysctl_in(switch, key) == "0"
+    with IPRoute(netns=cluster.layout.switch) as sw:
+        bridge = sw.link_lookup(ifname=cluster.layout.bridge)[0]
+        ports = [str(link.get_attr("IFLA_IFNAME")) for link in sw.get_links(master=bridge)]
+    assert sorted(ports) == sorted([cluster.layout.uplink, *(h.switch_port for h in cluster.hosts)])
+    with IPRoute() as ipr:
+        port = ipr.link_lookup(ifname=cluster.layout.root_port)[0]
+        assert [a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=port, family=2)] == [
+            cluster.layout.root_address
+        ]
 
 
 def test_a_container_on_each_host_through_the_control_plane_answers(

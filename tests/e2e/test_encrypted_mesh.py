@@ -96,19 +96,19 @@ def test_an_encrypted_overlay_through_the_control_plane_hides_the_payload_and_fa
         peer = next(p for p in status if p["name"] == h2.name)
         assert (peer["encrypted"], peer["reachable"], peer["mtu"]) == (True, True, 1370), peer
 
-        cap = Capture(h1.veth_root, tmp_path / "sec.pcap")
+        cap = Capture(cluster.layout.switch_netns_path, h1.switch_port, tmp_path / "sec.pcap")
         assert fetch(SEC)
         raw, text = cap.stop()
         assert MARKER.encode() not in raw and ".51820:" in text
         assert not re.search(rf"vni {sec['vni']}\b", text)  # never VXLAN in the clear
-        cap = Capture(h1.veth_root, tmp_path / "plain.pcap")
+        cap = Capture(cluster.layout.switch_netns_path, h1.switch_port, tmp_path / "plain.pcap")
         assert fetch(PLAIN)
         raw, text = cap.stop()
         assert MARKER.encode() in raw and f"vni {plain['vni']}" in text  # plain: visible
 
         # h2's tunnel goes down behind weft's back: nothing passes, nothing in plaintext.
         _set_link(h2, iface[h2.name], "down")
-        cap = Capture(h1.veth_root, tmp_path / "down.pcap")
+        cap = Capture(cluster.layout.switch_netns_path, h1.switch_port, tmp_path / "down.pcap")
         assert not fetch(SEC)
         raw, text = cap.stop()
         assert MARKER.encode() not in raw and not re.search(rf"vni {sec['vni']}\b", text)

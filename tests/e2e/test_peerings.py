@@ -14,9 +14,10 @@ from controlplane.devcluster.cluster import Cluster
 pytestmark = pytest.mark.e2e
 
 
-def _link(name: str, state: str) -> None:
-    with IPRoute() as ipr:
-        ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state=state)
+def _port(cluster: Cluster, name: str, state: str) -> None:
+    """Set a port of the underlay's switch down or up (a cable pulled, plugged back)."""
+    with IPRoute(netns=cluster.layout.switch) as switch:
+        switch.link("set", index=switch.link_lookup(ifname=name)[0], state=state)
 
 
 def test_a_chain_of_peerings_is_one_mesh_measured_by_the_agents(
@@ -39,7 +40,7 @@ def test_a_chain_of_peerings_is_one_mesh_measured_by_the_agents(
     assert peers[h3.name]["direct"] is False and peers[h3.name]["reachable"] is True
     assert peers[h3.name]["address"] == h3.address and peers[h3.name]["mtu"] == 1450
 
-    _link(h3.veth_root, "down")  # h3 falls off the underlay
+    _port(cluster, h3.switch_port, "down")  # h3 falls off the underlay
     try:
         status = api.get(f"/hosts/{ids[0]}/peers").json()
         gone = {p["name"]: p for p in status["peers"]}[h3.name]
@@ -48,7 +49,7 @@ def test_a_chain_of_peerings_is_one_mesh_measured_by_the_agents(
         assert listed[(ids[1], ids[2])]["last_check"]["reachable"] is False
         assert listed[(ids[0], ids[1])]["last_check"]["reachable"] is True
     finally:
-        _link(h3.veth_root, "up")
+        _port(cluster, h3.switch_port, "up")
     listed = {(p["a"], p["b"]): p for p in api.get("/peerings?check=true").json()}
     assert listed[(ids[1], ids[2])]["last_check"]["reachable"] is True
 

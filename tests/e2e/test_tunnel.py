@@ -134,7 +134,7 @@ def test_vxlan_inside_wireguard_hides_the_payload_and_fails_closed(
         for net in ips:
             wait_until(partial(fetch, net), 30)
 
-        cap = Capture(h1.veth_root, tmp_path / "enc.pcap")
+        cap = Capture(cluster.layout.switch_netns_path, h1.switch_port, tmp_path / "enc.pcap")
         assert fetch("wefttest-enc")
         raw, text = cap.stop()
         # The plain overlay beside it may carry background frames (IPv6 MLD reports from its
@@ -142,14 +142,14 @@ def test_vxlan_inside_wireguard_hides_the_payload_and_fails_closed(
         assert MARKER.encode() not in raw and ".51820:" in text
         assert not re.search(rf"vni {vni}\b", text)  # the encrypted overlay never in the clear
 
-        cap = Capture(h1.veth_root, tmp_path / "plain.pcap")
+        cap = Capture(cluster.layout.switch_netns_path, h1.switch_port, tmp_path / "plain.pcap")
         assert fetch("wefttest-plain")
         raw, text = cap.stop()
         assert MARKER.encode() in raw and ".4789:" in text  # plain VXLAN: visible
 
         # h2's tunnel goes down: that link carries nothing, and nothing in plaintext.
         _set_link(h2, _ifname(cluster, h2), "down")
-        cap = Capture(h1.veth_root, tmp_path / "down.pcap")
+        cap = Capture(cluster.layout.switch_netns_path, h1.switch_port, tmp_path / "down.pcap")
         assert not fetch("wefttest-enc")
         raw, text = cap.stop()
         assert MARKER.encode() not in raw

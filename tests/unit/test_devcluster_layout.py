@@ -17,9 +17,10 @@ def test_interface_names_fit_and_addresses_are_distinct_inside_the_underlay(
 ) -> None:
     layout = ClusterLayout(name, "10.231.7.0/24", count)
     hosts = layout.hosts()
-    assert len(layout.bridge) <= 15
+    for link in (layout.bridge, layout.root_port, layout.uplink, layout.switch):
+        assert len(link) <= 15
     for h in hosts:
-        assert len(h.veth_root) <= 15 and len(h.veth_peer) <= 15
+        assert len(h.switch_port) <= 15
         assert len(str(h.exec_root / "containerd" / "containerd.sock")) < 108
         assert ipaddress.ip_address(h.address) in layout.network
     addresses = [layout.root_address, *(h.address for h in hosts)]
