@@ -38,10 +38,16 @@ def applies(folded: str) -> bool:
     return len(folded) >= MIN_FUZZY_CHARS and len(folded.encode()) <= MAX_FUZZY_BYTES
 
 
-def fuzzy_matches(ix: CityIndex, folded: str) -> tuple[np.ndarray, np.ndarray]:
-    """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0."""
+def fuzzy_matches(
+    ix: CityIndex, folded: str, exact: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0.
+
+    `exact`: the query's exact matches (`matches(ix, folded)`) when the caller has them.
+    """
     qb = folded.encode()
-    exact = matches(ix, qb)
+    if exact is None:
+        exact = matches(ix, qb)
     ranks, edits = closest_at(ix, qb, max_edits(len(qb)), candidate_places(ix, qb))
     keep = ~isin_sorted(ranks, exact)
     return (
@@ -73,15 +79,19 @@ def candidate_places(ix: CityIndex, qb: bytes) -> np.ndarray:
     """
     t = head_length(qb)
     heads, from_second = ix.word_keys
-    parts = [
-        heads.matching(p) if p[0] is not None else from_second.matching(p[1:])
-        for p in one_edit_heads(qb, t)
-    ]
+    patterns = one_edit_heads(qb, t)
+    # (a place in `heads` is a place in text order: text_order is the inverse of its `at`)
+    parts = [heads.matching([p for p in patterns if p[0] is not None])]
+    second = [p[1:] for p in patterns if p[0] is None]
+    words = [from_second.at[from_second.matching(second)]] if second else []
     if max_edits(len(qb)) == 2:
         # (the second piece: a swap across the head's end changes the first)
         for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
-            parts.append(_unchanged_after(ix, qb[start : start + 5], start))
-    return _text_places(ix, np.concatenate(parts))
+            words.append(_unchanged_after(ix, qb[start : start + 5], start))
+    if words:
+        parts.append(typotrie.text_order(ix)[np.concatenate(words)])
+    places = np.sort(np.concatenate(parts), kind="stable")  # (sorted runs: a timsort merges them)
+    return places[firsts(places)]
 
 
 def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
@@ -103,16 +113,17 @@ def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
     lo, hi = ix.first_word[ranks].astype(np.int64), ix.first_word[ranks + 1].astype(np.int64)
     counts = hi - lo
     words = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-    begin = ix.word_starts[words] + 1
+    # Each word's bytes from t - 2 to t + 2 + len(piece): the piece begins at one of the
+    # first five when byte b of it is at column b of a run of columns where it belongs.
+    first = max(0, t - 2)
+    offsets = t + 3 - first
     buf = np.frombuffer(ix.names, np.uint8)
-    last = len(buf) - 1
-    found = []
-    for off in range(max(0, t - 2), t + 3):
-        here = np.arange(len(words))
-        for b, byte in enumerate(piece):  # (each letter checks only the survivors of the last)
-            here = here[buf[np.minimum(begin[here] + (off + b), last)] == byte]
-        found.append(here)
-    return words[np.concatenate(found)]
+    span = np.arange(first + 1, first + 1 + offsets + len(piece) - 1, dtype=np.int64)
+    window = buf[np.minimum(ix.word_starts[words][:, None] + span, len(buf) - 1)]
+    found = window[:, :offsets] == piece[0]
+    for b in range(1, len(piece)):
+        found &= window[:, b : b + offsets] == piece[b]
+    return words[found.any(axis=1)]
 
 
 def closest(ix: CityIndex, qb: bytes, k: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
