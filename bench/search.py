@@ -422,6 +422,7 @@ def fuzzy_only(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
     server = Server(WORLD_DB, args.port)
     try:
         fuzzy_latency(args, wrk, tmp, server)
+        print(f"API memory (RSS) at 170k after the typo runs: {rss_mb(server.pid):.0f} MB")
     finally:
         server.stop()
 
