@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SUITE = "bookworm"
 DEFAULT_CACHE = Path(os.environ.get("WEFT_CACHE_DIR", "/var/cache/weft"))
+_INSTALLING = threading.Lock()
 SOURCES_FILES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 
 
@@ -133,8 +135,9 @@ def ensure_base(
 
 def _debootstrap_tarball(spec: BaseSpec, tarball: Path) -> None:
     """Build the root file system with debootstrap and pack it into `tarball`."""
-    if shutil.which("debootstrap") is None:
-        _install_debootstrap()
+    with _INSTALLING:  # two bases may be built at once; apt takes one install at a time
+        if shutil.which("debootstrap") is None:
+            _install_debootstrap()
     mirror = os.environ.get("WEFT_APT_MIRROR") or apt_mirror()
     log.info("debootstrap %s (%s) — about a minute, cached afterwards", spec.tag, spec.packages)
     with tempfile.TemporaryDirectory(prefix="weft-rootfs-", dir=tarball.parent) as tmp:

@@ -49,6 +49,8 @@ class FakeAgent:
     image_ids: dict[str, str] = field(default_factory=dict)
     # Images whose health check fails (others with a check report healthy at once).
     unhealthy_images: set[str] = field(default_factory=set)
+    # Images whose health check never passes nor fails (a start that never ends).
+    starting_images: set[str] = field(default_factory=set)
     networks: dict[str, A.NetworkState] = field(default_factory=dict)
     containers: dict[str, A.ContainerState] = field(default_factory=dict)
     specs: dict[str, A.ContainerSpec] = field(default_factory=dict)
@@ -283,6 +285,8 @@ class FakeAgent:
         health = "none" if not checked else "healthy"
         if checked and spec.image in self.unhealthy_images:
             health = "unhealthy"
+        elif checked and spec.image in self.starting_images:
+            health = "starting"
         state = A.ContainerState(
             name=name,
             id=f"id-{name}-{len(self.calls)}",

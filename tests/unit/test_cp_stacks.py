@@ -1,8 +1,13 @@
 """/stacks on fake agents: deploy order, truthful results, updates, removal, bad input."""
 
 import textwrap
+import time
+
+from fastapi import FastAPI
 
 from controlplane.contract import labels
+from controlplane.server.services.stacks import _wait
+from tests.eventually import eventually
 from tests.unit.cp_app import control_plane
 
 APP = textwrap.dedent(
@@ -98,6 +103,38 @@ def test_unhealthy_dependency_fails_with_the_reason_and_dependents_never_start(t
         assert not any(n.startswith("shop-api") for n in agent.containers)
         events = cp.client.get("/events", params={"resource": "stack"}).json()
         assert events[-1]["result"] == "failed" and events[-1]["reason"] == stack["status_reason"]
+
+
+def test_a_wait_reads_the_stack_at_its_events_not_on_a_timer(tmp_path):
+    with control_plane(tmp_path) as cp:
+        _, agent = cp.add_host("h1")
+        agent.starting_images.add("db:1")  # the deploy waits for db's health forever
+        r = deploy(cp, wait=False)
+        assert r.status_code == 202, r.text
+        stack_id = r.json()["id"]
+
+        def noted_waiting() -> bool:
+            events = cp.client.get("/events", params={"resource": "stack"}).json()
+            return any(e["result"] == "waiting" for e in events)
+
+        eventually(noted_waiting, timeout=20)  # the deploy's own events are behind us
+        reads: list[str] = []
+
+        def settled(row):
+            reads.append(row.status)
+            return row.status in ("converged", "failed")
+
+        cp.settings.stack_wait_timeout = 3.0
+        started = time.monotonic()
+        portal, app = cp.client.portal, cp.client.app
+        assert portal is not None and isinstance(app, FastAPI)
+        portal.call(lambda: _wait(app.state.weft, stack_id, settled))
+        assert time.monotonic() - started >= 3.0  # the deadline, not an early return
+        assert set(reads) == {"deploying"}
+        # A read at the start, one at the 2 s safety re-check, one at the deadline, and
+        # one for each event about the stack meanwhile (a straggler or two at most).
+        # A 0.2 s poll read it 15 times.
+        assert len(reads) <= 5, reads
 
 
 def test_missing_image_is_reported_per_service(tmp_path):

@@ -8,6 +8,7 @@ brings the hosts there, in depends_on order; `?wait=true` answers once it ended.
 """
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from controlplane.contract.apitypes import HostStatus, ResourceStatus
 from controlplane.contract.schemas import RUNNING_STATES
 from controlplane.server.models import (
     Container,
+    EventPublic,
     Host,
     Peering,
     ServiceState,
@@ -220,14 +222,32 @@ async def _started(
         return await stack_public(fresh, now or row)
 
 
+# A wait re-reads the stack at each of its events; this re-read is only a safety net.
+_RECHECK_S = 2.0
+
+
 async def _wait(rt: Runtime, stack_id: int, done: Any) -> None:
-    """Poll (bounded by WEFT_STACK_WAIT_TIMEOUT) until `done(row)` holds."""
+    """Until `done(row)` holds, bounded by WEFT_STACK_WAIT_TIMEOUT. The row is read at
+    the start and again at each event about this stack (the deployer commits a status
+    before it says so), not on a timer: a long wait costs no queries while nothing moves."""
     deadline = time.monotonic() + rt.settings.stack_wait_timeout
-    while time.monotonic() < deadline:
-        async with rt.sessions() as session:
-            if done(await session.get(Stack, stack_id)):
+    async with rt.bus.subscribe() as queue:  # before the first read: no event slips by
+        while True:
+            async with rt.sessions() as session:
+                if done(await session.get(Stack, stack_id)):
+                    return
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return
-        await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, _RECHECK_S)):
+                    while not _about(await queue.get(), stack_id):
+                        pass
+
+
+def _about(event: EventPublic | None, stack_id: int) -> bool:
+    """Whether an event from the bus may have changed the stack (LAGGED may have)."""
+    return event is None or (event.resource == "stack" and event.resource_id == stack_id)
 
 
 async def _event(rt: Runtime, row: Stack, action: str, result: str, reason: str = "") -> None:
