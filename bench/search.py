@@ -11,11 +11,12 @@ apt-get when missing) at fixed concurrency, each request a different query
 
 Runs alternate a f (s) a f (s) ... (this machine is noisy); medians give a/f
 and a/s, with CPU per request of the API process and of mariadbd. Then:
-typo-tolerant queries (real names with one or two edits) at full speed and at
-half of it (wrk's delay) for their p99; the API's memory (RSS) and start-up time;
-and a reload of the world under load (failed requests, seconds until the new
-data answers). With --scale, it alternates /cities on the 170k world and on a
-2M+ world (cities500 plus synthetic names): p50(2M) / p50(170k) and the memory.
+typo-tolerant queries (real names with one or two edits) at full speed, then
+open loop at half of it (bench/fixedrate.py) for their p99; the API's memory
+(RSS) and start-up time; and a reload of the world under load (failed
+requests, seconds until the new data answers). With --scale, it alternates
+/cities on the 170k world and on a 2M+ world (cities500 plus synthetic names):
+p50(2M) / p50(170k) and the memory.
 """
 
 import argparse
