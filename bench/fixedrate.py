@@ -13,6 +13,7 @@ counts in every percentile as infinitely slow.
 """
 
 import asyncio
+import collections
 import contextlib
 import math
 import random
@@ -79,7 +80,7 @@ async def _run(
     late = [0.0] * n
     left = [n]
     finished = loop.create_future()
-    idle: list[_Connection] = []
+    idle: collections.deque[_Connection] = collections.deque()  # (in turn: none idles long)
 
     def answered(conn: _Connection, i: int, due: float, status: int | None) -> None:
         if status == 200:
@@ -97,13 +98,16 @@ async def _run(
     def send(i: int, due: float) -> None:
         late[i] = time.perf_counter() - due
         request = requests[i % len(requests)]
-        if idle:
-            idle.pop().ask(request, i, due)
-        else:  # (all busy: one more, as a client would)
-            task = loop.create_task(connect())
-            task.add_done_callback(lambda t: _ask_or_fail(t, request, i, due, answered))
+        while idle:
+            conn = idle.popleft()
+            if conn.open:  # (one the server closed is dropped)
+                conn.ask(request, i, due)
+                return
+        # (all busy: one more, as a client would)
+        task = loop.create_task(connect())
+        task.add_done_callback(lambda t: _ask_or_fail(t, request, i, due, answered))
 
-    idle += [await connect() for _ in range(_CONNECTIONS)]
+    idle.extend([await connect() for _ in range(_CONNECTIONS)])
     # Due times on the precise clock (uvloop's own counts milliseconds), timers on the loop's.
     first = due = time.perf_counter() + 0.05
     lag = loop.time() - time.perf_counter()
@@ -146,6 +150,11 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # (uvloop's is not a subclass)
+
+    @property
+    def open(self) -> bool:
+        """Whether requests can still go out on it."""
+        return self._transport is not None and not self._transport.is_closing()
 
     def ask(self, request: bytes, i: int, due: float) -> None:
         """Send `request` (number i, due at `due`)."""
