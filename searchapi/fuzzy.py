@@ -113,8 +113,8 @@ def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
     lo, hi = ix.first_word[ranks].astype(np.int64), ix.first_word[ranks + 1].astype(np.int64)
     counts = hi - lo
     words = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-    # Each word's bytes from t - 2 to t + 2 + len(piece): the piece begins at one of the
-    # first five when byte b of it is at column b of a run of columns where it belongs.
+    # Each word's bytes from t - 2 on, one row per word: the piece is at column o when
+    # column o + b holds its byte b for every b (all offsets compared at once).
     first = max(0, t - 2)
     offsets = t + 3 - first
     buf = np.frombuffer(ix.names, np.uint8)
