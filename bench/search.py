@@ -11,17 +11,19 @@ apt-get when missing) at fixed concurrency, each request a different query
 
 Runs alternate a f (s) a f (s) ... (this machine is noisy); medians give a/f
 and a/s, with CPU per request of the API process and of mariadbd. Then:
-typo-tolerant queries (real names with one or two edits) at full speed and at
-half of it (wrk's delay) for their p99; the API's memory (RSS) and start-up time;
-and a reload of the world under load (failed requests, seconds until the new
-data answers). With --scale, it alternates /cities on the 170k world and on a
-2M+ world (cities500 plus synthetic names): p50(2M) / p50(170k) and the memory.
+typo-tolerant queries (real names with one or two edits) at full speed, then
+open loop at half of it (bench/fixedrate.py) for their p99; the API's memory
+(RSS) and start-up time; and a reload of the world under load (failed
+requests, seconds until the new data answers). With --scale, it alternates
+/cities on the 170k world and on a 2M+ world (cities500 plus synthetic names):
+p50(2M) / p50(170k) and the memory.
 """
 
 import argparse
 import collections
 import contextlib
 import datetime
+import math
 import os
 import random
 import shutil
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import worlds
+from bench import fixedrate, worlds
 from searchapi.fold import fold
 
 WORLD_DB = "weft_test_cache_bench_170k"
@@ -275,23 +277,58 @@ def alternate(
 
 
 def fuzzy_latency(args: argparse.Namespace, wrk: str, tmp: Path, server: Server) -> None:
-    """Typo-tolerant queries: the most they serve, then p99 at half that rate."""
+    """Typo-tolerant queries: the most they serve (wrk), then open-loop load at half that rate.
+
+    The half-rate load is bench.fixedrate's: requests due at fixed times whatever
+    the answers before them did, each timed from when it was due, failures
+    counted as infinitely slow. Its p99 is over every request of every round.
+    Each round also sends the same rate with Poisson (exponential) gaps, whose
+    bursts a fixed rate does not have: a second, harsher figure.
+    """
     typos = make_typos(args.queries)
     script = lua_script("/cities?fuzzy=true&q=", typos, tmp)
     full = alternate({"fuzzy max": (server.url, script, server.pid)}, args, wrk)["fuzzy max"]
-    # wrk waits `delay` ms before each request of a connection: aim at half the
-    # rate. A connection's cycle is the delay plus the latency at that rate,
-    # about one service time (1 / max rate) -- not the p50 at full speed, which
-    # is mostly queueing: subtracting that aimed at ~75% of the maximum.
-    delay = max(1, round(1000 * args.conns / (full.rps / 2) - 1000 / full.rps))
-    slow = lua_script("/cities?fuzzy=true&q=", typos, tmp, delay_ms=delay)
-    half = alternate({"fuzzy at half": (server.url, slow, server.pid)}, args, wrk)
-    h = half["fuzzy at half"]
-    print(
-        f"fuzzy: max {full.rps:.0f} req/s; at {h.rps:.0f} req/s ({h.rps / full.rps:.0%} of it)"
-        f" p50 {h.p50:.2f} ms"
+    rate = full.rps / 2
+    paths = [f"/cities?fuzzy=true&q={urllib.parse.quote(t, safe='')}" for t in typos]
+    address = urllib.parse.urlsplit(server.url)
+    host, port = address.hostname or "127.0.0.1", address.port or 80
+    pooled: dict[str, list[float]] = {"fixed rate": [], "poisson": []}
+    for rnd in range(args.rounds):
+        print(f"round {rnd + 1}/{args.rounds} at {rate:.0f} req/s", flush=True)
+        shift = rnd * len(paths) // args.rounds  # (each round its own typos)
+        for name in pooled:
+            before = cpu_seconds(server.pid)
+            r = fixedrate.run(
+                host,
+                port,
+                paths[shift:] + paths[:shift],
+                rate,
+                args.seconds,
+                name == "poisson",
+                seed=rnd,
+            )
+            per = (cpu_seconds(server.pid) - before) * 1e6 / len(r.latencies)
+            pooled[name] += r.latencies
+            print(
+                f"  fuzzy {name:<10} {(len(r.latencies) - r.errors) / r.seconds:6.1f} req/s"
+                f"  p50 {r.percentile(50) * 1e3:6.2f} ms  p99 {r.percentile(99) * 1e3:6.2f} ms"
+                f"  max {r.latencies[-1] * 1e3:7.2f} ms  cpu/req api {per:5.0f} µs"
+                f"  err {r.errors}  load: late p99 {r.late_p99 * 1e3:.2f} ms,"
+                f" cpu/req {r.cpu_us:.0f} µs",
+                flush=True,
+            )
+    fixed, poisson = (
+        fixedrate.Result(sorted(v), v.count(math.inf), 0.0, 0.0) for v in pooled.values()
     )
-    print(f"fuzzy p99 at half the maximum throughput = {h.p99:.2f} ms  (target <= 20)")
+    print(
+        f"fuzzy: max {full.rps:.0f} req/s (wrk, median of {args.rounds});"
+        f" open loop at {rate:.0f} req/s, {len(fixed.latencies)} requests per kind,"
+        f" p50 {fixed.percentile(50) * 1e3:.2f} ms, errors {fixed.errors + poisson.errors}"
+    )
+    print(
+        f"fuzzy p99 at half the maximum throughput = {fixed.percentile(99) * 1e3:.2f} ms"
+        f"  (target <= 20; Poisson arrivals: {poisson.percentile(99) * 1e3:.2f} ms)"
+    )
 
 
 def reload_test(server: Server, database: str) -> None:
@@ -386,6 +423,7 @@ def fuzzy_only(args: argparse.Namespace, wrk: str, tmp: Path) -> None:
     server = Server(WORLD_DB, args.port)
     try:
         fuzzy_latency(args, wrk, tmp, server)
+        print(f"API memory (RSS) at 170k after the typo runs: {rss_mb(server.pid):.0f} MB")
     finally:
         server.stop()
 

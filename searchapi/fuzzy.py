@@ -21,11 +21,12 @@ import numpy as np
 
 from searchapi import typotrie
 from searchapi.memindex import CityIndex, firsts, isin_sorted, matches
-from searchapi.wordkeys import Pattern
+from searchapi.wordkeys import Pattern, WordKeys
 
 # Longer queries are only matched exactly (their typos are rare and costly).
 MAX_FUZZY_BYTES = 32
 MIN_FUZZY_CHARS = 3
+_KEY_BYTES = 8  # (the width of wordkeys' keys)
 
 
 def max_edits(query_bytes: int) -> int:
@@ -38,10 +39,16 @@ def applies(folded: str) -> bool:
     return len(folded) >= MIN_FUZZY_CHARS and len(folded.encode()) <= MAX_FUZZY_BYTES
 
 
-def fuzzy_matches(ix: CityIndex, folded: str) -> tuple[np.ndarray, np.ndarray]:
-    """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0."""
+def fuzzy_matches(
+    ix: CityIndex, folded: str, exact: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ranks, edits) of every city within the allowed edits of `folded`, exact ones at 0.
+
+    `exact`: the query's exact matches (`matches(ix, folded)`) when the caller has them.
+    """
     qb = folded.encode()
-    exact = matches(ix, qb)
+    if exact is None:
+        exact = matches(ix, qb)
     ranks, edits = closest_at(ix, qb, max_edits(len(qb)), candidate_places(ix, qb))
     keep = ~isin_sorted(ranks, exact)
     return (
@@ -73,15 +80,19 @@ def candidate_places(ix: CityIndex, qb: bytes) -> np.ndarray:
     """
     t = head_length(qb)
     heads, from_second = ix.word_keys
-    parts = [
-        heads.matching(p) if p[0] is not None else from_second.matching(p[1:])
-        for p in one_edit_heads(qb, t)
-    ]
+    patterns = one_edit_heads(qb, t)
+    # (a place in `heads` is a place in text order: text_order is the inverse of its `at`)
+    parts = [_starting_with(heads, [p for p in patterns if p[0] is not None])]
+    second = [p[1:] for p in patterns if p[0] is None]
+    words = [from_second.at[_starting_with(from_second, second)]] if second else []
     if max_edits(len(qb)) == 2:
         # (the second piece: a swap across the head's end changes the first)
         for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
-            parts.append(_unchanged_after(ix, qb[start : start + 5], start))
-    return _text_places(ix, np.concatenate(parts))
+            words.append(_unchanged_after(ix, qb[start : start + 5], start))
+    if words:
+        parts.append(typotrie.text_order(ix)[np.concatenate(words)])
+    places = np.sort(np.concatenate(parts), kind="stable")  # (sorted runs: a timsort merges them)
+    return places[firsts(places)]
 
 
 def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
@@ -97,22 +108,56 @@ def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
     return out
 
 
+def _starting_with(keys: WordKeys, patterns: list[Pattern]) -> np.ndarray:
+    """Places in `keys.keys` of the word starts whose text begins with one of `patterns`.
+
+    `WordKeys.matching` for many patterns at once (its ranges found by one
+    binary-search call): the same range and masked comparison per pattern. A
+    place may come more than once (once per pattern it matches).
+    """
+    lows, lasts, masks = [], [], []
+    for pattern in patterns:
+        wild = pattern.index(None) if None in pattern else len(pattern)
+        shift = 8 * (_KEY_BYTES - wild)
+        low = int.from_bytes(bytes(b for b in pattern[:wild] if b is not None), "big") << shift
+        lows.append(low)
+        lasts.append(low + (1 << shift) - 1)  # (the span's end may be 2**64: not a uint64)
+        mask = value = 0
+        for r, b in enumerate(pattern[wild + 1 :], start=wild + 1):
+            if b is not None:
+                shift = 8 * (_KEY_BYTES - 1 - r)
+                mask |= 0xFF << shift
+                value |= b << shift
+        masks.append((mask, value))
+    starts = keys.keys.searchsorted(np.array(lows, np.uint64), side="left").tolist()
+    ends = keys.keys.searchsorted(np.array(lasts, np.uint64), side="right").tolist()
+    out = []
+    for i, j, (mask, value) in zip(starts, ends, masks, strict=True):
+        if not mask:
+            out.append(np.arange(i, j))
+            continue
+        span = keys.keys[i:j]
+        out.append(np.flatnonzero((span & np.uint64(mask)) == np.uint64(value)) + i)
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
 def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
     """Word starts of names holding `piece` between t - 2 and t + 2 bytes into the word."""
     ranks = matches(ix, piece).astype(np.int64)
     lo, hi = ix.first_word[ranks].astype(np.int64), ix.first_word[ranks + 1].astype(np.int64)
     counts = hi - lo
     words = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-    begin = ix.word_starts[words] + 1
+    # Each word's bytes from t - 2 on, one row per word: the piece is at column o when
+    # column o + b holds its byte b for every b (all offsets compared at once).
+    first = max(0, t - 2)
+    offsets = t + 3 - first
     buf = np.frombuffer(ix.names, np.uint8)
-    last = len(buf) - 1
-    found = []
-    for off in range(max(0, t - 2), t + 3):
-        here = np.arange(len(words))
-        for b, byte in enumerate(piece):  # (each letter checks only the survivors of the last)
-            here = here[buf[np.minimum(begin[here] + (off + b), last)] == byte]
-        found.append(here)
-    return words[np.concatenate(found)]
+    span = np.arange(first + 1, first + 1 + offsets + len(piece) - 1, dtype=np.int64)
+    window = buf[np.minimum(ix.word_starts[words][:, None] + span, len(buf) - 1)]
+    found = window[:, :offsets] == piece[0]
+    for b in range(1, len(piece)):
+        found &= window[:, b : b + offsets] == piece[b]
+    return words[found.any(axis=1)]
 
 
 def closest(ix: CityIndex, qb: bytes, k: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

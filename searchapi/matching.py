@@ -107,13 +107,14 @@ def _order(
 
 def find(ix: CityIndex, query: CityQuery) -> Hits:
     """The answer to `query` (alt=false): exact, or typo-tolerant when asked or when empty."""
-    ranks = exact_matches(ix, query.folded)
+    exact = ranks = exact_matches(ix, query.folded)
     if query.country:
         ranks = in_country(ix, ranks, query.country)
     edits: np.ndarray | None = None
     use_fuzzy = query.fuzzy is True or (query.fuzzy is None and len(ranks) == 0)
     if use_fuzzy and fuzzy.applies(query.folded):
-        ranks, edits = fuzzy.fuzzy_matches(ix, query.folded)
+        # (a query long enough for typos is matched exactly as an infix: `exact` is fuzzy's)
+        ranks, edits = fuzzy.fuzzy_matches(ix, query.folded, exact)
         if query.country:
             keep = np.isin(ranks, in_country(ix, np.sort(ranks), query.country))
             ranks, edits = ranks[keep], edits[keep]

@@ -195,13 +195,20 @@ def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.nda
             np.minimum(best, last + (j + 1), out=best)
         if len(pv) >= _CHECK_FROM and j + 1 < m + k:
             going = (letter != 0) & (_least_near_diagonal(pv, mv, j + 1, m, k) < best)
-            sizes = np.diff(starts, append=len(row)) if trie else np.ones(len(row), np.int64)
-            kept = int(sizes[going].sum())
+            if trie:  # (rows per node)
+                sizes = np.empty(len(starts), dtype=np.int64)
+                np.subtract(starts[1:], starts[:-1], out=sizes[:-1])
+                sizes[-1] = len(row) - starts[-1]
+                kept = int(np.dot(sizes, going))
+            else:
+                kept = int(np.count_nonzero(going))
             if kept > len(row) * _NARROW_BELOW:
                 continue  # (narrowing every row costs more than aligning the few stopped)
             keep_rows = np.repeat(going, sizes) if trie else going
-            if (best[~going] <= k).any():
-                out[rows.ids[~keep_rows]] = np.repeat(best[~going], sizes[~going])
+            stopped = ~going
+            ended = best[stopped]
+            if (ended <= k).any():
+                out[rows.ids[~keep_rows]] = np.repeat(ended, sizes[stopped]) if trie else ended
             if trie:
                 begins = begins[keep_rows]
             rows.keep(keep_rows)
