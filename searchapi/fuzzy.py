@@ -111,9 +111,10 @@ def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
 def _starting_with(keys: WordKeys, patterns: list[Pattern]) -> np.ndarray:
     """Places in `keys.keys` of the word starts whose text begins with one of `patterns`.
 
-    `WordKeys.matching` for many patterns at once (its ranges found by one
-    binary-search call): the same range and masked comparison per pattern. A
-    place may come more than once (once per pattern it matches).
+    Per pattern: the range of keys that begin with its bytes before the first
+    wildcard (every range found by one binary-search call), then one masked
+    comparison over that range for the bytes after it. A place may come more
+    than once (once per pattern it matches).
     """
     lows, lasts, masks = [], [], []
     for pattern in patterns:

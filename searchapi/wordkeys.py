@@ -32,34 +32,6 @@ class WordKeys:
     keys: np.ndarray  # uint64, sorted
     at: np.ndarray  # uint32: index into CityIndex.word_starts
 
-    def matching(self, pattern: Pattern) -> np.ndarray:
-        """Indices of the word starts whose keyed text begins with `pattern` (None: any byte).
-
-        A binary search for the bytes before the first wildcard, then one
-        masked comparison over that range for the bytes after it.
-        """
-        wild = pattern.index(None) if None in pattern else len(pattern)
-        i, j = self._span(bytes(b for b in pattern[:wild] if b is not None))
-        mask = value = 0
-        for r, b in enumerate(pattern[wild + 1 :], start=wild + 1):
-            if b is not None:
-                shift = 8 * (_KEY_BYTES - 1 - r)
-                mask |= 0xFF << shift
-                value |= b << shift
-        if not mask:
-            return self.at[i:j]
-        keys = self.keys[i:j]
-        return self.at[i:j][(keys & np.uint64(mask)) == np.uint64(value)]
-
-    def _span(self, head: bytes) -> tuple[int, int]:
-        """The range of keys that begin with `head`."""
-        shift = 8 * (_KEY_BYTES - len(head))
-        lo = int.from_bytes(head, "big") << shift
-        last = lo + (1 << shift) - 1  # (the span's end may be 2**64: not a uint64)
-        i = np.searchsorted(self.keys, np.uint64(lo), side="left")
-        j = np.searchsorted(self.keys, np.uint64(last), side="right")
-        return int(i), int(j)
-
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays."""
