@@ -21,12 +21,11 @@ import numpy as np
 
 from searchapi import typotrie
 from searchapi.memindex import CityIndex, firsts, isin_sorted, matches
-from searchapi.wordkeys import Pattern, WordKeys
+from searchapi.wordkeys import Pattern
 
 # Longer queries are only matched exactly (their typos are rare and costly).
 MAX_FUZZY_BYTES = 32
 MIN_FUZZY_CHARS = 3
-_KEY_BYTES = 8  # (the width of wordkeys' keys)
 
 
 def max_edits(query_bytes: int) -> int:
@@ -82,9 +81,9 @@ def candidate_places(ix: CityIndex, qb: bytes) -> np.ndarray:
     heads, from_second = ix.word_keys
     patterns = one_edit_heads(qb, t)
     # (a place in `heads` is a place in text order: text_order is the inverse of its `at`)
-    parts = [_starting_with(heads, [p for p in patterns if p[0] is not None])]
+    parts = [heads.starting_with([p for p in patterns if p[0] is not None])]
     second = [p[1:] for p in patterns if p[0] is None]
-    words = [from_second.at[_starting_with(from_second, second)]] if second else []
+    words = [from_second.at[from_second.starting_with(second)]] if second else []
     if max_edits(len(qb)) == 2:
         # (the second piece: a swap across the head's end changes the first)
         for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
@@ -106,40 +105,6 @@ def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
         if p + 1 < len(q):
             out.add((*q[:p], q[p + 1], q[p], *q[p + 2 :])[:t])  # swapped with the next
     return out
-
-
-def _starting_with(keys: WordKeys, patterns: list[Pattern]) -> np.ndarray:
-    """Places in `keys.keys` of the word starts whose text begins with one of `patterns`.
-
-    Per pattern: the range of keys that begin with its bytes before the first
-    wildcard (every range found by one binary-search call), then one masked
-    comparison over that range for the bytes after it. A place may come more
-    than once (once per pattern it matches).
-    """
-    lows, lasts, masks = [], [], []
-    for pattern in patterns:
-        wild = pattern.index(None) if None in pattern else len(pattern)
-        shift = 8 * (_KEY_BYTES - wild)
-        low = int.from_bytes(bytes(b for b in pattern[:wild] if b is not None), "big") << shift
-        lows.append(low)
-        lasts.append(low + (1 << shift) - 1)  # (the span's end may be 2**64: not a uint64)
-        mask = value = 0
-        for r, b in enumerate(pattern[wild + 1 :], start=wild + 1):
-            if b is not None:
-                shift = 8 * (_KEY_BYTES - 1 - r)
-                mask |= 0xFF << shift
-                value |= b << shift
-        masks.append((mask, value))
-    starts = keys.keys.searchsorted(np.array(lows, np.uint64), side="left").tolist()
-    ends = keys.keys.searchsorted(np.array(lasts, np.uint64), side="right").tolist()
-    out = []
-    for i, j, (mask, value) in zip(starts, ends, masks, strict=True):
-        if not mask:
-            out.append(np.arange(i, j))
-            continue
-        span = keys.keys[i:j]
-        out.append(np.flatnonzero((span & np.uint64(mask)) == np.uint64(value)) + i)
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
 def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:

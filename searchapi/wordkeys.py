@@ -32,6 +32,39 @@ class WordKeys:
     keys: np.ndarray  # uint64, sorted
     at: np.ndarray  # uint32: index into CityIndex.word_starts
 
+    def starting_with(self, patterns: list[Pattern]) -> np.ndarray:
+        """Places in `self.keys` of the word starts whose text begins with one of `patterns`.
+
+        Per pattern: the range of keys that begin with its bytes before the first
+        wildcard (every range found by one binary-search call), then one masked
+        comparison over that range for the bytes after it. A place may come more
+        than once (once per pattern it matches).
+        """
+        lows, lasts, masks = [], [], []
+        for pattern in patterns:
+            wild = pattern.index(None) if None in pattern else len(pattern)
+            shift = 8 * (_KEY_BYTES - wild)
+            low = int.from_bytes(bytes(b for b in pattern[:wild] if b is not None), "big") << shift
+            lows.append(low)
+            lasts.append(low + (1 << shift) - 1)  # (the span's end may be 2**64: not a uint64)
+            mask = value = 0
+            for r, b in enumerate(pattern[wild + 1 :], start=wild + 1):
+                if b is not None:
+                    shift = 8 * (_KEY_BYTES - 1 - r)
+                    mask |= 0xFF << shift
+                    value |= b << shift
+            masks.append((mask, value))
+        starts = self.keys.searchsorted(np.array(lows, np.uint64), side="left").tolist()
+        ends = self.keys.searchsorted(np.array(lasts, np.uint64), side="right").tolist()
+        out = []
+        for i, j, (mask, value) in zip(starts, ends, masks, strict=True):
+            if not mask:
+                out.append(np.arange(i, j))
+                continue
+            span = self.keys[i:j]
+            out.append(np.flatnonzero((span & np.uint64(mask)) == np.uint64(value)) + i)
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays."""
