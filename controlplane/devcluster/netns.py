@@ -55,9 +55,15 @@ def read_sysctl_in(netns_path: Path, key: str) -> str:
     return done.stdout.strip()
 
 
-def _up(ipr: IPRoute, name: str, master: int | None = None) -> int:
+def _existing(ipr: IPRoute, name: str) -> int:
     idx = _index(ipr, name)
     assert idx is not None, name
+    return idx
+
+
+def _up(ipr: IPRoute, name: str, master: int | None = None) -> int:
+    """Set the link up (enslaved to `master`); its index."""
+    idx = _existing(ipr, name)
     if master is None:
         ipr.link("set", index=idx, state="up")
     else:
@@ -74,7 +80,7 @@ def ensure_switch(layout: ClusterLayout) -> None:
         _up(sw, "lo")
         if _index(sw, layout.bridge) is None:
             sw.link("add", ifname=layout.bridge, kind="bridge")
-        _up(sw, layout.bridge)
+        bridge = _up(sw, layout.bridge)
     with IPRoute() as ipr:
         if _index(ipr, layout.root_port) is None:
             peer = {"ifname": layout.uplink, "net_ns_fd": layout.switch}
@@ -85,7 +91,7 @@ def ensure_switch(layout: ClusterLayout) -> None:
                 "add", index=idx, address=layout.root_address, prefixlen=layout.network.prefixlen
             )
     with IPRoute(netns=layout.switch) as sw:
-        _up(sw, layout.uplink, master=_up(sw, layout.bridge))
+        _up(sw, layout.uplink, master=bridge)
 
 
 def ensure_host_net(host: HostLayout, layout: ClusterLayout) -> None:
@@ -96,7 +102,7 @@ def ensure_host_net(host: HostLayout, layout: ClusterLayout) -> None:
         if _index(sw, host.switch_port) is None:
             peer = {"ifname": "eth0", "net_ns_fd": host.name}
             sw.link("add", ifname=host.switch_port, kind="veth", peer=peer)
-        _up(sw, host.switch_port, master=_up(sw, layout.bridge))
+        _up(sw, host.switch_port, master=_existing(sw, layout.bridge))
     with IPRoute(netns=host.name) as ns:
         _up(ns, "lo")
         eth0 = _up(ns, "eth0")
