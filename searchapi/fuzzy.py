@@ -94,7 +94,9 @@ def unchanged_places(ix: CityIndex, qb: bytes) -> np.ndarray:
     # (the second piece: a swap across the head's end changes the first)
     starts = dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3)))
     words = np.concatenate([_unchanged_after(ix, qb[s : s + 5], s) for s in starts])
-    return np.unique(typotrie.text_order(ix)[words])
+    places = typotrie.text_order(ix)[words]
+    places.sort()  # (and each once: np.unique costs several times this)
+    return places[firsts(places)]
 
 
 def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
@@ -113,21 +115,33 @@ def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
 def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
     """Word starts of names holding `piece` between t - 2 and t + 2 bytes into the word."""
     ranks = matches(ix, piece)
-    lo = ix.first_word[ranks].astype(np.int64)
+    lo = ix.first_word[ranks]
     words = typotrie.spans(lo, ix.first_word[ranks + 1] - lo)
-    # The 8 bytes from each offset o into the word (t - 2 + o), read as one
-    # big-endian uint64 per offset from one gathered row of 16 per word: the
-    # piece is at o when that value's first len(piece) bytes are the piece's.
+    if len(words) == 0:
+        return words
+    # At each offset o into the word (t - 2 + o), the 8 bytes there as one
+    # uint64 (a view of the names at every byte, no copy; little-endian, so
+    # the bytes first in the text are the low ones): the piece is at o when
+    # that value's low len(piece) bytes are the piece's. One row per offset.
     first = max(0, t - 2)
-    offsets = t + 3 - first
+    at = ix.word_starts[words] + (first + 1) + np.arange(t + 3 - first)[:, None]
+    if int(at[-1, -1]) + 8 > len(ix.names):  # (the last name's words: the largest at)
+        return _unchanged_near_the_end(ix, piece, words, at.T)
+    eight = np.ndarray((len(ix.names) - 7,), dtype="<u8", buffer=ix.names, strides=(1,))
+    low = np.uint64((1 << 8 * len(piece)) - 1)
+    found = (eight[at] & low) == np.uint64(int.from_bytes(piece, "little"))
+    return words[np.logical_or.reduce(found)]
+
+
+def _unchanged_near_the_end(
+    ix: CityIndex, piece: bytes, words: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """`_unchanged_after` where a window reaches past the names' end (read as their last byte)."""
     buf = np.frombuffer(ix.names, np.uint8)
-    at = (ix.word_starts[words] + (first + 1))[:, None] + np.arange(16)
-    if len(at) and int(at[-1, -1]) >= len(buf):  # (the last name's words read past the end)
-        at = np.minimum(at, len(buf) - 1)
-    rows = np.ascontiguousarray(buf[at])
-    value = np.ndarray((len(rows), offsets), dtype=">u8", buffer=rows, strides=(16, 1))
-    shift = 8 * (8 - len(piece))
-    found = (value >> np.uint64(shift)) == np.uint64(int.from_bytes(piece, "big"))
+    window = buf[np.minimum(at[:, :1] + np.arange(at.shape[1] + len(piece) - 1), len(buf) - 1)]
+    found = window[:, : at.shape[1]] == piece[0]
+    for b in range(1, len(piece)):
+        found &= window[:, b : b + at.shape[1]] == piece[b]
     return words[found.any(axis=1)]
 
 

@@ -129,10 +129,14 @@ def rule_words(ix: CityIndex, q: str) -> set[int]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(TYPO_NAMES, TYPO_QUERIES)
-def test_typos_are_the_rules_words_at_their_distance(names: list[str], q: str) -> None:
-    """Exact matches at 0, then every city with a word the rule looks at within k, at its least."""
-    names, ix = typo_index(names)
+@given(TYPO_NAMES, TYPO_QUERIES, st.booleans())
+def test_typos_are_the_rules_words_at_their_distance(names: list[str], q: str, pad: bool) -> None:
+    """Exact matches at 0, then every city with a word the rule looks at within k, at its least.
+
+    `pad`: a last name far from the others, so that no word's window reaches
+    the end of the names (which is read another way).
+    """
+    names, ix = typo_index(names + ["z" * 20] * pad)
     k = fuzzy.max_edits(len(q))
     ranks, edits = fuzzy.fuzzy_matches(ix, q)
     got = dict(zip(ranks.tolist(), edits.tolist(), strict=True))
