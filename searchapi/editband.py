@@ -39,6 +39,7 @@ class Band:
     next: np.ndarray  # int64 (states << chi_bits): the successor of state | chi
     value: np.ndarray  # int8 (2k + 1, states << chi_bits): [r + k] the band's value at offset r
     least: np.ndarray  # int8 (2k + 1, states << chi_bits): [c] the least of its values 0..c
+    central: np.ndarray  # int8 (states << chi_bits): the least of its values at offsets -1..1
 
 
 @cache
@@ -68,6 +69,7 @@ def band(k: int) -> Band:
         next=np.array(successors, dtype=np.int64).ravel() << bits,
         value=np.ascontiguousarray(bands.T),
         least=np.ascontiguousarray(np.minimum.accumulate(bands, axis=1).T),
+        central=bands[:, k - 1 : k + 2].min(axis=1),
     )
 
 

@@ -10,25 +10,24 @@ Edits count bytes of the folded UTF-8 name, which for Latin script (folded to
 ASCII) are characters.
 
 The words considered (the rule that decides which typos are found, kept as
-it was when candidates were gathered per query): those whose first `t` letters
-(`head_length`) are the query's after at most one edit there (kept, swapped,
-one dropped, one added, one replaced: `one_edit_heads`), and, with two edits
+it was when candidates were gathered per query by key patterns): those whose
+first `t` letters (`head_length`) are the query's after at most one edit there
+(kept, swapped, one dropped, one added, one replaced), and, with two edits
 allowed, those where the query's letters after the head appear unchanged
 within two places of where they belong (`unchanged_places`: both edits in the
 head). So a word mangled twice in its head whose tail moved too is not found
 (`corbas` for `cibras`), though within two edits.
 
 They are aligned by one walk down a trie of every word start, built once per
-index (typotrie.py): the head patterns prune it as it goes, a prefix shared by
-many words is aligned once, and a branch stops as soon as it cannot come
-within the bound (editband.py).
+index (typotrie.py), a letter of every branch at a time: a branch stops when
+its head is off (more than one edit in it), or when it cannot come within the
+bound (editband.py); a prefix shared by many words is read once.
 """
 
 import numpy as np
 
 from searchapi import editband, typotrie
 from searchapi.memindex import CityIndex, firsts, isin_sorted, matches
-from searchapi.wordkeys import Pattern
 
 # Longer queries are only matched exactly (their typos are rare and costly).
 MAX_FUZZY_BYTES = 32
@@ -63,8 +62,7 @@ def fuzzy_matches(
     if exact is None:
         exact = matches(ix, qb)
     k = max_edits(len(qb))
-    heads = list(one_edit_heads(qb, head_length(qb)))
-    places, edits = typotrie.prefix_edits(ix, qb, k, heads, unchanged_places(ix, qb))
+    places, edits = typotrie.prefix_edits(ix, qb, k, head_length(qb), unchanged_places(ix, qb))
     ranks, edits = _best_per_city(ix, places, edits)
     keep = ~isin_sorted(ranks, exact)
     return (
@@ -83,10 +81,10 @@ def unchanged_places(ix: CityIndex, qb: bytes) -> np.ndarray:
     """Places in text order (typotrie.text_order) of the words with both edits in the head.
 
     With one edit allowed, or two with at most one among the first `t`
-    letters, a word begins with `qb[:t]` after at most one edit there (the
-    head patterns, `one_edit_heads`, which the trie walk follows). With two in
-    the head, the next letters appear unchanged within two places of where
-    they belong: those words are found here, by their text.
+    letters, a word begins with `qb[:t]` after at most one edit there (which
+    the trie walk checks as it goes). With two in the head, the next letters
+    appear unchanged within two places of where they belong: those words are
+    found here, by their text.
     """
     if max_edits(len(qb)) == 1:
         return np.zeros(0, np.int64)
@@ -97,19 +95,6 @@ def unchanged_places(ix: CityIndex, qb: bytes) -> np.ndarray:
     places = typotrie.text_order(ix)[words]
     places.sort()  # (and each once: np.unique costs several times this)
     return places[firsts(places)]
-
-
-def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
-    """`qb[:t]` and its variants with one edit among the first `t` letters (None: any letter)."""
-    q: Pattern = tuple(qb)
-    out = {q[:t]}
-    for p in range(t):
-        out.add((*q[:p], None, *q[p + 1 :])[:t])  # replaced
-        out.add((*q[:p], None, *q[p:])[:t])  # one added before q[p]
-        out.add((*q[:p], *q[p + 1 : t]))  # dropped (what follows may hold the other edit)
-        if p + 1 < len(q):
-            out.add((*q[:p], q[p + 1], q[p], *q[p + 2 :])[:t])  # swapped with the next
-    return out
 
 
 def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:

@@ -22,7 +22,6 @@ import numpy as np
 
 from searchapi.editband import Band, band, chi_table
 from searchapi.memindex import CityIndex
-from searchapi.wordkeys import Pattern
 
 _KEY_BYTES = 8
 
@@ -95,30 +94,6 @@ def text_order(ix: CityIndex) -> np.ndarray:
     return word_trie(ix).place
 
 
-def head_tables(patterns: list[Pattern]) -> np.ndarray:
-    """Per depth d and byte x, the bits of the patterns whose byte d - 1 may be x (uint32).
-
-    Bit p of row d, column x: pattern p is shorter than d, or holds None (any
-    byte) or x at d - 1. A node fits pattern p's first d bytes when bit p is
-    set in the rows of every byte of its path: one AND per depth.
-    """
-    depth = max(map(len, patterns), default=0)
-    anything = [0] * (depth + 1)
-    cells: dict[int, int] = {}  # (d * 256 + x: bits)
-    for p, pattern in enumerate(patterns):
-        bit = 1 << p
-        for d in range(len(pattern) + 1, depth + 1):
-            anything[d] |= bit
-        for d, b in enumerate(pattern, start=1):
-            if b is None:
-                anything[d] |= bit
-            else:
-                cells[d * 256 + b] = cells.get(d * 256 + b, 0) | bit
-    table = np.array(anything, dtype=np.uint32).repeat(256)
-    table[list(cells)] |= np.array(list(cells.values()), dtype=np.uint32)  # (each cell once)
-    return table.reshape(depth + 1, 256)
-
-
 def spans(begin: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """begin[i], begin[i] + 1, ..., begin[i] + counts[i] - 1 for every i, in one array (int64)."""
     # (as int64: unsigned sums and differences would wrap, or turn float beside int64)
@@ -132,15 +107,16 @@ def prefix_edits(
     ix: CityIndex,
     qb: bytes,
     k: int,
-    heads: list[Pattern] | None,
+    head: int | None,
     free: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(places, edits) of the word starts within k edits of `qb` at a prefix of their text.
 
-    The words walked: those whose first bytes fit one of `heads` (at most 32;
-    none when None), and those at the places `free` whatever their head,
-    which ride along the trie's nodes as rows of their own. Each word found
-    comes with its fewest edits, possibly more than once (take the least).
+    The words walked: those whose first `head` letters are the query's after
+    at most one edit there (none when None; see `_Walk.in_head`), and those at the
+    places `free` whatever their head, which ride along the trie's nodes as
+    rows of their own. Each word found comes with its fewest edits, possibly
+    more than once (take the least).
 
     Each node or row holds its state of the band automaton (editband.py) and
     its best so far; a depth is one successor lookup for all of them, and
@@ -151,21 +127,16 @@ def prefix_edits(
     """
     deepest = len(qb) + k
     trie = word_trie(ix)
-    table = head_tables(heads or [])
-    nodes = np.zeros(int(heads is not None), dtype=np.int64)  # (the root, or none)
-    fit = np.full(len(nodes), (1 << len(heads or [])) - 1, dtype=np.uint32)
+    nodes = np.zeros(int(head is not None), dtype=np.int64)  # (the root, or none)
     rows = np.asarray(free, dtype=np.int64)
     # (each free row's first 8 bytes, one row of this per depth)
     row_bytes = trie.keys[rows].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES).T
     walk = _Walk(band(k), chi_table(qb, k), len(qb), len(nodes) + len(rows))
+    t = head or 0
     for d in range(1, min(deepest, _KEY_BYTES) + 1):
         nodes, parent = _children(trie, d, nodes)
-        letter = trie.letters[d][nodes]
-        if d < len(table):  # (the heads: keep the nodes that still fit one)
-            fit = fit[parent] & table[d][letter]
-            fits = fit.nonzero()[0]
-            nodes, parent, letter, fit = nodes[fits], parent[fits], letter[fits], fit[fits]
         split = len(nodes)
+        letter = trie.letters[d][nodes]
         if len(rows):
             parent = np.concatenate((parent, np.arange(len(walk.best) - len(rows), len(walk.best))))
             letter = np.concatenate((letter, row_bytes[d - 1]))
@@ -178,14 +149,15 @@ def prefix_edits(
                 np.concatenate((begins[at_node], at_row)),
                 np.concatenate((begins[at_node + 1], at_row + 1)),
             )
-        if d < deepest and _check(d, k, len(walk.best)):
-            going = walk.going(d)
+        if d <= t or (d < deepest and _check(d, k, len(walk.best))):
+            near = walk.near(d)
+            if d <= t:  # (the rows ride along whatever their head)
+                near[:split] &= walk.in_head(d, t, split)
+            going = near.nonzero()[0]
             walk.take(going)
             cut = int(going.searchsorted(split))
             nodes, kept = nodes[going[:cut]], going[cut:] - split
             rows, row_bytes = rows[kept], row_bytes[:, kept]
-            if d < len(table):
-                fit = fit[going[:cut]]
             if len(going) == 0:
                 return walk.words()
     if deepest > _KEY_BYTES and len(walk.best):
@@ -230,6 +202,7 @@ class _Walk:
         self._hi: list[np.ndarray] = []
         self._edits: list[np.ndarray] = []
         self._lowered = np.zeros(0, dtype=np.int8)
+        self._dropped: np.ndarray | None = None  # (between depths t - 1 and t, see in_head)
 
     @property
     def k(self) -> int:
@@ -239,6 +212,8 @@ class _Walk:
     def take(self, idx: np.ndarray) -> None:
         """Keep the nodes at `idx` (indices), in that order."""
         self.state, self.best = self.state[idx], self.best[idx]
+        if self._dropped is not None:
+            self._dropped = self._dropped[idx]
 
     def read(self, d: int, letter: np.ndarray) -> np.ndarray | None:
         """Step every node by its letter at depth d; the indices of those whose best it lowered."""
@@ -263,14 +238,35 @@ class _Walk:
         self._hi.append(hi)
         self._edits.append(self._lowered)
 
-    def going(self, d: int) -> np.ndarray:
-        """Indices of the nodes whose band, up to the query's last row, can still beat their best.
+    def near(self, d: int) -> np.ndarray:
+        """Mask of the nodes whose band, up to the query's last row, can still beat their best.
 
         No later column holds less than this one's least (a path to a later
         cell crosses it, or swaps across it at no less).
         """
         c = min(self._m - d + self._auto.k, 2 * self._auto.k)
-        return (self._auto.least[c].take(self.state) < self.best).nonzero()[0]
+        return np.asarray(self._auto.least[c].take(self.state) < self.best)
+
+    def in_head(self, d: int, t: int, n: int) -> np.ndarray:
+        """Mask of the first n nodes whose first t letters may still be the query's
+        after at most one edit there (decided at depth t).
+
+        At t: the text's first t letters are within one edit of the query's
+        first t - 1, t or t + 1 (one added; one replaced or two swapped; one
+        dropped, or a swap across the head's end), or its first t - 1 of the
+        query's first t (one dropped, the next letter free): the central cells
+        of the band at t, and one at t - 1, noted then for the children. These
+        are the rule's head patterns, `dar?`, `d?rw`, `?arw` and the like,
+        without building them. Before t: a central cell holds at most 1 (a
+        path to one within 1 edit at t crosses this column there).
+        """
+        ok = self._auto.central.take(self.state[:n]) <= 1
+        if d == t - 1:
+            self._dropped = self._auto.value[self._auto.k + 1].take(self.state) <= 1
+        elif d == t and self._dropped is not None:
+            ok |= self._dropped[:n]
+            self._dropped = None
+        return np.asarray(ok)
 
     def words(self) -> tuple[np.ndarray, np.ndarray]:
         """(places, edits) of every recorded word; a word may come several times."""
@@ -304,7 +300,7 @@ def _walk_rows(
         if lowered is not None:
             walk.record(places[lowered], places[lowered] + 1)
         if d < deepest and _check(d, walk.k, len(places)):
-            going = walk.going(d)
+            going = walk.near(d).nonzero()[0]
             walk.take(going)
             places, ids = places[going], ids[going]
             if len(places) == 0:

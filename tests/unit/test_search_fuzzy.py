@@ -105,11 +105,28 @@ def test_typo_distances_equal_the_reference(names: list[str], q: str) -> None:
     assert got == want
 
 
+Pattern = tuple[int | None, ...]
+
+
+def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
+    """Reference: `qb[:t]` and its variants with one edit among the first `t` letters
+    (None: any byte, the end of the text too), as the rule was first written down."""
+    q: Pattern = tuple(qb)
+    out = {q[:t]}
+    for p in range(t):
+        out.add((*q[:p], None, *q[p + 1 :])[:t])  # replaced
+        out.add((*q[:p], None, *q[p:])[:t])  # one added before q[p]
+        out.add((*q[:p], *q[p + 1 : t]))  # dropped (what follows may hold the other edit)
+        if p + 1 < len(q):
+            out.add((*q[:p], q[p + 1], q[p], *q[p + 2 :])[:t])  # swapped with the next
+    return out
+
+
 def rule_words(ix: CityIndex, q: str) -> set[int]:
     """Reference: the word starts the typo rule looks at (fuzzy.py's module docstring)."""
     qb, names = q.encode(), ix.names
     t = fuzzy.head_length(qb)
-    heads = fuzzy.one_edit_heads(qb, t)
+    heads = one_edit_heads(qb, t)
     padded = names + names[-1:] * 16  # (reading on past the end repeats the last byte)
     out = set()
     for w, pos in enumerate(ix.word_starts.tolist()):
