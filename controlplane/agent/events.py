@@ -13,6 +13,8 @@ container is in every host's DNS within a second instead of at the next reconcil
 pass, and a stack's dependents start as soon as their dependency turns healthy.
 """
 
+import asyncio
+import contextlib
 import logging
 import threading
 import uuid
@@ -27,24 +29,55 @@ log = logging.getLogger(__name__)
 
 
 class ChangeCount:
-    """A counter of container events that callers can wait on."""
+    """A counter of container events that callers can wait on, without a thread each.
+
+    The failure this prevents: a long poll that parks a worker thread for up to a
+    minute. The agent's blocking Docker calls share one small thread pool (40), so
+    40 open polls (a control plane reconnecting, or anyone holding the token) used
+    to stall every other route until they timed out. A waiter is now a future on
+    its event loop; `bump` runs on the event-stream thread and wakes each one there.
+    """
 
     def __init__(self) -> None:
         self.boot = uuid.uuid4().hex
         self.seq = 0
-        self._moved = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for the count to move."""
+        return len(self._waiters)
 
     def bump(self) -> None:
-        """One more event: wake every waiter."""
-        with self._moved:
+        """One more event: wake every waiter (from any thread)."""
+        with self._lock:
             self.seq += 1
-            self._moved.notify_all()
+            woken = list(self._waiters)
+        for loop, future in woken:
+            with contextlib.suppress(RuntimeError):  # (its loop has closed: nobody waits)
+                loop.call_soon_threadsafe(_settle, future)
 
-    def wait(self, after: int, timeout: float) -> int:
-        """The count once it differs from `after`, or at the timeout (blocks a thread)."""
-        with self._moved:
-            self._moved.wait_for(lambda: self.seq != after, timeout)
-            return self.seq
+    async def wait(self, after: int, timeout: float) -> int:
+        """The count once it differs from `after`, or at the timeout."""
+        loop = asyncio.get_running_loop()
+        waiter = (loop, loop.create_future())
+        with self._lock:
+            if self.seq != after:
+                return self.seq
+            self._waiters.add(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter[1], timeout)
+        finally:
+            with self._lock:
+                self._waiters.discard(waiter)
+        return self.seq
+
+
+def _settle(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 # What the control plane is told about (GET /v1/changes). health_status: Docker

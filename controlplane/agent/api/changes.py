@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from controlplane.agent.api.deps import blocking
 from controlplane.agent.errors import Conflict
 from controlplane.agent.events import LinkKeeper
 from controlplane.contract.changes import MAX_WAIT_S, Changes
@@ -22,5 +21,5 @@ async def wait_changes(
     keeper: LinkKeeper | None = request.app.state.link_keeper
     if keeper is None:
         raise Conflict("this agent does not watch the engine's events (watch_events is off)")
-    seq = await blocking(keeper.changes.wait, after, timeout)
+    seq = await keeper.changes.wait(after, timeout)
     return Changes(boot=keeper.changes.boot, seq=seq)
