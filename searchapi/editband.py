@@ -106,7 +106,8 @@ def chi_table(qb: bytes, k: int) -> np.ndarray:
     bits: dict[int, int] = {}
     for i, byte in enumerate(qb):
         bits[byte] = bits.get(byte, 0) | 1 << (i + k + 2)
-    at = np.zeros(256, dtype=np.int64)
-    at[list(bits)] = list(bits.values())  # (one assignment: numpy scalars cost a call each)
+    table = np.zeros((len(qb) + k + 1, 256), dtype=np.int64)
+    # (only the query's own bytes have bits: one column each, all depths at once)
     shifts = np.arange(len(qb) + k + 1, dtype=np.int64)[:, None]
-    return (at >> shifts) & ((1 << (2 * k + 3)) - 1)
+    table[:, list(bits)] = (np.array(list(bits.values())) >> shifts) & ((1 << (2 * k + 3)) - 1)
+    return table

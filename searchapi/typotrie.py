@@ -155,9 +155,12 @@ def prefix_edits(
                 near[:split] &= walk.in_head(d, t, split)
             going = near.nonzero()[0]
             walk.take(going)
-            cut = int(going.searchsorted(split))
-            nodes, kept = nodes[going[:cut]], going[cut:] - split
-            rows, row_bytes = rows[kept], row_bytes[:, kept]
+            if len(rows):
+                cut = int(going.searchsorted(split))
+                nodes, kept = nodes[going[:cut]], going[cut:] - split
+                rows, row_bytes = rows[kept], row_bytes[:, kept]
+            else:
+                nodes = nodes[going]
             if len(going) == 0:
                 return walk.words()
     if deepest > _KEY_BYTES and len(walk.best):

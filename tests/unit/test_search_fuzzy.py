@@ -191,13 +191,15 @@ def test_typos_rank_by_edits_then_population() -> None:
     assert (4, 1) not in got or got.index((4, 1)) > 2
 
 
-@pytest.mark.parametrize("check_all", [0, 10**9])
+@pytest.mark.parametrize(("check_all", "dense_from"), [(0, 0), (10**9, 10**9)])
 def test_typo_distances_over_many_words_equal_the_reference(
-    monkeypatch: pytest.MonkeyPatch, check_all: int
+    monkeypatch: pytest.MonkeyPatch, check_all: int, dense_from: int
 ) -> None:
     """Many words sharing heads, deep enough to leave the trie's 8 bytes: nodes stop exactly,
-    checked at every depth or every other one."""
+    checked at every depth or every other one; each city's least found by a sort or in an
+    array of every city."""
     monkeypatch.setattr(typotrie, "_CHECK_ALL", check_all)
+    monkeypatch.setattr(fuzzy, "_DENSE_FROM", dense_from)
     rnd = random.Random(17)
 
     def word() -> str:
