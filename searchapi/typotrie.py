@@ -149,11 +149,12 @@ def prefix_edits(
                 np.concatenate((begins[at_node], at_row)),
                 np.concatenate((begins[at_node + 1], at_row + 1)),
             )
-        if d <= t or (d < deepest and _check(d, k, len(walk.best))):
-            near = walk.near(d)
+        check = d < deepest and _check(d, k, len(walk.best))
+        if 1 < d <= t or check:  # (at depth 1 every head is still within one edit)
+            keep = walk.near(d) if check else np.ones(len(walk.best), dtype=bool)
             if d <= t:  # (the rows ride along whatever their head)
-                near[:split] &= walk.in_head(d, t, split)
-            going = near.nonzero()[0]
+                keep[:split] &= walk.in_head(d, t, split)
+            going = keep.nonzero()[0]
             walk.take(going)
             if len(rows):
                 cut = int(going.searchsorted(split))
