@@ -1,15 +1,17 @@
 """Edit distances from a query to word starts: one walk down a trie of them all, built once.
 
 The failure this exists to prevent: a typo search whose cost is the number of
-candidate words times the letters aligned, plus gathering and arranging those
-candidates on every query. The word starts in the order of their text (the
-order of `CityIndex.word_keys[0]`, sorted by their first 8 bytes) are a trie
-already: every node of depth d <= 8 is a run of neighbours sharing d bytes,
-and the places where such runs begin are kept per depth (`WordTrie.levels`,
-derived once per index). A query walks it breadth-first from the root: a
-node's column of the edit table is computed once for all its words, and a
-node stops as soon as it cannot come within the bound (editband.py), so the work
-follows the few nodes near the query, not the thousands of words below them.
+numpy calls spent gathering candidate words, sorting them and building them
+into a trie on every query, then a dozen more calls per letter to align them.
+The word starts in the order of their text (the order of
+`CityIndex.word_keys[0]`, sorted by their first 8 bytes) are a trie already:
+every node of depth d <= 8 is a run of neighbours sharing d bytes. Where
+those runs begin, their byte and their children are derived once per index
+(`WordTrie`). A query walks it breadth-first from the root, every node of a
+depth at once: one table lookup steps each node's state of the band automaton
+(editband.py) by its letter, and a node stops when its head is off or it
+cannot come within the bound, so the work follows the few nodes near the
+query, not the thousands of words below them.
 
 Pure: arrays in, arrays out. `word_trie` keeps the derived arrays for the
 current index only (a weak reference: a replaced index is freed).
@@ -113,10 +115,10 @@ def prefix_edits(
     """(places, edits) of the word starts within k edits of `qb` at a prefix of their text.
 
     The words walked: those whose first `head` letters are the query's after
-    at most one edit there (none when None; see `_Walk.in_head`), and those at the
-    places `free` whatever their head, which ride along the trie's nodes as
-    rows of their own. Each word found comes with its fewest edits, possibly
-    more than once (take the least).
+    at most one edit there (none when None; see `_Walk.in_head`), and those at
+    the places `free` whatever their head, which ride along the trie's nodes
+    as rows of their own. Each word found comes with its fewest edits,
+    possibly more than once (take the least).
 
     Each node or row holds its state of the band automaton (editband.py) and
     its best so far; a depth is one successor lookup for all of them, and
@@ -125,48 +127,88 @@ def prefix_edits(
     best. Past depth 8 the few nodes left are split into their words, whose
     further letters are read from the names.
     """
-    deepest = len(qb) + k
+    deepest, t = len(qb) + k, head or 0
     trie = word_trie(ix)
-    nodes = np.zeros(int(head is not None), dtype=np.int64)  # (the root, or none)
-    rows = np.asarray(free, dtype=np.int64)
-    # (each free row's first 8 bytes, one row of this per depth)
-    row_bytes = trie.keys[rows].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES).T
-    walk = _Walk(band(k), chi_table(qb, k), len(qb), len(nodes) + len(rows))
-    t = head or 0
+    front = _Frontier.start(trie, head is not None, free)
+    walk = _Walk(band(k), chi_table(qb, k), len(qb), front.size)
     for d in range(1, min(deepest, _KEY_BYTES) + 1):
-        nodes, parent = _children(trie, d, nodes)
-        split = len(nodes)
-        letter = trie.letters[d][nodes]
-        if len(rows):
-            parent = np.concatenate((parent, np.arange(len(walk.best) - len(rows), len(walk.best))))
-            letter = np.concatenate((letter, row_bytes[d - 1]))
+        parent, letter = front.descend(d)
         walk.take(parent)
         lowered = walk.read(d, letter)
         if lowered is not None:
-            begins, cut = trie.begins[d], int(lowered.searchsorted(split))
-            at_node, at_row = nodes[lowered[:cut]], rows[lowered[cut:] - split]
-            walk.record(
-                np.concatenate((begins[at_node], at_row)),
-                np.concatenate((begins[at_node + 1], at_row + 1)),
-            )
-        check = d < deepest and _check(d, k, len(walk.best))
+            walk.record(*front.ranges(d, lowered))
+        check = d < deepest and _check(d, k, front.size)
         if 1 < d <= t or check:  # (at depth 1 every head is still within one edit)
-            keep = walk.near(d) if check else np.ones(len(walk.best), dtype=bool)
+            keep = walk.near(d) if check else np.ones(front.size, dtype=bool)
             if d <= t:  # (the rows ride along whatever their head)
-                keep[:split] &= walk.in_head(d, t, split)
+                keep[: front.split] &= walk.in_head(d, t, front.split)
             going = keep.nonzero()[0]
             walk.take(going)
-            if len(rows):
-                cut = int(going.searchsorted(split))
-                nodes, kept = nodes[going[:cut]], going[cut:] - split
-                rows, row_bytes = rows[kept], row_bytes[:, kept]
-            else:
-                nodes = nodes[going]
+            front.keep(going)
             if len(going) == 0:
                 return walk.words()
-    if deepest > _KEY_BYTES and len(walk.best):
-        _walk_rows(ix, trie, walk, nodes, rows, deepest)
+    if deepest > _KEY_BYTES and front.size:
+        _walk_rows(ix, trie, walk, front.nodes, front.rows, deepest)
     return walk.words()
+
+
+@dataclass
+class _Frontier:
+    """The nodes of one depth, then the free rows riding along: the walk's order."""
+
+    trie: WordTrie
+    nodes: np.ndarray  # int64: node indices at the current depth
+    rows: np.ndarray  # int64: places
+    row_bytes: np.ndarray  # uint8 (8, rows): each row's first 8 bytes, one line per depth
+
+    @classmethod
+    def start(cls, trie: WordTrie, root: bool, free: np.ndarray) -> "_Frontier":
+        """The root (when `root`) and the rows at places `free`."""
+        rows = np.asarray(free, dtype=np.int64)
+        row_bytes = trie.keys[rows].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES).T
+        return cls(trie, np.zeros(int(root), dtype=np.int64), rows, row_bytes)
+
+    @property
+    def split(self) -> int:
+        """How many nodes come before the rows."""
+        return len(self.nodes)
+
+    @property
+    def size(self) -> int:
+        """Nodes and rows."""
+        return len(self.nodes) + len(self.rows)
+
+    def descend(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Go to depth d: (each entry's index at the depth before, each entry's letter d)."""
+        n_before = self.size
+        self.nodes, parent = _children(self.trie, d, self.nodes)
+        letter = self.trie.letters[d][self.nodes]
+        if len(self.rows):
+            parent = np.concatenate((parent, np.arange(n_before - len(self.rows), n_before)))
+            letter = np.concatenate((letter, self.row_bytes[d - 1]))
+        return parent, letter
+
+    def ranges(self, d: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The places [lo, hi) of the entries at `idx` (sorted): a node's words, or a row."""
+        begins, cut = self.trie.begins[d], int(idx.searchsorted(self.split))
+        at_node, at_row = self.nodes[idx[:cut]], self.rows[idx[cut:] - self.split]
+        return (
+            np.concatenate((begins[at_node], at_row)),
+            np.concatenate((begins[at_node + 1], at_row + 1)),
+        )
+
+    def keep(self, going: np.ndarray) -> None:
+        """Keep only the entries at `going` (sorted indices)."""
+        if len(self.rows) == 0:
+            self.nodes = self.nodes[going]
+            return
+        cut = int(going.searchsorted(self.split))
+        kept = going[cut:] - self.split
+        self.nodes, self.rows, self.row_bytes = (
+            self.nodes[going[:cut]],
+            self.rows[kept],
+            self.row_bytes[:, kept],
+        )
 
 
 def _children(trie: WordTrie, d: int, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,8 +231,9 @@ def _check(d: int, k: int, n: int) -> bool:
 
     Not before depth k + 1 (every band still holds a value within k there),
     and among fewer than `_CHECK_ALL` nodes every other depth: the look costs
-    a few numpy calls, more than the few nodes it would stop. (Stopping is
-    only a saving: a node that goes on never lowers its best for nothing.)
+    a few numpy calls, more than the few nodes it would stop. (Stopping only
+    saves work: a node that could have stopped never records again, no cell
+    of its band coming below its best.)
     """
     return d > k and (d % 2 == 0 or n >= _CHECK_ALL)
 
@@ -235,8 +278,8 @@ class _Walk:
     def record(self, lo: np.ndarray, hi: np.ndarray) -> None:
         """The places [lo, hi) of the nodes `read` just lowered, at their new bests.
 
-        Deeper nodes record later, and only when they do better: a word's
-        least is its last record, or any of its records' least.
+        Deeper nodes record later, and only when they do better than their
+        parent: a word's least is the least of its records (its deepest).
         """
         self._lo.append(lo)
         self._hi.append(hi)
