@@ -85,8 +85,9 @@ def build_trie(keys: np.ndarray, at: np.ndarray) -> WordTrie:
     kids = []
     for d in range(_KEY_BYTES):
         first = np.searchsorted(begins[d + 1], begins[d]).astype(np.uint32)
-        # (a child whose words end sorts first among its siblings: skip it)
-        ended = letters[d + 1][np.minimum(first[:-1], len(letters[d + 1]) - 1)] == 0
+        # (a child whose words end sorts first among its siblings: skip it; no words, no child)
+        below = letters[d + 1]
+        ended = below[np.minimum(first[:-1], len(below) - 1)] == 0 if len(below) else first[1:] > 0
         kids.append((first[:-1] + ended, first[1:]))
     return WordTrie(keys, at, place, tuple(begins), tuple(letters), tuple(kids))
 
