@@ -9,19 +9,25 @@ only the letters typed. A name the query is a substring of is at distance 0.
 Edits count bytes of the folded UTF-8 name, which for Latin script (folded to
 ASCII) are characters.
 
-Candidates are the word starts whose first two letters are the query's after
-at most one edit there (kept, swapped, one dropped, one added, one replaced:
-a few ranges of the sorted word keys, wordkeys.py), so a word mangled in both
-of its first two letters is not found. The candidates are aligned together
-as a trie of their text (typotrie.py): a prefix they share is aligned once,
-and a branch stops as soon as it cannot come within the bound.
+The words considered (the rule that decides which typos are found, kept as
+it was when candidates were gathered per query by key patterns): those whose
+first `t` letters (`head_length`) are the query's after at most one edit there
+(kept, swapped, one dropped, one added, one replaced), and, with two edits
+allowed, those where the query's letters after the head appear unchanged
+within two places of where they belong (`unchanged_places`: both edits in the
+head). So a word mangled twice in its head whose tail moved too is not found
+(`corbas` for `cibras`), though within two edits.
+
+They are aligned by one walk down a trie of every word start, built once per
+index (typotrie.py), a letter of every branch at a time: a branch stops when
+its head is off (more than one edit in it), or when it cannot come within the
+bound (editband.py); a prefix shared by many words is read once.
 """
 
 import numpy as np
 
-from searchapi import typotrie
+from searchapi import editband, typotrie
 from searchapi.memindex import CityIndex, firsts, isin_sorted, matches
-from searchapi.wordkeys import Pattern
 
 # Longer queries are only matched exactly (their typos are rare and costly).
 MAX_FUZZY_BYTES = 32
@@ -38,6 +44,13 @@ def applies(folded: str) -> bool:
     return len(folded) >= MIN_FUZZY_CHARS and len(folded.encode()) <= MAX_FUZZY_BYTES
 
 
+def warm(ix: CityIndex) -> None:
+    """Build what typo search on `ix` needs: its word trie, and the automata (once a process)."""
+    typotrie.word_trie(ix)
+    for k in {max_edits(m) for m in range(MIN_FUZZY_CHARS, MAX_FUZZY_BYTES + 1)}:
+        editband.band(k)
+
+
 def fuzzy_matches(
     ix: CityIndex, folded: str, exact: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +61,9 @@ def fuzzy_matches(
     qb = folded.encode()
     if exact is None:
         exact = matches(ix, qb)
-    ranks, edits = closest_at(ix, qb, max_edits(len(qb)), candidate_places(ix, qb))
+    k = max_edits(len(qb))
+    places, edits = typotrie.prefix_edits(ix, qb, k, head_length(qb), unchanged_places(ix, qb))
+    ranks, edits = _best_per_city(ix, places, edits)
     keep = ~isin_sorted(ranks, exact)
     return (
         np.concatenate((exact.astype(np.int64), ranks[keep])),
@@ -57,94 +72,91 @@ def fuzzy_matches(
 
 
 def head_length(qb: bytes) -> int:
-    """How many of the query's first letters hold at most one of its edits (see candidate_words)."""
+    """How many of the query's first letters hold at most one of its edits (see the module)."""
     m = len(qb)
     return min(4, m) if max_edits(m) == 1 else max(3, min(5, m - 4))
 
 
-def candidate_words(ix: CityIndex, qb: bytes) -> np.ndarray:
-    """Word starts (indices into `ix.word_starts`) that may be within the edits of `qb`."""
-    return ix.word_keys[0].at[candidate_places(ix, qb)]
+def unchanged_places(ix: CityIndex, qb: bytes) -> np.ndarray:
+    """Places in text order (typotrie.text_order) of the words with both edits in the head.
 
-
-def candidate_places(ix: CityIndex, qb: bytes) -> np.ndarray:
-    """The candidates' places in text order (typotrie.text_order), sorted and distinct.
-
-    With one edit allowed, it is among the first `t` letters or after them, so
-    the word begins with `qb[:t]` after at most one edit there: a handful of
-    patterns, each one binary search and one masked comparison (wordkeys.py).
-    With two, either at most one is among the first `t` letters (the same
-    patterns), or both are and the next letters appear unchanged within two
-    places of where they belong.
+    With one edit allowed, or two with at most one among the first `t`
+    letters, a word begins with `qb[:t]` after at most one edit there (which
+    the trie walk checks as it goes). With two in the head, the next letters
+    appear unchanged within two places of where they belong: those words are
+    found here, by their text.
     """
+    if max_edits(len(qb)) == 1:
+        return np.zeros(0, np.int64)
     t = head_length(qb)
-    heads, from_second = ix.word_keys
-    patterns = one_edit_heads(qb, t)
-    # (a place in `heads` is a place in text order: text_order is the inverse of its `at`)
-    parts = [heads.starting_with([p for p in patterns if p[0] is not None])]
-    second = [p[1:] for p in patterns if p[0] is None]
-    words = [from_second.at[from_second.starting_with(second)]] if second else []
-    if max_edits(len(qb)) == 2:
-        # (the second piece: a swap across the head's end changes the first)
-        for start in dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3))):
-            words.append(_unchanged_after(ix, qb[start : start + 5], start))
-    if words:
-        parts.append(typotrie.text_order(ix)[np.concatenate(words)])
-    places = np.sort(np.concatenate(parts), kind="stable")  # (sorted runs: a timsort merges them)
+    # (the second piece: a swap across the head's end changes the first)
+    starts = dict.fromkeys((min(t, len(qb) - 3), min(t + 1, len(qb) - 3)))
+    words = np.concatenate([_unchanged_after(ix, qb[s : s + 5], s) for s in starts])
+    places = typotrie.text_order(ix)[words]
+    places.sort()  # (and each once: np.unique costs several times this)
     return places[firsts(places)]
-
-
-def one_edit_heads(qb: bytes, t: int) -> set[Pattern]:
-    """`qb[:t]` and its variants with one edit among the first `t` letters (None: any letter)."""
-    q: Pattern = tuple(qb)
-    out = {q[:t]}
-    for p in range(t):
-        out.add((*q[:p], None, *q[p + 1 :])[:t])  # replaced
-        out.add((*q[:p], None, *q[p:])[:t])  # one added before q[p]
-        out.add((*q[:p], *q[p + 1 : t]))  # dropped (what follows may hold the other edit)
-        if p + 1 < len(q):
-            out.add((*q[:p], q[p + 1], q[p], *q[p + 2 :])[:t])  # swapped with the next
-    return out
 
 
 def _unchanged_after(ix: CityIndex, piece: bytes, t: int) -> np.ndarray:
     """Word starts of names holding `piece` between t - 2 and t + 2 bytes into the word."""
-    ranks = matches(ix, piece).astype(np.int64)
-    lo, hi = ix.first_word[ranks].astype(np.int64), ix.first_word[ranks + 1].astype(np.int64)
-    counts = hi - lo
-    words = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-    # Each word's bytes from t - 2 on, one row per word: the piece is at column o when
-    # column o + b holds its byte b for every b (all offsets compared at once).
+    ranks = matches(ix, piece)
+    lo = ix.first_word[ranks]
+    words = typotrie.spans(lo, ix.first_word[ranks + 1] - lo)
+    if len(words) == 0:
+        return words
+    # At each offset o into the word (t - 2 + o), the 8 bytes there as one
+    # uint64 (a view of the names at every byte, no copy; little-endian, so
+    # the bytes first in the text are the low ones): the piece is at o when
+    # that value's low len(piece) bytes are the piece's. One row per offset.
     first = max(0, t - 2)
-    offsets = t + 3 - first
+    at = ix.word_starts[words] + (first + 1) + np.arange(t + 3 - first)[:, None]
+    if int(at[-1, -1]) + 8 > len(ix.names):  # (the last name's words: the largest at)
+        return _unchanged_near_the_end(ix, piece, words, at.T)
+    eight = np.ndarray((len(ix.names) - 7,), dtype="<u8", buffer=ix.names, strides=(1,))
+    low = np.uint64((1 << 8 * len(piece)) - 1)
+    found = (eight[at] & low) == np.uint64(int.from_bytes(piece, "little"))
+    return words[np.logical_or.reduce(found)]
+
+
+def _unchanged_near_the_end(
+    ix: CityIndex, piece: bytes, words: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """`_unchanged_after` where a window reaches past the names' end (read as their last byte)."""
     buf = np.frombuffer(ix.names, np.uint8)
-    span = np.arange(first + 1, first + 1 + offsets + len(piece) - 1, dtype=np.int64)
-    window = buf[np.minimum(ix.word_starts[words][:, None] + span, len(buf) - 1)]
-    found = window[:, :offsets] == piece[0]
+    window = buf[np.minimum(at[:, :1] + np.arange(at.shape[1] + len(piece) - 1), len(buf) - 1)]
+    found = window[:, : at.shape[1]] == piece[0]
     for b in range(1, len(piece)):
-        found &= window[:, b : b + offsets] == piece[b]
+        found &= window[:, b : b + at.shape[1]] == piece[b]
     return words[found.any(axis=1)]
 
 
 def closest(ix: CityIndex, qb: bytes, k: int, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted ranks, edits) of the cities of `words` within `k` edits, each at its best word."""
-    return closest_at(ix, qb, k, _text_places(ix, words))
+    free = np.unique(typotrie.text_order(ix)[words])
+    return _best_per_city(ix, *typotrie.prefix_edits(ix, qb, k, None, free))
 
 
-def closest_at(
-    ix: CityIndex, qb: bytes, k: int, places: np.ndarray
+def _best_per_city(
+    ix: CityIndex, places: np.ndarray, edits: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`closest` for the words at `places` (text order, sorted)."""
-    edits = typotrie.prefix_edits(ix, places, qb, k)
-    near = edits <= k
-    owner, edits = ix.word_owner[ix.word_keys[0].at[places[near]]].astype(np.int64), edits[near]
-    order = np.lexsort((edits, owner))
-    owner, edits = owner[order], edits[order]
-    best = firsts(owner)
-    return owner[best].astype(np.int64), edits[best]
+    """(sorted ranks, edits): the cities of the words at `places`, each with its least edits.
+
+    Many words (a short query's common head: `ban` has 21,000): the least per
+    city in an array of every city, read back in rank order (linear, no sort).
+    Else one sort of rank and edits packed in one integer (edits <= 3), which
+    puts each city's least first.
+    """
+    owner = ix.word_owner[typotrie.word_trie(ix).at[places]].astype(np.int64)
+    if len(owner) * _DENSE_FROM > ix.size:
+        least = np.full(ix.size, 127, dtype=np.int8)
+        np.minimum.at(least, owner, edits)
+        ranks = (least < 127).nonzero()[0]
+        return ranks, least[ranks]
+    key = np.sort((owner << 2) | edits)
+    ranks = key >> 2
+    best = firsts(ranks)
+    return ranks[best], (key[best] & 3).astype(np.int8)
 
 
-def _text_places(ix: CityIndex, words: np.ndarray) -> np.ndarray:
-    """The distinct places in text order (typotrie.text_order) of `words`, sorted."""
-    places = np.sort(typotrie.text_order(ix)[words])
-    return places[firsts(places)]
+# Above one word per this many cities, the least per city is kept in an array of them all.
+_DENSE_FROM = 8

@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any
 
-from searchapi import indexstore, typotrie
+from searchapi import fuzzy, indexstore
 from searchapi.dbconnect import connect
 from searchapi.fields import JSON_ROW
 from searchapi.memindex import CityIndex
@@ -121,7 +121,7 @@ class IndexHolder:
         fresh = await read_index(self._settings, known)
         if fresh is None:
             return False
-        typotrie.text_order(fresh)  # (now, not in the first typo search's time)
+        fuzzy.warm(fresh)  # (now, not in the first typo search's time)
         self.index = fresh  # the swap: one reference assignment
         del fresh
         release_freed_memory()

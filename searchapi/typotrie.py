@@ -1,219 +1,355 @@
-"""Edit distances from a query to the prefixes of many words, each shared prefix aligned once.
+"""Edit distances from a query to word starts: one walk down a trie of them all, built once.
 
 The failure this exists to prevent: a typo search whose cost is the number of
-candidate words times the letters aligned. The candidates of a common head
-(`sa?`, `ba?`) are 20,000-29,000 words, yet as a trie of their first m + k
-letters they are a fifth of that: `san jose`, `san juan` and `santa` share
-`san`, whose column of the edit table is computed once. The words are taken in
-the order of their text (the order of `CityIndex.word_keys[0]`, whose first
-8 bytes are their keys), so the trie's nodes at each depth are runs of
-neighbouring rows, found with one comparison of neighbours per depth.
+numpy calls spent gathering candidate words, sorting them and building them
+into a trie on every query, then a dozen more calls per letter to align them.
+The word starts in the order of their text (the order of
+`CityIndex.word_keys[0]`, sorted by their first 8 bytes) are a trie already:
+every node of depth d <= 8 is a run of neighbours sharing d bytes. Where
+those runs begin, their byte and their children are derived once per index
+(`WordTrie`). A query walks it breadth-first from the root, every node of a
+depth at once: one table lookup steps each node's state of the band automaton
+(editband.py) by its letter, and a node stops when its head is off or it
+cannot come within the bound, so the work follows the few nodes near the
+query, not the thousands of words below them.
 
-Pure: arrays in, arrays out. `text_order` derives one array per index (the
-inverse of the key order) and keeps it for the current index only.
+Pure: arrays in, arrays out. `word_trie` keeps the derived arrays for the
+current index only (a weak reference: a replaced index is freed).
 """
 
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
+from searchapi.editband import Band, band, chi_table
 from searchapi.memindex import CityIndex
 
 _KEY_BYTES = 8
-_ONE = np.uint64(1)
-# The index `text_order` last served and its array (a weak reference: a
-# replaced index is freed, not kept alive by this cache).
-_cached: tuple["weakref.ref[CityIndex]", np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class WordTrie:
+    """The word starts in text order, and the trie's nodes of depth 1 to 8 over them.
+
+    The nodes of depth d are the runs of places sharing their first d bytes:
+    node i is places [begins[d][i], begins[d][i + 1]), its byte d is
+    letters[d][i] (0: its words end before it), and its children that go on
+    (byte d + 1 not 0) are nodes kids[d][0][i] to kids[d][1][i] of depth d + 1.
+    Depth 0 is the root, one node of every place.
+    """
+
+    keys: np.ndarray  # uint64: each place's first 8 bytes (big-endian, 0 past the name's end)
+    at: np.ndarray  # uint32: each place's index in CityIndex.word_starts
+    place: np.ndarray  # uint32: each word start's place (the inverse of `at`)
+    begins: tuple[np.ndarray, ...]  # uint32 per depth 0..8: node starts, then len(at)
+    letters: tuple[np.ndarray, ...]  # uint8 per depth 0..8 (depth 0: a 0 for the root)
+    kids: tuple[tuple[np.ndarray, np.ndarray], ...]  # uint32 per depth 0..7: first, end child
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the derived arrays (`keys` and `at` belong to the index)."""
+        parts = (self.place, *self.begins, *self.letters, *(a for k in self.kids for a in k))
+        return int(sum(a.nbytes for a in parts))
+
+
+# The index `word_trie` last served and its trie.
+_cached: tuple["weakref.ref[CityIndex]", WordTrie] | None = None
+
+
+def word_trie(ix: CityIndex) -> WordTrie:
+    """The index's word trie (computed once per index, tens of milliseconds at 170k)."""
+    global _cached
+    if _cached is not None and _cached[0]() is ix:
+        return _cached[1]
+    trie = build_trie(ix.word_keys[0].keys, ix.word_keys[0].at)
+    _cached = (weakref.ref(ix), trie)
+    return trie
+
+
+def build_trie(keys: np.ndarray, at: np.ndarray) -> WordTrie:
+    """The trie of the texts whose sorted 8-byte keys are `keys` (`at`: their word starts)."""
+    n = len(at)
+    place = np.empty(n, dtype=np.uint32)
+    place[at] = np.arange(n, dtype=np.uint32)
+    begins = [np.array([0, n], dtype=np.uint32)]
+    letters = [np.zeros(1, dtype=np.uint8)]
+    run = np.zeros(n, dtype=bool)
+    run[:1] = True
+    for d in range(1, _KEY_BYTES + 1):
+        head = keys >> np.uint64(8 * (_KEY_BYTES - d))
+        run[1:] |= head[1:] != head[:-1]  # (a node's children begin where it does, and more)
+        starts = np.flatnonzero(run)
+        begins.append(np.append(starts, n).astype(np.uint32))
+        letters.append((head[starts] & np.uint64(0xFF)).astype(np.uint8))
+    kids = []
+    for d in range(_KEY_BYTES):
+        first = np.searchsorted(begins[d + 1], begins[d]).astype(np.uint32)
+        # (a child whose words end sorts first among its siblings: skip it; no words, no child)
+        below = letters[d + 1]
+        ended = below[np.minimum(first[:-1], len(below) - 1)] == 0 if len(below) else first[1:] > 0
+        kids.append((first[:-1] + ended, first[1:]))
+    return WordTrie(keys, at, place, tuple(begins), tuple(letters), tuple(kids))
 
 
 def text_order(ix: CityIndex) -> np.ndarray:
     """Each word start's place in the order of its text (uint32; computed once per index)."""
-    global _cached
-    if _cached is not None and _cached[0]() is ix:
-        return _cached[1]
-    at = ix.word_keys[0].at
-    place = np.empty(len(at), dtype=np.uint32)
-    place[at] = np.arange(len(at), dtype=np.uint32)
-    _cached = (weakref.ref(ix), place)
-    return place
+    return word_trie(ix).place
 
 
-class _Rows:
-    """The words still being aligned: their rows of `places`, bytes, and shared prefix lengths.
+def spans(begin: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """begin[i], begin[i] + 1, ..., begin[i] + counts[i] - 1 for every i, in one array (int64)."""
+    # (as int64: unsigned sums and differences would wrap, or turn float beside int64)
+    begin, counts = begin.astype(np.int64), counts.astype(np.int64)
+    ends = np.add.accumulate(counts)  # (np.cumsum's wrapper costs more than the sum)
+    total = int(ends[-1]) if len(counts) else 0
+    return np.arange(total) + (begin - (ends - counts)).repeat(counts)
 
-    Kept together and narrowed together (`keep`) when nodes stop, so a depth
-    touches only the rows still going.
+
+def prefix_edits(
+    ix: CityIndex,
+    qb: bytes,
+    k: int,
+    head: int | None,
+    free: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(places, edits) of the word starts within k edits of `qb` at a prefix of their text.
+
+    The words walked: those whose first `head` letters are the query's after
+    at most one edit there (none when None; see `_Walk.in_head`), and those at
+    the places `free` whatever their head, which ride along the trie's nodes
+    as rows of their own. Each word found comes with its fewest edits,
+    possibly more than once (take the least).
+
+    Each node or row holds its state of the band automaton (editband.py) and
+    its best so far; a depth is one successor lookup for all of them, and
+    those whose band cannot come below their best stop. A word shorter than
+    the depth reads zeros, which equal no query letter and so never lower its
+    best. Past depth 8 the few nodes left are split into their words, whose
+    further letters are read from the names.
     """
-
-    def __init__(self, ix: CityIndex, places: np.ndarray, depth: int, trie: bool) -> None:
-        self._ix = ix
-        self.ids = np.arange(len(places))
-        self.places = places
-        keys = ix.word_keys[0].keys[places].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES)
-        self.first = np.ascontiguousarray(keys.T[: min(depth, _KEY_BYTES)])
-        # How many of its first bytes (up to 8) a row shares with the row before.
-        self.shared = np.zeros(len(places), dtype=np.uint8)
-        if trie and len(places) > 1:
-            same = self.first[:, 1:] == self.first[:, :-1]
-            alike = same[0].copy()  # (numpy's logical_and.accumulate is ten times slower)
-            self.shared[1:] = alike
-            for b in range(1, len(same)):
-                alike &= same[b]
-                self.shared[1:] += alike
-        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
-
-    def byte(self, j: int) -> np.ndarray:
-        """Byte j of each row's word (0 past its name's end)."""
-        if j < _KEY_BYTES:
-            return self.first[j]
-        if self._bounds is None:
-            ix = self._ix
-            words = ix.word_keys[0].at[self.places]
-            end = ix.starts[ix.word_owner[words].astype(np.int64) + 1]
-            self._bounds = (ix.word_starts[words] + 1, end)
-        begin, end = self._bounds
-        buf = np.frombuffer(self._ix.names, np.uint8)
-        at = begin + j
-        return np.where(at < end, buf[np.minimum(at, len(buf) - 1)], 0).astype(np.uint8)
-
-    def keep(self, mask: np.ndarray) -> None:
-        """Only the rows of `mask` go on."""
-        self.ids, self.places = self.ids[mask], self.places[mask]
-        self.first, self.shared = self.first[:, mask], self.shared[mask]
-        if self._bounds is not None:
-            self._bounds = (self._bounds[0][mask], self._bounds[1][mask])
+    deepest, t = len(qb) + k, head or 0
+    trie = word_trie(ix)
+    front = _Frontier.start(trie, head is not None, free)
+    walk = _Walk(band(k), chi_table(qb, k), len(qb), front.size)
+    for d in range(1, min(deepest, _KEY_BYTES) + 1):
+        parent, letter = front.descend(d)
+        walk.take(parent)
+        lowered = walk.read(d, letter)
+        if lowered is not None:
+            walk.record(*front.ranges(d, lowered))
+        check = d < deepest and _check(d, k, front.size)
+        if 1 < d <= t or check:  # (at depth 1 every head is still within one edit)
+            keep = walk.near(d) if check else np.ones(front.size, dtype=bool)
+            if d <= t:  # (the rows ride along whatever their head)
+                keep[: front.split] &= walk.in_head(d, t, front.split)
+            going = keep.nonzero()[0]
+            walk.take(going)
+            front.keep(going)
+            if len(going) == 0:
+                return walk.words()
+    if deepest > _KEY_BYTES and front.size:
+        _walk_rows(ix, trie, walk, front.nodes, front.rows, deepest)
+    return walk.words()
 
 
-def _least_near_diagonal(pv: np.ndarray, mv: np.ndarray, col: int, m: int, k: int) -> np.ndarray:
-    """Per node, the least value of its edit-table column `col` within k rows of the diagonal.
+@dataclass
+class _Frontier:
+    """The nodes of one depth, then the free rows riding along: the walk's order."""
 
-    A cell farther off is more than k anyway, and no later column holds less
-    than this column's least (a path to a later cell crosses it, or swaps
-    across it at no less), so a node whose least exceeds its best so far can
-    stop. Rows lo..hi: the value at lo from the bits below it, then the least
-    running sum of the next deltas, read from a table of every bit pattern.
+    trie: WordTrie
+    nodes: np.ndarray  # int64: node indices at the current depth
+    rows: np.ndarray  # int64: places
+    row_bytes: np.ndarray  # uint8 (8, rows): each row's first 8 bytes, one line per depth
+
+    @classmethod
+    def start(cls, trie: WordTrie, root: bool, free: np.ndarray) -> "_Frontier":
+        """The root (when `root`) and the rows at places `free`."""
+        rows = np.asarray(free, dtype=np.int64)
+        row_bytes = trie.keys[rows].astype(">u8").view(np.uint8).reshape(-1, _KEY_BYTES).T
+        return cls(trie, np.zeros(int(root), dtype=np.int64), rows, row_bytes)
+
+    @property
+    def split(self) -> int:
+        """How many nodes come before the rows."""
+        return len(self.nodes)
+
+    @property
+    def size(self) -> int:
+        """Nodes and rows."""
+        return len(self.nodes) + len(self.rows)
+
+    def descend(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Go to depth d: (each entry's index at the depth before, each entry's letter d)."""
+        n_before = self.size
+        self.nodes, parent = _children(self.trie, d, self.nodes)
+        letter = self.trie.letters[d][self.nodes]
+        if len(self.rows):
+            parent = np.concatenate((parent, np.arange(n_before - len(self.rows), n_before)))
+            letter = np.concatenate((letter, self.row_bytes[d - 1]))
+        return parent, letter
+
+    def ranges(self, d: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The places [lo, hi) of the entries at `idx` (sorted): a node's words, or a row."""
+        begins, cut = self.trie.begins[d], int(idx.searchsorted(self.split))
+        at_node, at_row = self.nodes[idx[:cut]], self.rows[idx[cut:] - self.split]
+        return (
+            np.concatenate((begins[at_node], at_row)),
+            np.concatenate((begins[at_node + 1], at_row + 1)),
+        )
+
+    def keep(self, going: np.ndarray) -> None:
+        """Keep only the entries at `going` (sorted indices)."""
+        if len(self.rows) == 0:
+            self.nodes = self.nodes[going]
+            return
+        cut = int(going.searchsorted(self.split))
+        kept = going[cut:] - self.split
+        self.nodes, self.rows, self.row_bytes = (
+            self.nodes[going[:cut]],
+            self.rows[kept],
+            self.row_bytes[:, kept],
+        )
+
+
+def _children(trie: WordTrie, d: int, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The children (of depth d) of `nodes` (of depth d - 1) whose words go on, and their parents.
+
+    A parent is an index into `nodes`.
     """
-    lo, hi = max(0, col - k), min(m, col + k)
-    low = np.uint64((1 << lo) - 1)
-    at_lo = np.bitwise_count(pv & low).astype(np.int16) - np.bitwise_count(mv & low) + col
-    w = np.uint64(hi - lo)
-    window = np.uint64((1 << (hi - lo)) - 1)
-    lo64 = np.uint64(lo)
-    pattern = ((pv >> lo64) & window) | (((mv >> lo64) & window) << w)
-    return np.asarray(at_lo + _least_running_sum(hi - lo)[pattern])
+    kids_first, kids_end = trie.kids[d - 1]
+    first = kids_first[nodes]
+    counts = kids_end[nodes] - first
+    return spans(first, counts), np.arange(len(nodes)).repeat(counts)
 
 
-_SUMS: dict[int, np.ndarray] = {}
+# Fewer nodes than this are checked for an early stop every other depth only.
+_CHECK_ALL = 256
 
 
-def _least_running_sum(w: int) -> np.ndarray:
-    """For each pair of w-bit patterns p, n (packed p | n << w): min(0, least prefix sum p - n)."""
-    if w not in _SUMS:
-        table = np.zeros(1 << (2 * w), dtype=np.int16)
-        for key in range(len(table)):
-            total = least = 0
-            for i in range(w):
-                total += (key >> i & 1) - (key >> (w + i) & 1)
-                least = min(least, total)
-            table[key] = least
-        _SUMS[w] = table
-    return _SUMS[w]
+def _check(d: int, k: int, n: int) -> bool:
+    """Whether to look for nodes that can stop at depth d (of n nodes).
 
-
-# Nodes are checked for an early stop only while they are this many (below,
-# the check costs more than it saves).
-_CHECK_FROM = 1024
-# Fewer words than this are aligned one by one: finding their shared
-# prefixes costs more numpy calls than it saves work.
-_TRIE_FROM = 2048
-# Rows are narrowed to the nodes going on only when that leaves fewer than
-# this share of them.
-_NARROW_BELOW = 0.75
-
-
-def prefix_edits(ix: CityIndex, places: np.ndarray, qb: bytes, k: int) -> np.ndarray:
-    """Per word at `places`, the fewest edits from `qb` to a prefix of it, at most k + 1.
-
-    Any order gives the same answer; text order (sorted places) makes words
-    that share a prefix neighbours, and so one node.
-
-    The distance is the optimal string alignment distance (a swap of two
-    neighbours is one edit), computed bit-parallel (Myers, with Hyyrö's swap
-    term): a node's column of the edit table is a few bits of uint64, and one
-    depth of every node is a dozen numpy operations. Bits above the query's
-    are never masked off: every operation carries upwards only, and only bits
-    below m are read. A word shorter than the depth reads zeros, which match
-    nothing and so never lower its least last-row value; such a node stops,
-    as does one that can no longer do better than it has (see
-    _least_near_diagonal), and its words keep their best so far.
+    Not before depth k + 1 (every band still holds a value within k there),
+    and among fewer than `_CHECK_ALL` nodes every other depth: the look costs
+    a few numpy calls, more than the few nodes it would stop. (Stopping only
+    saves work: a node that could have stopped never records again, no cell
+    of its band coming below its best.)
     """
-    n, m = len(places), len(qb)
-    out = np.full(n, k + 1, dtype=np.int8)
-    if n == 0:
-        return out
-    trie = n >= _TRIE_FROM
-    rows = _Rows(ix, places, m + k, trie)
-    peq = np.zeros(256, dtype=np.uint64)
-    for i, byte in enumerate(qb):
-        peq[byte] |= np.uint64(1 << i)
-    full = np.uint64((1 << m) - 1)
-    nodes = 1 if trie else n
-    pv = np.full(nodes, full, dtype=np.uint64)
-    mv, d0, eq_prev = (np.zeros(nodes, dtype=np.uint64) for _ in range(3))
-    best = np.full(nodes, k + 1, dtype=np.int16)
-    # The rows that begin a node (a trie's) at the depth before this one.
-    begins = np.zeros(n, dtype=bool)
-    begins[0] = True
-    for j in range(m + k):
-        letter = row = rows.byte(j)
-        if trie:
-            if j < _KEY_BYTES:
-                fresh = rows.shared <= j
-            else:
-                fresh = np.empty(len(row), dtype=bool)
-                np.not_equal(row[1:], row[:-1], out=fresh[1:])
-                fresh |= begins
-            fresh[0] = True
-            starts = np.flatnonzero(fresh)
-            if len(starts) != len(pv):  # (else every node goes on alone)
-                parent = np.cumsum(begins[starts]) - 1
-                pv, mv, d0, eq_prev = pv[parent], mv[parent], d0[parent], eq_prev[parent]
-                best = best[parent]
-            begins = fresh
-            letter = row[starts]
-        eq = peq[letter]
-        swap = ((~d0 & eq) << _ONE) & eq_prev
-        d0 = swap | (((eq & pv) + pv) ^ pv) | eq | mv
-        hp = mv | ~(d0 | pv)
-        hn = pv & d0
-        hp = (hp << _ONE) | _ONE
-        pv = (hn << _ONE) | ~(d0 | hp)
-        mv = hp & d0
-        eq_prev = eq
-        if j + 1 >= m - k:  # (before, the last row is still more than k)
-            last = np.bitwise_count(pv & full).astype(np.int16) - np.bitwise_count(mv & full)
-            np.minimum(best, last + (j + 1), out=best)
-        if len(pv) >= _CHECK_FROM and j + 1 < m + k:
-            going = (letter != 0) & (_least_near_diagonal(pv, mv, j + 1, m, k) < best)
-            if trie:  # (rows per node)
-                sizes = np.empty(len(starts), dtype=np.int64)
-                np.subtract(starts[1:], starts[:-1], out=sizes[:-1])
-                sizes[-1] = len(row) - starts[-1]
-                kept = int(np.dot(sizes, going))
-            else:
-                kept = int(np.count_nonzero(going))
-            if kept > len(row) * _NARROW_BELOW:
-                continue  # (narrowing every row costs more than aligning the few stopped)
-            keep_rows = np.repeat(going, sizes) if trie else going
-            stopped = ~going
-            ended = best[stopped]
-            if (ended <= k).any():
-                out[rows.ids[~keep_rows]] = np.repeat(ended, sizes[stopped]) if trie else ended
-            if trie:
-                begins = begins[keep_rows]
-            rows.keep(keep_rows)
-            pv, mv, d0, eq_prev, best = pv[going], mv[going], d0[going], eq_prev[going], best[going]
-            if kept == 0:
-                return out
-    out[rows.ids] = best[np.cumsum(begins) - 1] if trie else best
-    return out
+    return d > k and (d % 2 == 0 or n >= _CHECK_ALL)
+
+
+class _Walk:
+    """The automaton states and bests of the nodes (or rows) at one depth, and what they found."""
+
+    def __init__(self, auto: Band, chi_of: np.ndarray, m: int, n: int) -> None:
+        self._auto, self._chi_of, self._m = auto, chi_of, m
+        self.state = np.zeros(n, dtype=np.int64)
+        self.best = np.full(n, auto.k + 1, dtype=np.int8)
+        self._lo: list[np.ndarray] = []
+        self._hi: list[np.ndarray] = []
+        self._edits: list[np.ndarray] = []
+        self._lowered = np.zeros(0, dtype=np.int8)
+        self._dropped: np.ndarray | None = None  # (between depths t - 1 and t, see in_head)
+
+    @property
+    def k(self) -> int:
+        """The bound."""
+        return self._auto.k
+
+    def take(self, idx: np.ndarray) -> None:
+        """Keep the nodes at `idx` (indices), in that order."""
+        self.state, self.best = self.state[idx], self.best[idx]
+        if self._dropped is not None:
+            self._dropped = self._dropped[idx]
+
+    def read(self, d: int, letter: np.ndarray) -> np.ndarray | None:
+        """Step every node by its letter at depth d; the indices of those whose best it lowered."""
+        self.state = self._auto.next.take(self.state | self._chi_of[d].take(letter))
+        r = self._m - d
+        if abs(r) > self._auto.k:  # (the query's last row is off the band: more than k)
+            return None
+        value = self._auto.value[r + self._auto.k].take(self.state)
+        lower = (value < self.best).nonzero()[0]
+        if len(lower) == 0:
+            return None
+        self._lowered = self.best[lower] = value[lower]
+        return lower
+
+    def record(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        """The places [lo, hi) of the nodes `read` just lowered, at their new bests.
+
+        Deeper nodes record later, and only when they do better than their
+        parent: a word's least is the least of its records (its deepest).
+        """
+        self._lo.append(lo)
+        self._hi.append(hi)
+        self._edits.append(self._lowered)
+
+    def near(self, d: int) -> np.ndarray:
+        """Mask of the nodes whose band, up to the query's last row, can still beat their best.
+
+        No later column holds less than this one's least (a path to a later
+        cell crosses it, or swaps across it at no less).
+        """
+        c = min(self._m - d + self._auto.k, 2 * self._auto.k)
+        return np.asarray(self._auto.least[c].take(self.state) < self.best)
+
+    def in_head(self, d: int, t: int, n: int) -> np.ndarray:
+        """Mask of the first n nodes whose first t letters may still be the query's
+        after at most one edit there (decided at depth t).
+
+        At t: the text's first t letters are within one edit of the query's
+        first t - 1, t or t + 1 (one added; one replaced or two swapped; one
+        dropped, or a swap across the head's end), or its first t - 1 of the
+        query's first t (one dropped, the next letter free): the central cells
+        of the band at t, and one at t - 1, noted then for the children. These
+        are the rule's head patterns, `dar?`, `d?rw`, `?arw` and the like,
+        without building them. Before t: a central cell holds at most 1 (a
+        path to one within 1 edit at t crosses this column there).
+        """
+        ok = self._auto.central.take(self.state[:n]) <= 1
+        if d == t - 1:
+            self._dropped = self._auto.value[self._auto.k + 1].take(self.state) <= 1
+        elif d == t and self._dropped is not None:
+            ok |= self._dropped[:n]
+            self._dropped = None
+        return np.asarray(ok)
+
+    def words(self) -> tuple[np.ndarray, np.ndarray]:
+        """(places, edits) of every recorded word; a word may come several times."""
+        if not self._lo:
+            return np.zeros(0, np.int64), np.zeros(0, np.int8)
+        lo, hi = np.concatenate(self._lo), np.concatenate(self._hi)
+        counts = hi - lo
+        return spans(lo, counts), np.concatenate(self._edits).repeat(counts)
+
+
+def _walk_rows(
+    ix: CityIndex, trie: WordTrie, walk: _Walk, nodes: np.ndarray, rows: np.ndarray, deepest: int
+) -> None:
+    """Past the keys' 8 bytes: each word of `nodes` (of depth 8) and each row on its own,
+    their further bytes read from the names all at once."""
+    begins = trie.begins[_KEY_BYTES]
+    first = begins[nodes]
+    counts = begins[nodes + 1] - first
+    spread = np.arange(len(nodes)).repeat(counts)
+    walk.take(np.concatenate((spread, np.arange(len(rows)) + len(nodes))))
+    places = np.concatenate((spans(first, counts), rows))
+    words = trie.at[places]
+    begin = ix.word_starts[words] + 1
+    end = ix.starts[ix.word_owner[words].astype(np.int64) + 1]
+    at = begin + np.arange(_KEY_BYTES, deepest)[:, None]  # (one row per depth)
+    buf = np.frombuffer(ix.names, np.uint8)
+    letters = np.where(at < end, buf[np.minimum(at, len(buf) - 1)], 0)
+    ids = np.arange(len(places))
+    for d in range(_KEY_BYTES + 1, deepest + 1):
+        lowered = walk.read(d, letters[d - _KEY_BYTES - 1][ids])
+        if lowered is not None:
+            walk.record(places[lowered], places[lowered] + 1)
+        if d < deepest and _check(d, walk.k, len(places)):
+            going = walk.near(d).nonzero()[0]
+            walk.take(going)
+            places, ids = places[going], ids[going]
+            if len(places) == 0:
+                return
