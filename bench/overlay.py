@@ -7,12 +7,16 @@ control plane would, and measures side by side in one run, alternating the runs
 
   bridge    two containers on one host's bridge network          (the baseline)
   overlay   a container on h1 to one on h2 across the VXLAN overlay
+  underlay  h1 to h2 host to host on the underlay, no overlay     (the emulated wire)
   tunnel    h1 to h2 over a bare WireGuard tunnel (host to host)  (the engine's limit)
   encrypted a container on h1 to one on h2, VXLAN inside that tunnel
 
 TCP throughput is iperf3's (Debian's, one stream), copied into the containers
-with its two libraries (the base image is the same Debian); the tunnel runs are
-iperf3 in the hosts' namespaces. Then DNS convergence: a record set pushed to
+with its two libraries (the base image is the same Debian); the underlay and
+tunnel runs are iperf3 in the hosts' namespaces. The underlay run has no target:
+it splits the overlay's gap into what two hosts and the emulated wire between
+them cost on this one machine (underlay / bridge) and what VXLAN adds on top
+(overlay / underlay). Then DNS convergence: a record set pushed to
 every host's agent, timed until every host's responder answers the new address.
 
 Everything it creates lives in the cluster, which is taken down at the end, on
@@ -59,6 +63,7 @@ IDLE = [
     "import signal, time; signal.signal(signal.SIGTERM, lambda *_: exit(0)); time.sleep(1e9)",
 ]
 TUNNEL_NET = "10.250.0"
+UNDERLAY_PORT = 5202  # (the tunnel's server has iperf3's default port in the same namespace)
 SERVER_ENV = {"WEFT_WAIT_TIMEOUT": "120"}
 
 
@@ -103,7 +108,7 @@ class Bench:
         self.h1, self.h2 = c.hosts[:2]
         self.engines = {h.name: c.engine(h) for h in c.hosts}
         self.tar = _iperf_tar()
-        self.tunnel_server: subprocess.Popen[bytes] | None = None
+        self.servers: list[subprocess.Popen[bytes]] = []
 
     def _ifname(self, host: HostLayout) -> str:
         return f"weftwg{self.c.layout.name[-4:]}{host.index}"
@@ -140,11 +145,18 @@ class Bench:
             (h1, "bench-enc-c", "bench-enc"),
         ):
             self._container(host, name, net, IDLE)
-        # The bare tunnel's server: iperf3 in h2's own namespace, on its tunnel address.
-        self.tunnel_server = subprocess.Popen(
-            ["nsenter", f"--net={h2.netns_path}", "iperf3", "-s", "-B", f"{TUNNEL_NET}.{h2.index}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        # In h2's own namespace: the bare tunnel's server, and the underlay's.
+        self._host_server(f"{TUNNEL_NET}.{h2.index}", 5201)
+        self._host_server(h2.address, UNDERLAY_PORT)
+
+    def _host_server(self, address: str, port: int) -> None:
+        cmd = ["iperf3", "-s", "-B", address, "-p", str(port)]
+        self.servers.append(
+            subprocess.Popen(
+                ["nsenter", f"--net={self.h2.netns_path}", *cmd],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         )
 
     def _container(self, host: HostLayout, name: str, net: str, cmd: list[str]) -> str:
@@ -168,31 +180,25 @@ class Bench:
             time.sleep(0.5)
         raise RuntimeError(f"iperf3 from {name} to {target}: {out.decode()[-300:]}")
 
-    def _over_tunnel(self, seconds: float) -> float:
-        target = f"{TUNNEL_NET}.{self.h2.index}"
-        cmd = [
-            "nsenter",
-            f"--net={self.h1.netns_path}",
-            "iperf3",
-            "-c",
-            target,
-            "-t",
-            str(seconds),
-            "-J",
-        ]
+    def _host_to_host(self, target: str, port: int, seconds: float) -> float:
+        """iperf3 from h1's namespace to a server in h2's."""
+        iperf = ["iperf3", "-c", target, "-p", str(port), "-t", str(seconds), "-J"]
+        cmd = ["nsenter", f"--net={self.h1.netns_path}", *iperf]
         for _ in range(30):
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode == 0:
                 return _mbps(done.stdout)
             time.sleep(0.5)
-        raise RuntimeError(f"iperf3 over the tunnel: {done.stdout[-300:]} {done.stderr[-300:]}")
+        raise RuntimeError(f"iperf3 to {target}: {done.stdout[-300:]} {done.stderr[-300:]}")
 
     def pairs(self) -> list[Pair]:
-        """The four paths, in the order of the first round."""
+        """The five paths, in the order of the first round."""
+        tunnel = f"{TUNNEL_NET}.{self.h2.index}"
         return [
             Pair("bridge", lambda s: self._from_container(self.h1, "bench-br-c", self.br_ip, s)),
             Pair("overlay", lambda s: self._from_container(self.h1, "bench-ov-c", self.ov_ip, s)),
-            Pair("tunnel", self._over_tunnel),
+            Pair("underlay", lambda s: self._host_to_host(self.h2.address, UNDERLAY_PORT, s)),
+            Pair("tunnel", lambda s: self._host_to_host(tunnel, 5201, s)),
             Pair(
                 "encrypted", lambda s: self._from_container(self.h1, "bench-enc-c", self.enc_ip, s)
             ),
@@ -200,16 +206,18 @@ class Bench:
 
     def reset(self) -> None:
         """Remove everything the bench put on the hosts (`POST /v1/reset` on every agent)."""
-        if self.tunnel_server is not None:
-            procs.stop(self.tunnel_server.pid)
-            self.tunnel_server = None
+        self._stop_servers()
         for host in self.c.hosts:
             _agent(self.c, host, "POST", "/v1/reset")
 
+    def _stop_servers(self) -> None:
+        for server in self.servers:
+            procs.stop(server.pid)
+        self.servers = []
+
     def close(self) -> None:
         """Stop what runs outside the cluster's containers (the cluster's down does the rest)."""
-        if self.tunnel_server is not None:
-            procs.stop(self.tunnel_server.pid)
+        self._stop_servers()
         for engine in self.engines.values():
             engine.close()
 
@@ -245,9 +253,12 @@ NO_FULL_PATH = (
     "  The full path (a container restart to every host answering) is not measured: this\n"
     "  control plane does not drive overlay networks; the figure above is the agent side only."
 )
-RATIOS = (
+RATIOS: tuple[tuple[str, str, float | None, str], ...] = (
     ("overlay", "bridge", 0.8, "overlay / same-host bridge"),
     ("encrypted", "tunnel", 0.6, "encrypted overlay / bare WireGuard"),
+    # No targets: where the overlay's gap to the bridge lies.
+    ("underlay", "bridge", None, "  of which: underlay / bridge"),
+    ("overlay", "underlay", None, "  and: overlay / underlay"),
 )
 
 
@@ -264,7 +275,8 @@ def report(
     for num, den, target, what in RATIOS:
         ratios = [a / b for a, b in zip(results[num], results[den], strict=True)]
         ratio = statistics.median(ratios)
-        print(f"{what:<36} {ratio:.2f}x  {_verdict(ratio, target, True)} (>= {target})")
+        verdict = "" if target is None else f"  {_verdict(ratio, target, True)} (>= {target})"
+        print(f"{what:<36} {ratio:.2f}x{verdict}")
         print(f"{'':<36} per round: {_row(ratios, '.2f')}")
     for figures in dns:
         print("\n".join(figures.lines()))
@@ -302,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "--hosts", type=int, default=3, help="hosts in the cluster (2 or more; DNS is timed on all)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=5, help="throughput rounds (each runs all four paths)"
+        "--rounds", type=int, default=5, help="throughput rounds (each runs all five paths)"
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per iperf3 run")
     parser.add_argument("--dns-tries", type=int, default=20)
