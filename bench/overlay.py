@@ -63,7 +63,8 @@ IDLE = [
     "import signal, time; signal.signal(signal.SIGTERM, lambda *_: exit(0)); time.sleep(1e9)",
 ]
 TUNNEL_NET = "10.250.0"
-UNDERLAY_PORT = 5202  # (the tunnel's server has iperf3's default port in the same namespace)
+TUNNEL_PORT = 5201  # iperf3's default
+UNDERLAY_PORT = 5202  # (the tunnel's server is in the same namespace)
 SERVER_ENV = {"WEFT_WAIT_TIMEOUT": "120"}
 
 
@@ -146,7 +147,7 @@ class Bench:
         ):
             self._container(host, name, net, IDLE)
         # In h2's own namespace: the bare tunnel's server, and the underlay's.
-        self._host_server(f"{TUNNEL_NET}.{h2.index}", 5201)
+        self._host_server(f"{TUNNEL_NET}.{h2.index}", TUNNEL_PORT)
         self._host_server(h2.address, UNDERLAY_PORT)
 
     def _host_server(self, address: str, port: int) -> None:
@@ -198,7 +199,7 @@ class Bench:
             Pair("bridge", lambda s: self._from_container(self.h1, "bench-br-c", self.br_ip, s)),
             Pair("overlay", lambda s: self._from_container(self.h1, "bench-ov-c", self.ov_ip, s)),
             Pair("underlay", lambda s: self._host_to_host(self.h2.address, UNDERLAY_PORT, s)),
-            Pair("tunnel", lambda s: self._host_to_host(tunnel, 5201, s)),
+            Pair("tunnel", lambda s: self._host_to_host(tunnel, TUNNEL_PORT, s)),
             Pair(
                 "encrypted", lambda s: self._from_container(self.h1, "bench-enc-c", self.enc_ip, s)
             ),
