@@ -11,7 +11,8 @@
 #   debootstrap  the tool that builds base images offline
 #   chromium     a headless browser (the test that /docs renders without a network)
 #   cluster      what the multi-host test cluster uses: iproute2, iptables, nsenter,
-#                wireguard-go + wireguard-tools (userspace WireGuard), tcpdump, iperf3
+#                wireguard-go + wireguard-tools (userspace WireGuard), tcpdump, iperf3,
+#                libnftables1 (the agents program the overlay fast path through it)
 #
 # A server is found by its socket or its pid file, never by its executable's
 # path: containers' processes share the host's process table, so the worlddb
@@ -187,7 +188,7 @@ ensure_chromium() {
 }
 
 [ "$want_debootstrap" -eq 1 ] && apt_install debootstrap
-[ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3 procps
+[ "$want_cluster" -eq 1 ] && apt_install iproute2 iptables util-linux wireguard-go wireguard-tools tcpdump iperf3 procps libnftables1
 [ "$want_chromium" -eq 1 ] && ensure_chromium
 [ "$want_docker" -eq 1 ] && ensure_docker
 [ "$want_mariadb" -eq 1 ] && ensure_mariadb

@@ -11,6 +11,9 @@ destroy and health change of weft's containers in `ChangeCount`,
 which the control plane long-polls (`GET /v1/changes`) so a stopped or restarted
 container is in every host's DNS within a second instead of at the next reconcile
 pass, and a stack's dependents start as soon as their dependency turns healthy.
+When a container joins or leaves a network, the thread also marks it for the
+overlay fast path's own thread (`overlay.fastpath.Keeper`), which re-syncs it if
+it is an overlay.
 """
 
 import asyncio
@@ -23,6 +26,7 @@ from typing import Any
 import docker
 
 from controlplane.agent.driver import inspections, linkset
+from controlplane.agent.overlay import fastpath
 from controlplane.contract import labels as L
 
 log = logging.getLogger(__name__)
@@ -97,10 +101,12 @@ class LinkKeeper:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="weft-link-keeper", daemon=True)
         self.ready = threading.Event()
+        self.fast_path = fastpath.Keeper(client)
 
     def start(self) -> None:
         """Subscribe to events, then sweep, then follow the stream (in the thread)."""
         self._thread.start()
+        self.fast_path.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close the event stream and wait for the thread."""
@@ -112,6 +118,7 @@ class LinkKeeper:
             except Exception:  # closing a half-read HTTP stream may raise; we are done anyway
                 log.debug("closing the event stream", exc_info=True)
         self._thread.join(timeout)
+        self.fast_path.stop(timeout)
 
     def _run(self) -> None:
         # Every container's events and its network joins and leaves: each one drops
@@ -140,6 +147,8 @@ class LinkKeeper:
         if event.get("Type") == "network":
             if cid := attributes.get("container"):
                 self.inspections.changed(cid)
+            if action in ("connect", "disconnect") and (name := attributes.get("name")):
+                self.fast_path.mark(name)  # an overlay's fast path follows its containers
             return
         cid = actor.get("ID") or ""
         self.inspections.changed(cid, gone=action == "destroy")

@@ -1,7 +1,8 @@
 """`weave reset`: remove everything weft put on this host, and nothing else.
 
 What is weft's is known exactly: containers and networks carry `weft.managed`,
-overlay devices and bridges are named `weftv<vni>` / `weftb<vni>`, tunnels
+overlay devices and bridges are named `weftv<vni>` / `weftb<vni>` (their fast
+paths' nftables tables `weft_fp_<vni>`), tunnels
 `weftwg...` with the pid files of the wireguard-go processes the agent started
 in its state directory, and the DNS records are the responder's. A container or
 network without weft's label is never touched; a foreign container attached to
@@ -23,7 +24,7 @@ from pyroute2 import IPRoute
 from controlplane.agent.dns.server import DnsServer
 from controlplane.agent.driver import containers, networks
 from controlplane.agent.driver.engine import translate
-from controlplane.agent.overlay import datapath, expose, wireguard
+from controlplane.agent.overlay import datapath, expose, fastpath, wireguard
 from controlplane.agent.overlay.vxlan import translate as netlink
 from controlplane.contract.dns import DnsRecordSet
 from controlplane.contract.overlay import VNI_LABEL, bridge_name
@@ -96,6 +97,14 @@ def _remove_stray_devices(client: docker.DockerClient) -> list[str]:
     return sorted(removed)
 
 
+def _remove_fast_paths() -> list[str]:
+    """Every overlay fast-path table left (an overlay's own went with it)."""
+    tables = fastpath.tables()
+    for table in tables:
+        fastpath.remove(int(table.removeprefix(fastpath.TABLE_PREFIX)))
+    return tables
+
+
 def _remove_tunnels(state_dir: Path | None) -> tuple[list[str], list[int]]:
     """Every weft WireGuard interface with its route, every wireguard-go the agent started
     (by pid, also one whose interface is gone already)."""
@@ -126,6 +135,7 @@ def reset(
     dns_records = _clear_dns(dns)
     removed_containers = _remove_containers(client)
     removed_networks, hidden = _remove_networks(client)
+    fast_paths = _remove_fast_paths()
     devices = _remove_stray_devices(client)
     tunnels, pids = _remove_tunnels(state_dir)
     return ResetResult(
@@ -133,6 +143,7 @@ def reset(
         networks=removed_networks,
         devices=devices,
         tunnels=tunnels,
+        fast_paths=fast_paths,
         processes=pids,
         exposed=hidden,
         dns_records=dns_records,

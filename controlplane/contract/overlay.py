@@ -108,6 +108,11 @@ class OverlayState(BaseModel):
     exposed: list[str] = Field(
         default_factory=list, description="The host's own addresses on the bridge (`weave expose`)."
     )
+    fast_path: int = Field(
+        0,
+        description="Local containers whose frames to and from other hosts skip the bridge"
+        " (nftables netdev fast path); 0 on a host without libnftables.",
+    )
     network: NetworkState
 
 

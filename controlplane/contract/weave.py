@@ -76,6 +76,9 @@ class ResetResult(BaseModel):
         default_factory=list, description="VXLAN devices and bridges left without a network."
     )
     tunnels: list[str] = Field(default_factory=list, description="WireGuard interfaces.")
+    fast_paths: list[str] = Field(
+        default_factory=list, description="nftables tables of overlays' fast paths."
+    )
     processes: list[int] = Field(default_factory=list, description="wireguard-go pids stopped.")
     exposed: list[str] = Field(default_factory=list, description="Host addresses hidden.")
     dns_records: int = Field(0, description="How many DNS records were dropped.")

@@ -24,6 +24,7 @@ from controlplane.devcluster.cluster import Cluster
 from controlplane.devcluster.layout import HostLayout, overlay_spec
 from controlplane.server.agentclient import AgentClient
 from tests.e2e import payload
+from tests.e2e.nft import add_netdev_table, netdev_table
 from tests.integration.cp_procs import IDLE, wait_until
 from tests.unit import weave_scenario
 
@@ -292,17 +293,22 @@ def test_reset_removes_everything_weft_put_on_the_host_and_nothing_else(
         wg_pid = procs.read_pid(h3.dir / f"{ifname}.pid")
         assert wg_pid is not None and procs.alive(wg_pid)
         started = _process(e3, stranger.name)
+        # The overlay's fast path follows its two containers (weft's and the stranger).
+        wait_until(lambda: _call(cluster, h3, "GET", f"/v1/overlays/{NET}")["fast_path"] == 2, 15)
+        add_netdev_table(h3, f"weft_fp_{vni + 1}")  # a stray: its overlay went in a crash
 
         done = _call(cluster, h3, "POST", "/v1/reset")
         assert "wefttest-weave-r1" in done["containers"]
         assert {NET, "wefttest-weave-br"} <= set(done["networks"])
         assert done["tunnels"] == [ifname] and done["processes"] == [wg_pid]
         assert done["exposed"] == [f"{NET}:10.48.201.3/16"] and done["dns_records"] == 1
+        assert done["fast_paths"] == [f"weft_fp_{vni + 1}"]  # (the overlay's own went with it)
 
         # (By this test's label: the cluster's control plane may re-create its own objects.)
         assert not e3.containers.list(all=True, filters={"label": "weft.test=weave"})
         assert not e3.networks.list(filters={"label": "weft.test=weave"})
         assert not [n for n in _links(h3) if n.startswith(("weftv", "weftb", "weftwg"))]
+        assert netdev_table(h3, f"weft_fp_{vni}") == []
         wait_until(lambda: not procs.alive(wg_pid), 10)
         assert _call(cluster, h3, "GET", "/v1/dns")["records"] == []
         # What weft did not make is still there, running as before.
@@ -317,6 +323,7 @@ def test_reset_removes_everything_weft_put_on_the_host_and_nothing_else(
             "networks": [],
             "devices": [],
             "tunnels": [],
+            "fast_paths": [],
             "processes": [],
             "exposed": [],
             "dns_records": 0,

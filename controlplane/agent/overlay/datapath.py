@@ -8,13 +8,14 @@ delete leaves at worst a network that the next ensure or delete completes.
 """
 
 import contextlib
+import logging
 
 import docker
 
 from controlplane.agent.driver import networks
 from controlplane.agent.driver.engine import NAME_LOCKS
-from controlplane.agent.errors import Conflict, Invalid, NotFound
-from controlplane.agent.overlay import vxlan
+from controlplane.agent.errors import AgentFailure, Conflict, Invalid, NotFound
+from controlplane.agent.overlay import fastpath, vxlan
 from controlplane.contract.overlay import (
     VNI_LABEL,
     VXLAN_OVERHEAD,
@@ -25,6 +26,8 @@ from controlplane.contract.overlay import (
     vxlan_name,
 )
 from controlplane.contract.schemas import NetworkSpec, NetworkState
+
+log = logging.getLogger(__name__)
 
 
 def _network_spec(spec: OverlaySpec, mtu: int) -> NetworkSpec:
@@ -67,6 +70,7 @@ def _state(network: NetworkState) -> OverlayState:
         underlay_mtu=under.mtu if under else None,
         peers=vxlan.flood_peers(vxlan_name(vni)),
         exposed=vxlan.exposed(bridge_name(vni), network.gateway),
+        fast_path=fastpath.count(vni),
         network=network,
     )
 
@@ -89,6 +93,10 @@ def _ensure(
         vxlan_name(spec.vni), spec.vni, spec.local, spec.port, mtu, bridge_name(spec.vni)
     )
     peers_changed = vxlan.sync_peers(vxlan_name(spec.vni), [p.address for p in spec.peers])
+    try:
+        fastpath.sync(client, net.network)
+    except AgentFailure:  # the overlay works without it, over the bridge; its state says 0
+        log.warning("overlay %s: fast path not programmed", name, exc_info=True)
     if net.action == "created":
         action = "created"
     elif "recreated" in (net.action, device):
@@ -127,5 +135,6 @@ def _delete(client: docker.DockerClient, name: str) -> None:
             f"overlay {name} has containers attached: " + ", ".join(network.containers),
             ["path", "name"],
         )
+    fastpath.remove(vni)
     vxlan.delete(vxlan_name(vni))
     networks.delete_network(client, name)
