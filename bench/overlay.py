@@ -7,6 +7,8 @@ control plane would, and measures side by side in one run, alternating the runs
 
   bridge    two containers on one host's bridge network          (the baseline)
   overlay   a container on h1 to one on h2 across the VXLAN overlay
+  slowpath  the same across a second overlay whose fast-path tables the bench
+            removed, so its frames cross both hosts' bridges (what the fast path saves)
   underlay  h1 to h2 host to host on the underlay, no overlay     (the emulated wire)
   tunnel    h1 to h2 over a bare WireGuard tunnel (host to host)  (the engine's limit)
   encrypted a container on h1 to one on h2, VXLAN inside that tunnel
@@ -66,6 +68,12 @@ TUNNEL_NET = "10.250.0"
 TUNNEL_PORT = 5201  # iperf3's default
 UNDERLAY_PORT = 5202  # (the tunnel's server is in the same namespace)
 SERVER_ENV = {"WEFT_WAIT_TIMEOUT": "120"}
+SLOW_VNI = 4203
+# Run in a host's namespace: remove an overlay's fast-path table (the agent leaves it
+# removed until the overlay's containers change, which they do not during the runs).
+_DROP_TABLE = (
+    "import sys\nfrom controlplane.agent.overlay import fastpath\nfastpath.remove(int(sys.argv[1]))"
+)
 
 
 @dataclass
@@ -137,18 +145,36 @@ class Bench:
             local, remote = f"{TUNNEL_NET}.{me.index}", f"{TUNNEL_NET}.{peer.index}"
             enc = overlay_spec(4202, me, 61, local=local, peers=[remote])
             _agent(self.c, me, "PUT", "/v1/overlays/bench-enc", enc.model_dump(mode="json"))
+            slow = overlay_spec(SLOW_VNI, me, 62, peers=[peer.address])
+            _agent(self.c, me, "PUT", "/v1/overlays/bench-slow", slow.model_dump(mode="json"))
         self.br_ip = self._server(h1, "bench-br-s", "bench-br")
         self.ov_ip = self._server(h2, "bench-ov-s", "bench-ov")
         self.enc_ip = self._server(h2, "bench-enc-s", "bench-enc")
+        self.slow_ip = self._server(h2, "bench-slow-s", "bench-slow")
         for host, name, net in (
             (h1, "bench-br-c", "bench-br"),
             (h1, "bench-ov-c", "bench-ov"),
             (h1, "bench-enc-c", "bench-enc"),
+            (h1, "bench-slow-c", "bench-slow"),
         ):
             self._container(host, name, net, IDLE)
+        self._drop_fast_path(SLOW_VNI)
         # In h2's own namespace: the bare tunnel's server, and the underlay's.
         self._host_server(f"{TUNNEL_NET}.{h2.index}", TUNNEL_PORT)
         self._host_server(h2.address, UNDERLAY_PORT)
+
+    def _drop_fast_path(self, vni: int) -> None:
+        """Once each host's agent has built the overlay's fast path, remove it again."""
+        for host in (self.h1, self.h2):
+            deadline = time.monotonic() + 30
+            while _agent(self.c, host, "GET", "/v1/overlays/bench-slow")["fast_path"] == 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{host.name}: the fast path of bench-slow never came")
+                time.sleep(0.2)
+            cmd = [sys.executable, "-c", _DROP_TABLE, str(vni)]
+            subprocess.run(["nsenter", f"--net={host.netns_path}", *cmd], check=True)
+            if _agent(self.c, host, "GET", "/v1/overlays/bench-slow")["fast_path"] != 0:
+                raise RuntimeError(f"{host.name}: the fast path of bench-slow is still there")
 
     def _host_server(self, address: str, port: int) -> None:
         cmd = ["iperf3", "-s", "-B", address, "-p", str(port)]
@@ -193,11 +219,13 @@ class Bench:
         raise RuntimeError(f"iperf3 to {target}: {done.stdout[-300:]} {done.stderr[-300:]}")
 
     def pairs(self) -> list[Pair]:
-        """The five paths, in the order of the first round."""
+        """The six paths, in the order of the first round."""
         tunnel = f"{TUNNEL_NET}.{self.h2.index}"
+        h1 = self.h1
         return [
-            Pair("bridge", lambda s: self._from_container(self.h1, "bench-br-c", self.br_ip, s)),
-            Pair("overlay", lambda s: self._from_container(self.h1, "bench-ov-c", self.ov_ip, s)),
+            Pair("bridge", lambda s: self._from_container(h1, "bench-br-c", self.br_ip, s)),
+            Pair("overlay", lambda s: self._from_container(h1, "bench-ov-c", self.ov_ip, s)),
+            Pair("slowpath", lambda s: self._from_container(h1, "bench-slow-c", self.slow_ip, s)),
             Pair("underlay", lambda s: self._host_to_host(self.h2.address, UNDERLAY_PORT, s)),
             Pair("tunnel", lambda s: self._host_to_host(tunnel, TUNNEL_PORT, s)),
             Pair(
@@ -260,6 +288,8 @@ RATIOS: tuple[tuple[str, str, float | None, str], ...] = (
     # No targets: where the overlay's gap to the bridge lies.
     ("underlay", "bridge", None, "  of which: underlay / bridge"),
     ("overlay", "underlay", None, "  and: overlay / underlay"),
+    ("slowpath", "bridge", None, "overlay without fast path / bridge"),
+    ("overlay", "slowpath", None, "  fast path / without"),
 )
 
 
@@ -315,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "--hosts", type=int, default=3, help="hosts in the cluster (2 or more; DNS is timed on all)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=5, help="throughput rounds (each runs all five paths)"
+        "--rounds", type=int, default=5, help="throughput rounds (each runs all six paths)"
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds per iperf3 run")
     parser.add_argument("--dns-tries", type=int, default=20)
