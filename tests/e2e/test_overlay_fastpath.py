@@ -16,28 +16,21 @@ import docker
 import pytest
 
 from controlplane.devcluster.cluster import Cluster
-from controlplane.devcluster.layout import HostLayout
+from controlplane.devcluster.layout import HostLayout, overlay_spec
 from tests.e2e import payload
 from tests.e2e.nft import netdev_table
 from tests.integration.cp_procs import IDLE, wait_until
 
 pytestmark = pytest.mark.e2e
 
-SUBNET = "10.46.0.0/16"
 SIZE = 300_000
 EXPOSED = "10.46.9.9"  # in the subnet, outside every host's range
 NEAR = "10.46.8.8"  # a container on h1 given an address outside h1's range
 
 
-def _spec(vni: int, host: HostLayout, peers: list[HostLayout]) -> dict[str, object]:
-    return {
-        "vni": vni,
-        "subnet": SUBNET,
-        "ip_range": f"10.46.{host.index}.0/24",
-        "gateway": f"10.46.{host.index}.1",
-        "local": host.address,
-        "peers": [{"address": p.address, "host": p.name} for p in peers],
-    }
+def _spec(vni: int, host: HostLayout, peer: HostLayout) -> dict[str, object]:
+    """Subnet 10.46.0.0/16, the host's range 10.46.<index>.0/24."""
+    return overlay_spec(vni, host, 46, peers=[peer.address]).model_dump(mode="json")
 
 
 def _agent(cluster: Cluster, host: HostLayout, method: str, path: str, body: object = None) -> Any:
@@ -82,8 +75,8 @@ def test_traffic_between_hosts_takes_the_fast_path_and_the_rest_keeps_the_bridge
     h1, h2 = cluster.hosts[:2]
     e1, e2 = engines[:2]
     vni, name = random.randint(1000, 9999), "wefttest-fp"
-    _agent(cluster, h1, "PUT", f"/v1/overlays/{name}", _spec(vni, h1, [h2]))
-    _agent(cluster, h2, "PUT", f"/v1/overlays/{name}", _spec(vni, h2, [h1]))
+    _agent(cluster, h1, "PUT", f"/v1/overlays/{name}", _spec(vni, h1, h2))
+    _agent(cluster, h2, "PUT", f"/v1/overlays/{name}", _spec(vni, h2, h1))
     run = {"network": name, "detach": True}
     server = e2.containers.run(base_python_image, payload.server("far", SIZE), **run)
     near = e1.containers.create(
