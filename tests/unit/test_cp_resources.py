@@ -296,7 +296,12 @@ def test_wait_true_follows_the_runners_passes_and_never_drives_them(tmp_path):
     with control_plane(tmp_path) as cp:
         hid, agent = cp.add_host()
         runner = cp.client.app.state.weft.reconcilers.runners[hid]  # type: ignore[attr-defined]
+        started = runner.passes
         agent.impostor = httpx.Response(200, json={"not": "the agent"})
+        # A pass begun before the impostor may still be in flight, with the real
+        # agent's info in hand: it would act on the container below and fail it.
+        # Wait for it to end, and for one begun after (at most two passes).
+        assert eventually(lambda: runner.passes >= started + 2, timeout=10)
         cp.settings.wait_timeout = 3.0
         before = runner.passes
         r = cp.client.post(
